@@ -1,0 +1,61 @@
+package approvals
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event names what happened that someone must be told of.
+type Event string
+
+const (
+	EventApprovalRequested Event = "approval_requested" // a draft entered a tier; to each approver
+	EventApproved          Event = "approved"           // to the author
+	EventRejected          Event = "rejected"           // to the author, with the comment
+	EventRevised           Event = "revised"            // supersedes open requests
+	EventWithdrawn         Event = "withdrawn"          // to approvers with an open request
+	EventTierDecided       Event = "tier_decided"       // someone's decision closed a request sent to another
+	EventDecisionRecorded  Event = "decision_recorded"  // a decision was made: update messages in place
+)
+
+// OutboxState is the delivery state of an outbox message.
+type OutboxState string
+
+const (
+	OutboxPending OutboxState = "pending"
+	OutboxSent    OutboxState = "sent"
+	OutboxDead    OutboxState = "dead"
+)
+
+// Notification is the payload of an outbox message: enough for a sender to
+// load what it shows through the Service.
+type Notification struct {
+	Event       Event   `json:"event"`
+	WorkspaceID int64   `json:"workspace_id"`
+	DraftID     int64   `json:"draft_id"`
+	Revision    int     `json:"revision"`
+	Tier        Tier    `json:"tier,omitempty"`
+	RecipientID int64   `json:"recipient_id,omitempty"` // a member, when the target is one
+	Target      string  `json:"target,omitempty"`       // channel-specific address (email, Slack channel)
+	ActorID     int64   `json:"actor_id,omitempty"`     // who caused the event
+	Channel     Channel `json:"via,omitempty"`          // where the causing action came from
+	Comment     string  `json:"comment,omitempty"`
+}
+
+// OutboxMessage is one (event, recipient, channel) delivery.
+type OutboxMessage struct {
+	ID             int64        `json:"id"`
+	WorkspaceID    int64        `json:"workspace_id"`
+	Channel        Channel      `json:"channel"` // the sender that delivers it: "email", "slack", "log", "webhook"
+	IdempotencyKey string       `json:"idempotency_key"`
+	Payload        Notification `json:"payload"`
+	State          OutboxState  `json:"state"`
+	Attempts       int          `json:"attempts"`
+	NextAttemptAt  time.Time    `json:"next_attempt_at"`
+	LastError      string       `json:"last_error,omitempty"`
+	CreatedAt      time.Time    `json:"created_at"`
+	SentAt         *time.Time   `json:"sent_at,omitempty"`
+}
+
+// PayloadJSON returns the payload encoded for storage.
+func (m *OutboxMessage) PayloadJSON() ([]byte, error) { return json.Marshal(m.Payload) }

@@ -1,0 +1,220 @@
+// Package approvals is Signoff's core: the domain types, the access rules, the
+// draft state machine and the one Service that every channel (CLI, Slack,
+// email links, API) calls. It imports no database, Slack, SMTP or HTTP
+// package; it defines the interfaces it consumes (Store, Sender).
+package approvals
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Service owns every rule. Channels translate their medium into its calls and
+// its errors back into their medium.
+type Service struct {
+	store Store
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// Logger receives operational logs (never tokens or secrets).
+	Logger *slog.Logger
+	// Channels lists the channels that get outbox messages besides "log"
+	// (ChannelEmail, ChannelSlack); a channel without a sender is not listed.
+	Channels []Channel
+}
+
+// NewService returns a Service over store.
+func NewService(store Store) *Service {
+	return &Service{store: store, Now: time.Now, Logger: slog.Default()}
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) notifies(c Channel) bool {
+	for _, x := range s.Channels {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Actor is who asks for an action, as the channel knows them. Exactly one
+// identity is set: Email (CLI, API), MemberID (an email link, whose token the
+// channel verified) or SlackUserID (Slack, with Meta.SlackTeamID). An Actor
+// with none of them on ChannelCLI is the operator at the server's console,
+// who is trusted for administration but is no member and decides nothing.
+type Actor struct {
+	Workspace   string // slug; or WorkspaceID
+	WorkspaceID int64
+	Email       string
+	MemberID    int64
+	SlackUserID string
+	Channel     Channel
+	Meta        Meta
+}
+
+// Operator returns the console operator's Actor for the workspace slug.
+func Operator(workspace string) Actor { return Actor{Workspace: workspace, Channel: ChannelCLI} }
+
+func (a Actor) isOperator() bool {
+	return a.Channel == ChannelCLI && a.Email == "" && a.MemberID == 0 && a.SlackUserID == ""
+}
+
+func (a Actor) label() string {
+	switch {
+	case a.Email != "":
+		return a.Email
+	case a.SlackUserID != "":
+		return "slack:" + a.SlackUserID
+	case a.MemberID != 0:
+		return "member"
+	case a.isOperator():
+		return "operator"
+	}
+	return "unknown"
+}
+
+// principal is a resolved actor.
+type principal struct {
+	ws     *Workspace
+	member *Member // nil for the operator
+	actor  Actor
+}
+
+func (p *principal) memberID() int64 {
+	if p.member == nil {
+		return 0
+	}
+	return p.member.ID
+}
+
+func (p *principal) label() string {
+	if p.member != nil {
+		return p.member.Label()
+	}
+	return p.actor.label()
+}
+
+// resolve finds the workspace and member an actor names.
+func (s *Service) resolve(ctx context.Context, tx Tx, a Actor) (*principal, error) {
+	var ws *Workspace
+	var err error
+	switch {
+	case a.WorkspaceID != 0:
+		ws, err = tx.WorkspaceByID(ctx, a.WorkspaceID)
+	case a.Workspace != "":
+		ws, err = tx.WorkspaceBySlug(ctx, a.Workspace)
+	case a.Meta.SlackTeamID != "":
+		ws, err = tx.WorkspaceBySlackTeam(ctx, a.Meta.SlackTeamID)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(EUNAUTHORIZED, "this Slack team is not connected to a Signoff workspace; ask your Signoff admin to run: signoff admin workspace set SLUG --slack-team %s", a.Meta.SlackTeamID)
+		}
+	default:
+		return nil, Errorf(EINVALID, "no workspace given")
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &principal{ws: ws, actor: a}
+	switch {
+	case a.Email != "":
+		m, err := tx.MemberByEmail(ctx, ws.ID, a.Email)
+		if ErrorCode(err) == ENOTFOUND {
+			return p, Errorf(EUNAUTHORIZED, "%q is not a member of workspace %q", a.Email, ws.Slug)
+		} else if err != nil {
+			return p, err
+		}
+		p.member = m
+	case a.MemberID != 0:
+		m, err := tx.MemberByID(ctx, ws.ID, a.MemberID)
+		if ErrorCode(err) == ENOTFOUND {
+			return p, Errorf(EUNAUTHORIZED, "you are no longer a member of workspace %q", ws.Name)
+		} else if err != nil {
+			return p, err
+		}
+		p.member = m
+	case a.SlackUserID != "":
+		m, err := tx.MemberBySlackUser(ctx, ws.ID, a.SlackUserID)
+		if ErrorCode(err) == ENOTFOUND {
+			return p, Errorf(EUNAUTHORIZED, "your Slack user is not linked to a member of %q; run /signoff link, or ask an admin to run: signoff admin member set --workspace %s --email YOUR_EMAIL --slack-user %s", ws.Name, ws.Slug, a.SlackUserID)
+		} else if err != nil {
+			return p, err
+		}
+		p.member = m
+	case a.isOperator():
+	default:
+		return p, Errorf(EUNAUTHORIZED, "unknown actor")
+	}
+	return p, nil
+}
+
+// do runs fn in a transaction as the resolved actor and writes the audit
+// entry: the one fn filled on success, or a "refused" entry on a refusal (in
+// a transaction of its own, since fn's was rolled back).
+func (s *Service) do(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	var refused *AuditEntry
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label()}
+		p, err := s.resolve(ctx, tx, a)
+		if p != nil {
+			e.WorkspaceID = p.ws.ID
+			e.ActorID = p.memberID()
+			e.Actor = p.label()
+		}
+		if err == nil {
+			err = fn(ctx, tx, p, e)
+		}
+		if err != nil {
+			e.Outcome = OutcomeRefused
+			e.Detail = ErrorMessage(err)
+			refused = e
+			return err
+		}
+		return tx.AppendAudit(ctx, e)
+	})
+	if err != nil && refused != nil && auditable(err) {
+		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
+			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", action, "err", aerr)
+		}
+	}
+	return err
+}
+
+// view runs a read-only fn as the resolved actor; refusals are audited too.
+func (s *Service) view(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
+	var refused *AuditEntry
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		p, err := s.resolve(ctx, tx, a)
+		if err == nil {
+			err = fn(ctx, tx, p)
+		}
+		if err != nil && ErrorCode(err) == EUNAUTHORIZED {
+			refused = &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeRefused, Meta: a.Meta, Actor: a.label(), Detail: ErrorMessage(err)}
+			if p != nil {
+				refused.WorkspaceID, refused.ActorID, refused.Actor = p.ws.ID, p.memberID(), p.label()
+			}
+		}
+		return err
+	})
+	if refused != nil {
+		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
+			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", action, "err", aerr)
+		}
+	}
+	return err
+}
+
+// auditable reports whether a failed attempt belongs in the audit log: every
+// refusal does; outages and bugs go to the logs instead.
+func auditable(err error) bool {
+	switch ErrorCode(err) {
+	case EINTERNAL, EUNAVAILABLE:
+		return false
+	}
+	return !errors.Is(err, context.Canceled)
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
