@@ -20,7 +20,7 @@ type AuditEntry struct {
 	ActorID     int64     `json:"actor_id,omitempty"`
 	Actor       string    `json:"actor"` // who, as named by the channel when not a member
 	Channel     Channel   `json:"channel"`
-	Action      string    `json:"action"` // e.g. "draft.approve", "approver.add"
+	Action      string    `json:"action"`  // e.g. "draft.approve", "approver.add"
 	Outcome     string    `json:"outcome"` // "ok" or "refused"
 	DraftID     int64     `json:"draft_id,omitempty"`
 	Revision    int       `json:"revision,omitempty"`

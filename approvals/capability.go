@@ -166,7 +166,8 @@ func (r Role) ApproverTier() (Tier, bool) {
 	return "", false
 }
 
-// EffectiveCaps returns (direct ∪ each group grant) ∩ the role's ceiling. An
+// EffectiveCaps returns (direct ∪ each group grant) ∩ the role's ceiling,
+// where a client's ceiling for group grants is view and comment. An
 // owner has everything on every account, granted or not. A member with no
 // grant at all has no capability, not even view.
 func EffectiveCaps(role Role, direct Caps, groups ...Caps) Caps {
@@ -175,6 +176,12 @@ func EffectiveCaps(role Role, direct Caps, groups ...Caps) Caps {
 	}
 	all := Caps{}.Union(direct)
 	for _, g := range groups {
+		if role == RoleClient {
+			// A client may create only when granted "create" in person: a
+			// group grant (often written for staff) never lifts a client
+			// above view and comment.
+			g = g.Intersect(NewCaps(CapView, CapComment))
+		}
 		all = all.Union(g)
 	}
 	if len(all.List()) == 0 {

@@ -67,12 +67,12 @@ func WordDiff(old, new string) []DiffOp {
 				add("=", ma[i])
 				i++
 				j++
-			case j < m && (i == n || at(i, j+1) >= at(i+1, j)):
-				add("+", mb[j])
-				j++
-			default:
+			case i < n && (j == m || at(i+1, j) >= at(i, j+1)):
 				add("-", ma[i])
 				i++
+			default:
+				add("+", mb[j])
+				j++
 			}
 		}
 	}

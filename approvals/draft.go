@@ -64,17 +64,17 @@ type Draft struct {
 // Revision is one version of a draft's content, with the approval settings
 // in force when it was submitted.
 type Revision struct {
-	DraftID          int64      `json:"draft_id"`
-	Number           int        `json:"number"`
-	Text             string     `json:"text"`
-	MediaURLs        []string   `json:"media_urls"`
-	ScheduledAt      *time.Time `json:"scheduled_at,omitempty"`
-	NeedsInternal    bool       `json:"needs_internal"`
-	NeedsClient      bool       `json:"needs_client"`
-	InternalRule     Rule       `json:"internal_rule"`
-	ClientRule       Rule       `json:"client_rule"`
-	CreatedByID      int64      `json:"created_by_id"`
-	CreatedAt        time.Time  `json:"created_at"`
+	DraftID       int64      `json:"draft_id"`
+	Number        int        `json:"number"`
+	Text          string     `json:"text"`
+	MediaURLs     []string   `json:"media_urls"`
+	ScheduledAt   *time.Time `json:"scheduled_at,omitempty"`
+	NeedsInternal bool       `json:"needs_internal"`
+	NeedsClient   bool       `json:"needs_client"`
+	InternalRule  Rule       `json:"internal_rule"`
+	ClientRule    Rule       `json:"client_rule"`
+	CreatedByID   int64      `json:"created_by_id"`
+	CreatedAt     time.Time  `json:"created_at"`
 }
 
 // Needs reports whether the revision requires tier t.

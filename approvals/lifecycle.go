@@ -239,7 +239,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, draftID int64, comment st
 func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*DecisionResult, error) {
 	var out *DecisionResult
 	action := "draft." + string(in.Verdict)
-	err := s.do(ctx, a, action, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.doOn(ctx, a, action, in.DraftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if in.Verdict != VerdictApprove && in.Verdict != VerdictReject {
 			return Errorf(EINVALID, "unknown verdict %q", in.Verdict)
 		}
@@ -262,6 +262,9 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		}
 		if !access.Can(CapView) {
 			return Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
+		}
+		if !canSee(p.member, access, d) {
+			return Errorf(EUNAUTHORIZED, "draft %d is not visible to %s", d.ID, p.member.Email)
 		}
 		tier := in.Tier
 		if tier == "" {
@@ -550,7 +553,7 @@ func (s *Service) reevaluateWorkspace(ctx context.Context, tx Tx, p *principal) 
 // EINVALID (content), ECONFLICT (approved or withdrawn).
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
-	err := s.do(ctx, a, "draft.revise", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "revise")
 		if err != nil {
 			return err
@@ -600,7 +603,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 // Errors: ENOTFOUND, EUNAUTHORIZED, ECONFLICT (approved or withdrawn).
 func (s *Service) Withdraw(ctx context.Context, a Actor, draftID int64) (*DraftView, error) {
 	var out *DraftView
-	err := s.do(ctx, a, "draft.withdraw", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.doOn(ctx, a, "draft.withdraw", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "withdraw")
 		if err != nil {
 			return err
@@ -659,7 +662,7 @@ func (s *Service) editable(ctx context.Context, tx Tx, p *principal, draftID int
 // Errors: ENOTFOUND, EUNAUTHORIZED (no "comment"), EINVALID.
 func (s *Service) AddComment(ctx context.Context, a Actor, draftID int64, text string) (*Comment, error) {
 	var out *Comment
-	err := s.do(ctx, a, "draft.comment", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.doOn(ctx, a, "draft.comment", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

@@ -155,9 +155,15 @@ func (s *Service) resolve(ctx context.Context, tx Tx, a Actor) (*principal, erro
 // entry: the one fn filled on success, or a "refused" entry on a refusal (in
 // a transaction of its own, since fn's was rolled back).
 func (s *Service) do(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	return s.doOn(ctx, a, action, 0, fn)
+}
+
+// doOn is do for an action on one draft, so that even an attempt refused
+// before the draft is looked at (an unknown actor) is logged against it.
+func (s *Service) doOn(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
 	var refused *AuditEntry
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label()}
+		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label(), DraftID: draftID}
 		p, err := s.resolve(ctx, tx, a)
 		if p != nil {
 			e.WorkspaceID = p.ws.ID

@@ -14,6 +14,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/mailer"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -32,6 +35,28 @@ type Config struct {
 	Database DatabaseConfig `mapstructure:"database"`
 	HTTP     HTTPConfig     `mapstructure:"http"`
 	Log      LogConfig      `mapstructure:"log"`
+	// Slack is the "slack" section; with none of its tokens set, serve runs
+	// without the Slack bot.
+	Slack bot.Config `mapstructure:"slack"`
+	// SMTP, Mail and Links are the email channel's sections; with smtp.host
+	// unset, serve runs without email. See Mailer.
+	SMTP  mailer.SMTPConfig  `mapstructure:"smtp"`
+	Mail  mailer.MailConfig  `mapstructure:"mail"`
+	Links mailer.LinksConfig `mapstructure:"links"`
+	// Templates is the "templates" section.
+	Templates TemplatesConfig `mapstructure:"templates"`
+}
+
+// TemplatesConfig is the "templates" section.
+type TemplatesConfig struct {
+	// Dir, when set, holds template files that replace the embedded ones
+	// of the same name (e.g. email/approval_request.html).
+	Dir string `mapstructure:"dir"`
+}
+
+// Mailer returns the email channel's configuration.
+func (c Config) Mailer() mailer.Config {
+	return mailer.Config{SMTP: c.SMTP, Mail: c.Mail, Links: c.Links, BaseURL: c.HTTP.BaseURL}
 }
 
 // DatabaseConfig is the "database" section.
@@ -58,9 +83,12 @@ type LogConfig struct {
 // DefaultConfig returns the configuration before any file, environment
 // variable or flag is applied.
 func DefaultConfig() Config {
+	mail := mailer.DefaultConfig()
 	return Config{
-		HTTP: HTTPConfig{Addr: "127.0.0.1:8080"},
-		Log:  LogConfig{Level: "info", Format: "text"},
+		HTTP:  HTTPConfig{Addr: "127.0.0.1:8080"},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		SMTP:  mail.SMTP,
+		Links: mail.Links,
 	}
 }
 
@@ -261,6 +289,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Database.validate()...)
 	errs = append(errs, c.HTTP.validate()...)
 	errs = append(errs, c.Log.validate()...)
+	errs = append(errs, validateSlack(c.Slack)...)
+	errs = append(errs, validateEmail(c.Mailer())...)
 	return errors.Join(errs...)
 }
 
@@ -285,12 +315,10 @@ func (c DatabaseConfig) validate() []error {
 
 func (c HTTPConfig) validate() []error {
 	var errs []error
-	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, &ConfigError{Key: "http.addr", Message: fmt.Sprintf("must be host:port, got %q", c.Addr)})
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		errs = append(errs, &ConfigError{Key: "http.addr", Message: fmt.Sprintf("port must be a number from 0 to 65535, got %q", port)})
-	} else {
-		_ = host
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, &ConfigError{Key: "http.base_url", Message: fmt.Sprintf("must be an absolute http or https URL, got %q", c.BaseURL)})
@@ -331,4 +359,54 @@ func (c LogConfig) NewLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// validateEmail checks the email sections when smtp.host is set.
+func validateEmail(c mailer.Config) []error {
+	if !c.Enabled() {
+		return nil
+	}
+	err := c.Validate()
+	if err == nil {
+		return nil
+	}
+	var out []error
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var me *mailer.ConfigError
+		if errors.As(e, &me) {
+			out = append(out, &ConfigError{Key: me.Key, Message: me.Message})
+		} else {
+			out = append(out, &ConfigError{Key: "smtp", Message: e.Error()})
+		}
+	}
+	return out
+}
+
+// validateSlack checks the "slack" section when any Slack token is set.
+func validateSlack(c bot.Config) []error {
+	if !c.Enabled() {
+		return nil
+	}
+	err := c.Validate()
+	if err == nil {
+		return nil
+	}
+	var out []error
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var fe *bot.FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &ConfigError{Key: fe.Key, Message: fe.Message})
+		} else {
+			out = append(out, &ConfigError{Key: "slack", Message: e.Error()})
+		}
+	}
+	return out
 }

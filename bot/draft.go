@@ -1,0 +1,365 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// Action IDs of the decision buttons, and callback IDs of the modals.
+const (
+	actionApprove = "signoff_approve"
+	actionReject  = "signoff_reject"
+
+	callbackSubmit = "signoff_submit"
+	callbackRevise = "signoff_revise"
+	callbackReject = "signoff_reject"
+
+	// Block and action IDs of the modals' inputs (response_action errors
+	// name the block IDs).
+	blockAccount  = "account"
+	blockText     = "text"
+	blockMedia    = "media"
+	blockSchedule = "schedule"
+	blockComment  = "comment"
+)
+
+// maxSection is Slack's limit on a section's text.
+const maxSection = 3000
+
+// decisionRef is what a decision button carries: the draft, the revision
+// and the tier the approver saw.
+type decisionRef struct {
+	DraftID  int64          `json:"d"`
+	Revision int            `json:"r"`
+	Tier     approvals.Tier `json:"t"`
+	Channel  string         `json:"c,omitempty"` // where to answer ephemerally (modals only)
+}
+
+func (r decisionRef) value() string {
+	return fmt.Sprintf("%d/%d/%s", r.DraftID, r.Revision, r.Tier)
+}
+
+func parseDecisionRef(v string) (decisionRef, error) {
+	parts := strings.Split(v, "/")
+	if len(parts) != 3 {
+		return decisionRef{}, fmt.Errorf("malformed button value %q", v)
+	}
+	id, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || id <= 0 {
+		return decisionRef{}, fmt.Errorf("malformed draft in button value %q", v)
+	}
+	rev, err := strconv.Atoi(parts[1])
+	if err != nil || rev <= 0 {
+		return decisionRef{}, fmt.Errorf("malformed revision in button value %q", v)
+	}
+	tier, err := approvals.ParseTier(parts[2])
+	if err != nil {
+		return decisionRef{}, fmt.Errorf("malformed tier in button value %q: %w", v, err)
+	}
+	return decisionRef{DraftID: id, Revision: rev, Tier: tier}, nil
+}
+
+// escape makes s safe inside mrkdwn: Slack's three control characters.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+// chunks splits s into pieces of at most n characters.
+func chunks(s string, n int) []string {
+	var out []string
+	for utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		out = append(out, string(r[:n]))
+		s = string(r[n:])
+	}
+	return append(out, s)
+}
+
+// truncate shortens s to n characters, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func channelName(c approvals.Channel) string {
+	switch c {
+	case approvals.ChannelSlack:
+		return "Slack"
+	case approvals.ChannelEmail:
+		return "email"
+	case approvals.ChannelCLI:
+		return "the command line"
+	case approvals.ChannelAPI:
+		return "the API"
+	case approvals.ChannelSystem:
+		return "Signoff"
+	}
+	return string(c)
+}
+
+// approverName is how a decision's approver is shown: their name (not
+// their email, which a shared channel need not see).
+func approverName(v *approvals.DraftView, d *approvals.Decision) string {
+	for _, ts := range v.Tiers {
+		for _, a := range ts.Approvers {
+			if a.MemberID == d.ApproverID && d.ApproverID != 0 && a.Name != "" {
+				return a.Name
+			}
+		}
+	}
+	if i := strings.Index(d.Approver, " <"); i > 0 {
+		return d.Approver[:i]
+	}
+	return d.Approver
+}
+
+func memberName(m approvals.Member) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Email
+}
+
+// decisionLine says one decision: "Approved by X via Slack at T".
+func decisionLine(v *approvals.DraftView, d *approvals.Decision) string {
+	verb, icon := "Approved", ":white_check_mark:"
+	if d.Verdict == approvals.VerdictReject {
+		verb, icon = "Rejected", ":x:"
+	}
+	return fmt.Sprintf("%s %s by %s via %s at %s", icon, verb, escape(approverName(v, d)), channelName(d.Channel), stamp(d.CreatedAt))
+}
+
+// requestStatus tells where the request for (revision, tier) stands now:
+// lines to show, and whether it still takes decisions (buttons shown).
+func requestStatus(v *approvals.DraftView, rev int, tier approvals.Tier) (lines []string, open bool) {
+	if v.State == approvals.StateWithdrawn {
+		return []string{":no_entry_sign: Withdrawn by its author"}, false
+	}
+	if v.Revision != rev {
+		return []string{fmt.Sprintf(":arrows_counterclockwise: Superseded by revision %d", v.Revision)}, false
+	}
+	for _, d := range v.Decisions {
+		if d.Revision == rev && d.Tier == tier {
+			lines = append(lines, decisionLine(v, d))
+		}
+	}
+	open = v.State.Pending() && v.CurrentTier == tier
+	if !open {
+		switch {
+		case v.State == approvals.StateApproved:
+			lines = append(lines, ":tada: The draft is approved")
+		case v.State == approvals.StatePendingClient && tier == approvals.TierInternal:
+			lines = append(lines, "Passed internal approval; now waiting for client approval")
+		case v.State == approvals.StateRejected && len(lines) == 0:
+			lines = append(lines, "Returned to its author")
+		}
+	}
+	return lines, open
+}
+
+// requestBlocks is the Block Kit of an approval request for (revision,
+// tier) of the draft, as it stands now: the content, the decisions so far
+// and, while it takes decisions, the Approve and Reject buttons.
+func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack.Block {
+	lines, open := requestStatus(v, rev, tier)
+	title := fmt.Sprintf("Draft #%d for %s approval", v.ID, tier)
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(truncate(title, 150))),
+		slack.NewSectionBlock(nil, draftFields(v), nil),
+	}
+	if v.Revision == rev && v.State != approvals.StateWithdrawn {
+		blocks = append(blocks, contentBlocks(v)...)
+	}
+	if len(lines) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), maxSection)), nil, nil,
+			slack.SectionBlockOptionBlockID(fmt.Sprintf("status_%d_%d_%s", v.ID, rev, tier))))
+	}
+	if open {
+		ref := decisionRef{DraftID: v.ID, Revision: rev, Tier: tier}
+		approve := slack.NewButtonBlockElement(actionApprove, ref.value(), plain("Approve")).WithStyle(slack.StylePrimary)
+		reject := slack.NewButtonBlockElement(actionReject, ref.value(), plain("Reject")).WithStyle(slack.StyleDanger)
+		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", v.ID, rev, tier), approve, reject))
+	}
+	return blocks
+}
+
+// draftFields are the facts of a draft: account, author, schedule, revision.
+func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
+	schedule := "not scheduled"
+	if at := v.Current.ScheduledAt; at != nil {
+		schedule = stamp(*at)
+	}
+	return []*slack.TextBlockObject{
+		mrkdwn("*Account*\n" + escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"),
+		mrkdwn("*Author*\n" + escape(memberName(v.Author))),
+		mrkdwn("*Scheduled*\n" + schedule),
+		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Revision)),
+	}
+}
+
+// contentBlocks show the current revision: its text exactly (plain text,
+// so markup shows as typed), its media links and what changed since the
+// previous revision.
+func contentBlocks(v *approvals.DraftView) []slack.Block {
+	var blocks []slack.Block
+	for _, c := range chunks(v.Current.Text, maxSection) {
+		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil))
+	}
+	if len(v.Current.MediaURLs) > 0 {
+		var links []string
+		for _, u := range v.Current.MediaURLs {
+			links = append(links, "• <"+escape(u)+">")
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Media*\n"+strings.Join(links, "\n"), maxSection)), nil, nil))
+	}
+	if changes := changesText(v.Changes); changes != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Changed since the last round*\n"+changes, maxSection)), nil, nil))
+	}
+	return blocks
+}
+
+// changesText renders a word diff in mrkdwn: ~removed~ and *added*; "" when
+// nothing changed (or there is no earlier revision).
+func changesText(ops []approvals.DiffOp) string {
+	changed := false
+	var sb strings.Builder
+	for _, op := range ops {
+		text := escape(op.Text)
+		switch op.Op {
+		case "-":
+			changed = true
+			if strings.TrimSpace(text) != "" {
+				sb.WriteString("~" + strings.TrimSpace(text) + "~ ")
+			}
+		case "+":
+			changed = true
+			if strings.TrimSpace(text) != "" {
+				sb.WriteString("*" + strings.TrimSpace(text) + "* ")
+			} else {
+				sb.WriteString(text)
+			}
+		default:
+			sb.WriteString(text)
+		}
+	}
+	if !changed {
+		return ""
+	}
+	return strings.TrimSpace(sb.String())
+}
+
+// requestText is the notification text of a request (shown where blocks
+// cannot be: notifications, screen readers).
+func requestText(v *approvals.DraftView, tier approvals.Tier) string {
+	return fmt.Sprintf("Draft #%d on %s by %s needs your %s approval", v.ID, escape(v.Account.Handle), escape(memberName(v.Author)), tier)
+}
+
+// modalMeta is the private metadata of a modal.
+type modalMeta struct {
+	DraftID  int64          `json:"d,omitempty"`
+	Revision int            `json:"r,omitempty"`
+	Tier     approvals.Tier `json:"t,omitempty"`
+	Channel  string         `json:"c,omitempty"`
+}
+
+func (m modalMeta) String() string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// draftModal is the form of /signoff new (accounts given) and /signoff
+// revise (v given: pre-filled with its current revision).
+func draftModal(accounts []approvals.Access, v *approvals.DraftView, meta modalMeta) slack.ModalViewRequest {
+	textInput := slack.NewPlainTextInputBlockElement(plain("What the post says"), blockText)
+	textInput.Multiline = true
+	mediaInput := slack.NewPlainTextInputBlockElement(plain("https://… (one per line)"), blockMedia)
+	mediaInput.Multiline = true
+	schedule := slack.NewDateTimePickerBlockElement(blockSchedule)
+	var blocks []slack.Block
+	title, submit, callback := "New draft", "Submit", callbackSubmit
+	if v == nil {
+		var opts []*slack.OptionBlockObject
+		for _, a := range accounts {
+			opts = append(opts, slack.NewOptionBlockObject(a.Account.Handle, plain(truncate(a.Account.Name+" ("+a.Account.Handle+")", 75)), nil))
+		}
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose an account"), blockAccount, opts...)
+		blocks = append(blocks, slack.NewInputBlock(blockAccount, plain("Account"), nil, sel))
+	} else {
+		title, submit, callback = "Revise draft", "Resubmit", callbackRevise
+		textInput.InitialValue = v.Current.Text
+		mediaInput.InitialValue = strings.Join(v.Current.MediaURLs, "\n")
+		if v.Current.ScheduledAt != nil {
+			schedule.InitialDateTime = v.Current.ScheduledAt.Unix()
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Draft #%d on *%s*, revision %d → %d", v.ID, escape(v.Account.Handle), v.Revision, v.Revision+1)), nil, nil))
+	}
+	media := slack.NewInputBlock(blockMedia, plain("Media URLs"), plain("Optional; http or https, one per line"), mediaInput)
+	media.Optional = true
+	when := slack.NewInputBlock(blockSchedule, plain("Publish at"), plain("Optional; must be in the future"), schedule)
+	when.Optional = true
+	blocks = append(blocks, slack.NewInputBlock(blockText, plain("Text"), nil, textInput), media, when)
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, Title: plain(title), Submit: plain(submit), Close: plain("Cancel"),
+		CallbackID: callback, PrivateMetadata: meta.String(), Blocks: slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// rejectModal asks for the reason of a rejection.
+func rejectModal(ref decisionRef) slack.ModalViewRequest {
+	in := slack.NewPlainTextInputBlockElement(plain("What should change?"), blockComment)
+	in.Multiline = true
+	in.MaxLength = approvals.MaxCommentLen
+	meta := modalMeta{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier, Channel: ref.Channel}
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, Title: plain("Reject draft"), Submit: plain("Reject"), Close: plain("Cancel"),
+		CallbackID: callbackReject, PrivateMetadata: meta.String(),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Rejecting draft #%d (revision %d). The author gets your comment exactly as written.", ref.DraftID, ref.Revision)), nil, nil),
+			slack.NewInputBlock(blockComment, plain("Comment"), nil, in),
+		}},
+	}
+}
+
+// verdictBlocks is the message to a draft's author about the outcome, with
+// the reviewer's comment exactly as written (plain text).
+func verdictBlocks(v *approvals.DraftView, n approvals.Notification) (text string, blocks []slack.Block) {
+	if n.Event == approvals.EventApproved {
+		text = fmt.Sprintf(":tada: Your draft #%d on %s (revision %d) is approved.", v.ID, escape(v.Account.Handle), n.Revision)
+		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+	}
+	by := "a reviewer"
+	for _, d := range v.Decisions {
+		if d.Revision == n.Revision && d.Verdict == approvals.VerdictReject && (n.ActorID == 0 || d.ApproverID == n.ActorID) {
+			by = approverName(v, d) + " via " + channelName(d.Channel)
+		}
+	}
+	if n.Channel == approvals.ChannelSystem {
+		by = "Signoff"
+	}
+	text = fmt.Sprintf(":x: Your draft #%d on %s (revision %d) was rejected by %s. Revise it with `/signoff revise %d`.", v.ID, escape(v.Account.Handle), n.Revision, escape(by), v.ID)
+	blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+	for i, c := range chunks(n.Comment, maxSection) {
+		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("comment_%d", i))))
+	}
+	return text, blocks
+}

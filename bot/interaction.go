@@ -1,0 +1,227 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// Interaction handles a button click or a modal submission and returns the
+// immediate answer: a *slack.ViewSubmissionResponse for a submission that
+// needs one (inline errors), else nil. Both HTTP and Socket Mode call it.
+func (b *Bot) Interaction(ctx context.Context, req Request, cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, act := range cb.ActionCallback.BlockActions {
+			b.blockAction(ctx, req, cb, act)
+		}
+		return nil
+	case slack.InteractionTypeViewSubmission:
+		if resp := b.viewSubmission(ctx, req, cb); resp != nil {
+			return resp
+		}
+		return nil
+	}
+	return nil
+}
+
+// blockAction handles an Approve or Reject click.
+func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.InteractionCallback, act *slack.BlockAction) {
+	if act.ActionID != actionApprove && act.ActionID != actionReject {
+		return
+	}
+	key := fmt.Sprintf("action:%s:%s:%s:%s:%s:%s", cb.Team.ID, cb.User.ID, act.ActionTs, act.ActionID, act.BlockID, cb.Container.MessageTs+cb.Container.ViewID)
+	ok, done, err := b.claim(ctx, key)
+	if err != nil {
+		b.answer(ctx, cb, b.userMessage(ctx, err))
+		return
+	}
+	if !ok {
+		return // a retry or a duplicate of a click already handled
+	}
+	failed := true
+	defer func() { done(failed) }()
+	ref, err := parseDecisionRef(act.Value)
+	if err != nil {
+		failed = false
+		b.answer(ctx, cb, "This button is not one of Signoff's.")
+		return
+	}
+	a, _, err := b.identify(ctx, req, cb.Team.ID, cb.User.ID)
+	if err != nil {
+		failed = approvals.ErrorCode(err) == approvals.EINTERNAL || approvals.ErrorCode(err) == approvals.EUNAVAILABLE
+		b.answer(ctx, cb, b.userMessage(ctx, err))
+		return
+	}
+	in := approvals.DecideInput{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier}
+	if act.ActionID == actionReject {
+		// Ask for the comment at once (the trigger expires in 3 seconds),
+		// unless the core would refuse any rejection by this member now.
+		in.Verdict = approvals.VerdictReject
+		if _, err := b.svc.PreviewDecision(ctx, a, in); err != nil {
+			failed = transient(err)
+			b.answer(ctx, cb, b.userMessage(ctx, err))
+			return
+		}
+		ref.Channel = cb.Channel.ID
+		if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, rejectModal(ref)); err != nil {
+			b.answer(ctx, cb, b.userMessage(ctx, fmt.Errorf("views.open: %w", err)))
+			return
+		}
+		failed = false
+		return
+	}
+	in.Verdict = approvals.VerdictApprove
+	res, err := b.svc.Decide(ctx, a, in)
+	if err != nil {
+		failed = transient(err)
+		b.answer(ctx, cb, b.userMessage(ctx, err))
+		return
+	}
+	failed = false
+	b.wake()
+	b.answer(ctx, cb, upperFirst(res.Message)+".")
+	if cb.Container.Type == "view" {
+		b.later(ctx, "app home", func(ctx context.Context) error { return b.publishHome(ctx, req, cb.Team.ID, cb.User.ID) })
+	}
+}
+
+// transient reports whether a failure may succeed on Slack's retry.
+func transient(err error) bool {
+	switch approvals.ErrorCode(err) {
+	case approvals.EINTERNAL, approvals.EUNAVAILABLE:
+		return true
+	}
+	return false
+}
+
+// answer tells the clicking user something only they see, after the
+// request was acknowledged: ephemerally in the channel of the click, or in
+// their DM with the app when the click came from elsewhere (App Home).
+func (b *Bot) answer(ctx context.Context, cb slack.InteractionCallback, text string) {
+	channel, user := cb.Channel.ID, cb.User.ID
+	b.later(ctx, "answer", func(ctx context.Context) error {
+		if channel == "" {
+			_, _, err := b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
+			return err
+		}
+		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
+		if err != nil {
+			// The app may not be in that conversation: say it in the DM.
+			_, _, err = b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
+		}
+		return err
+	})
+}
+
+// viewSubmission handles the new-draft, revise and reject modals.
+func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+	var meta modalMeta
+	if cb.View.PrivateMetadata != "" {
+		if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {
+			return nil
+		}
+	}
+	var field string
+	switch cb.View.CallbackID {
+	case callbackSubmit:
+		field = blockText
+	case callbackRevise:
+		field = blockText
+	case callbackReject:
+		field = blockComment
+	default:
+		return nil
+	}
+	key := "view:" + cb.Team.ID + ":" + cb.View.ID + ":" + cb.View.Hash
+	ok, done, err := b.claim(ctx, key)
+	if err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{field: b.userMessage(ctx, err)})
+	}
+	if !ok {
+		return nil // already handled: close the modal
+	}
+	errs := b.submitView(ctx, req, cb, meta)
+	done(len(errs) > 0)
+	if len(errs) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(errs)
+	}
+	return nil
+}
+
+// submitView acts on a modal's values; the map holds inline errors by
+// block ID (empty when it succeeded).
+func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta) map[string]string {
+	values := cb.View.State.Values
+	first := blockText
+	if cb.View.CallbackID == callbackReject {
+		first = blockComment
+	} else if cb.View.CallbackID == callbackSubmit {
+		first = blockAccount
+	}
+	a, _, err := b.identify(ctx, req, cb.Team.ID, cb.User.ID)
+	if err != nil {
+		return map[string]string{first: b.userMessage(ctx, err)}
+	}
+	if cb.View.CallbackID == callbackReject {
+		comment := values[blockComment][blockComment].Value
+		res, err := b.svc.Decide(ctx, a, approvals.DecideInput{DraftID: meta.DraftID, Revision: meta.Revision, Tier: meta.Tier,
+			Verdict: approvals.VerdictReject, Comment: comment})
+		if err != nil {
+			return map[string]string{blockComment: b.userMessage(ctx, err)}
+		}
+		b.wake()
+		if meta.Channel != "" {
+			cb.Channel.ID = meta.Channel
+			b.answer(ctx, cb, upperFirst(res.Message)+".")
+		}
+		return nil
+	}
+	in := approvals.DraftInput{
+		Account: values[blockAccount][blockAccount].SelectedOption.Value,
+		Text:    values[blockText][blockText].Value,
+	}
+	for _, line := range strings.Split(values[blockMedia][blockMedia].Value, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			in.MediaURLs = append(in.MediaURLs, line)
+		}
+	}
+	if ts := values[blockSchedule][blockSchedule].SelectedDateTime; ts != 0 {
+		at := time.Unix(ts, 0).UTC()
+		in.ScheduledAt = &at
+	}
+	errs := map[string]string{}
+	for f, err := range b.svc.InputErrors(in) {
+		errs[string(f)] = upperFirst(approvals.ErrorMessage(err)) + "."
+	}
+	if cb.View.CallbackID == callbackSubmit && in.Account == "" {
+		errs[blockAccount] = "Choose an account."
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	var v *approvals.DraftView
+	verb := "Submitted"
+	if cb.View.CallbackID == callbackSubmit {
+		v, err = b.svc.Submit(ctx, a, in)
+	} else {
+		verb = "Resubmitted"
+		v, err = b.svc.Revise(ctx, a, meta.DraftID, in)
+	}
+	if err != nil {
+		return map[string]string{first: b.userMessage(ctx, err)}
+	}
+	b.wake()
+	text := fmt.Sprintf("%s draft #%d on %s (revision %d): %s.", verb, v.ID, escape(v.Account.Handle), v.Revision, describe(v.State))
+	if meta.Channel != "" {
+		cb.Channel.ID = meta.Channel
+	}
+	b.answer(ctx, cb, text)
+	return nil
+}

@@ -1,0 +1,627 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/spf13/cobra"
+)
+
+// The admin command line: one approvals.Service call per command, as the
+// console operator of the workspace. Flags are checked for syntax only.
+
+func (a *app) adminCommand() *cobra.Command {
+	return group("admin", "Configure workspaces, members, groups, accounts, access and approvers",
+		group("workspace", "Create and change workspaces", a.workspaceCreate(), a.workspaceSet(), a.workspaceShow()),
+		group("member", "Manage a workspace's members", a.memberAdd(), a.memberRemove(), a.memberSet(), a.memberList()),
+		group("group", "Manage groups of members", a.groupCreate(), a.groupAdd(), a.groupRemove()),
+		group("account", "Manage social accounts", a.accountAdd(), a.accountSet(), a.accountList()),
+		a.grant(),
+		a.revoke(),
+		group("approver", "Flag members as approvers of an account", a.approver("add"), a.approver("remove")),
+		a.access(),
+	)
+}
+
+func workspaceFlag(cmd *cobra.Command, p *string) {
+	cmd.Flags().StringVar(p, "workspace", "", "workspace slug (required)")
+	_ = cmd.MarkFlagRequired("workspace")
+}
+
+// done is the JSON document of commands that change something but have no
+// object to show.
+type done struct {
+	Action    string         `json:"action"`
+	Workspace string         `json:"workspace,omitempty"`
+	Account   string         `json:"account,omitempty"`
+	Member    string         `json:"member,omitempty"`
+	Group     string         `json:"group,omitempty"`
+	Tier      approvals.Tier `json:"tier,omitempty"`
+	Caps      []string       `json:"caps,omitempty"`
+}
+
+func (a *app) workspaceCreate() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "create SLUG --name NAME",
+		Short: "Create a workspace",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			w, err := svc.CreateWorkspace(cmd.Context(), approvals.Operator(args[0]), args[0], name)
+			if err != nil {
+				return err
+			}
+			return a.print(w, "created workspace %s", w.Slug)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "display name (required)")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (a *app) workspaceSet() *cobra.Command {
+	var name, team, channel string
+	cmd := &cobra.Command{
+		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID]",
+		Short: "Change a workspace's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			var set approvals.WorkspaceSettings
+			fs := cmd.Flags()
+			if changed(fs, "name") {
+				set.Name = &name
+			}
+			if changed(fs, "slack-team") {
+				set.SlackTeamID = &team
+			}
+			if changed(fs, "internal-channel") {
+				set.InternalChannel = &channel
+			}
+			if set == (approvals.WorkspaceSettings{}) {
+				return usagef("nothing to change: give --name, --slack-team or --internal-channel")
+			}
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			w, err := svc.SetWorkspace(cmd.Context(), approvals.Operator(args[0]), set)
+			if err != nil {
+				return err
+			}
+			return a.print(w, "updated workspace %s", w.Slug)
+		}),
+	}
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().StringVar(&team, "slack-team", "", "Slack team ID to bind (\"\" unbinds)")
+	cmd.Flags().StringVar(&channel, "internal-channel", "", "Slack channel ID for internal-tier requests (\"\" for DMs)")
+	return cmd
+}
+
+func (a *app) workspaceShow() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show SLUG",
+		Short: "Show a workspace",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			w, err := svc.Workspace(cmd.Context(), approvals.Operator(args[0]))
+			if err != nil {
+				return err
+			}
+			return a.print(w, "%s\t%s\tslack-team=%s\tinternal-channel=%s", w.Slug, w.Name, dash(w.SlackTeamID), dash(w.InternalChannel))
+		}),
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *app) memberAdd() *cobra.Command {
+	var ws, email, name string
+	var role approvals.Role
+	cmd := &cobra.Command{
+		Use:   "add --workspace SLUG --email EMAIL --name NAME --role owner|admin|editor|client",
+		Short: "Add a member",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			m, err := svc.AddMember(cmd.Context(), approvals.Operator(ws), email, name, role)
+			if err != nil {
+				return err
+			}
+			return a.print(m, "added %s (%s) to %s", m.Email, m.Role, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
+	cmd.Flags().StringVar(&name, "name", "", "name (required)")
+	cmd.Flags().Var(roleValue{&role}, "role", "owner, admin, editor or client (required)")
+	for _, f := range []string{"email", "name", "role"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func (a *app) memberRemove() *cobra.Command {
+	var ws, email string
+	cmd := &cobra.Command{
+		Use:   "remove --workspace SLUG --email EMAIL",
+		Short: "Remove a member with their access and approver flags",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := svc.RemoveMember(cmd.Context(), approvals.Operator(ws), email); err != nil {
+				return err
+			}
+			return a.print(done{Action: "member.remove", Workspace: ws, Member: email}, "removed %s from %s", email, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
+	_ = cmd.MarkFlagRequired("email")
+	return cmd
+}
+
+func (a *app) memberSet() *cobra.Command {
+	var ws, email, name, slackUser string
+	cmd := &cobra.Command{
+		Use:   "set --workspace SLUG --email EMAIL [--name NAME] [--slack-user USER_ID]",
+		Short: "Change a member's name or Slack link",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			var set approvals.MemberSettings
+			if changed(cmd.Flags(), "name") {
+				set.Name = &name
+			}
+			if changed(cmd.Flags(), "slack-user") {
+				set.SlackUserID = &slackUser
+			}
+			if set == (approvals.MemberSettings{}) {
+				return usagef("nothing to change: give --name or --slack-user")
+			}
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			m, err := svc.SetMember(cmd.Context(), approvals.Operator(ws), email, set)
+			if err != nil {
+				return err
+			}
+			return a.print(m, "updated %s in %s", m.Email, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
+	_ = cmd.MarkFlagRequired("email")
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&slackUser, "slack-user", "", "Slack user ID to link (\"\" unlinks)")
+	return cmd
+}
+
+func (a *app) memberList() *cobra.Command {
+	var ws string
+	cmd := &cobra.Command{
+		Use:   "list --workspace SLUG",
+		Short: "List a workspace's members",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			ms, err := svc.Members(cmd.Context(), approvals.Operator(ws))
+			if err != nil {
+				return err
+			}
+			if ms == nil {
+				ms = []*approvals.Member{}
+			}
+			if a.jsonOut {
+				return a.print(ms, "")
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSLACK USER")
+			for _, m := range ms {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Email, m.Name, m.Role, dash(m.SlackUserID))
+			}
+			return tw.Flush()
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	return cmd
+}
+
+func (a *app) groupCreate() *cobra.Command {
+	var ws string
+	cmd := &cobra.Command{
+		Use:   "create --workspace SLUG NAME",
+		Short: "Create a group",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			g, err := svc.CreateGroup(cmd.Context(), approvals.Operator(ws), args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(g, "created group %s in %s", g.Name, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	return cmd
+}
+
+func (a *app) groupAdd() *cobra.Command    { return a.groupMembership("add") }
+func (a *app) groupRemove() *cobra.Command { return a.groupMembership("remove") }
+
+func (a *app) groupMembership(verb string) *cobra.Command {
+	var ws, grp, email string
+	short := map[string]string{"add": "Add a member to a group", "remove": "Remove a member from a group"}[verb]
+	cmd := &cobra.Command{
+		Use:   verb + " --workspace SLUG --group NAME --member EMAIL",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			op := approvals.Operator(ws)
+			d := done{Action: "group." + verb, Workspace: ws, Group: grp, Member: email}
+			if verb == "add" {
+				if err := svc.AddToGroup(cmd.Context(), op, grp, email); err != nil {
+					return err
+				}
+				return a.print(d, "added %s to group %s", email, grp)
+			}
+			if err := svc.RemoveFromGroup(cmd.Context(), op, grp, email); err != nil {
+				return err
+			}
+			return a.print(d, "removed %s from group %s", email, grp)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	cmd.Flags().StringVar(&grp, "group", "", "group name (required)")
+	emailFlag(cmd.Flags(), &email, "member", "member's email (required)")
+	_ = cmd.MarkFlagRequired("group")
+	_ = cmd.MarkFlagRequired("member")
+	return cmd
+}
+
+func (a *app) accountAdd() *cobra.Command {
+	var ws, name string
+	cmd := &cobra.Command{
+		Use:   "add --workspace SLUG HANDLE --name NAME",
+		Short: "Add a social account",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			acc, err := svc.AddAccount(cmd.Context(), approvals.Operator(ws), args[0], name)
+			if err != nil {
+				return err
+			}
+			return a.print(acc, "added account %s to %s", acc.Handle, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	cmd.Flags().StringVar(&name, "name", "", "display name (required)")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (a *app) accountSet() *cobra.Command {
+	var (
+		ws, name, channel        string
+		internal, client         bool
+		internalRule, clientRule approvals.Rule
+		remindAfter              time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION]",
+		Short: "Change a social account's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			var set approvals.AccountSettings
+			fs := cmd.Flags()
+			if changed(fs, "name") {
+				set.Name = &name
+			}
+			if changed(fs, "internal-approval") {
+				set.NeedsInternalApproval = &internal
+			}
+			if changed(fs, "client-approval") {
+				set.NeedsClientApproval = &client
+			}
+			if changed(fs, "internal-rule") {
+				set.InternalRule = &internalRule
+			}
+			if changed(fs, "client-rule") {
+				set.ClientRule = &clientRule
+			}
+			if changed(fs, "slack-channel") {
+				set.SlackChannel = &channel
+			}
+			if changed(fs, "remind-after") {
+				set.RemindAfter = &remindAfter
+			}
+			if set == (approvals.AccountSettings{}) {
+				return usagef("nothing to change: give at least one setting flag")
+			}
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			acc, err := svc.SetAccount(cmd.Context(), approvals.Operator(ws), args[0], set)
+			if err != nil {
+				return err
+			}
+			return a.print(acc, "updated account %s: %s", acc.Handle, describeAccount(acc))
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	fs := cmd.Flags()
+	fs.StringVar(&name, "name", "", "display name")
+	fs.Var(onOffValue{&internal}, "internal-approval", "require internal approval: on or off")
+	fs.Var(onOffValue{&client}, "client-approval", "require client approval: on or off")
+	fs.Var(ruleValue{&internalRule}, "internal-rule", "internal tier completes on any or all approvals")
+	fs.Var(ruleValue{&clientRule}, "client-rule", "client tier completes on any or all approvals")
+	fs.StringVar(&channel, "slack-channel", "", "bound Slack channel ID for client requests (\"\" unbinds)")
+	fs.DurationVar(&remindAfter, "remind-after", 0, "remind approvers after this long (e.g. 24h)")
+	return cmd
+}
+
+func describeAccount(acc *approvals.Account) string {
+	tier := func(on bool, r approvals.Rule) string {
+		if !on {
+			return "off"
+		}
+		return "on (" + string(r) + ")"
+	}
+	return fmt.Sprintf("internal approval %s, client approval %s, slack channel %s, remind after %s",
+		tier(acc.NeedsInternalApproval, acc.InternalRule), tier(acc.NeedsClientApproval, acc.ClientRule),
+		dash(acc.SlackChannel), acc.RemindAfter)
+}
+
+func (a *app) accountList() *cobra.Command {
+	var ws string
+	cmd := &cobra.Command{
+		Use:   "list --workspace SLUG",
+		Short: "List a workspace's social accounts",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			xs, err := svc.Accounts(cmd.Context(), approvals.Operator(ws))
+			if err != nil {
+				return err
+			}
+			accs := []approvals.Account{}
+			for _, x := range xs {
+				accs = append(accs, x.Account)
+			}
+			if a.jsonOut {
+				return a.print(accs, "")
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "HANDLE\tNAME\tINTERNAL\tCLIENT\tSLACK CHANNEL\tREMIND AFTER")
+			for _, acc := range accs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", acc.Handle, acc.Name,
+					tierSetting(acc.NeedsInternalApproval, acc.InternalRule), tierSetting(acc.NeedsClientApproval, acc.ClientRule),
+					dash(acc.SlackChannel), acc.RemindAfter)
+			}
+			return tw.Flush()
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	return cmd
+}
+
+func tierSetting(on bool, r approvals.Rule) string {
+	if !on {
+		return "off"
+	}
+	return "on/" + string(r)
+}
+
+// grantTargetFlags adds --member and --group, exactly one required.
+func grantTargetFlags(cmd *cobra.Command, to *approvals.GrantTarget) {
+	emailFlag(cmd.Flags(), &to.Email, "member", "member's email")
+	cmd.Flags().StringVar(&to.Group, "group", "", "group name")
+	cmd.MarkFlagsOneRequired("member", "group")
+	cmd.MarkFlagsMutuallyExclusive("member", "group")
+}
+
+func describeTarget(to approvals.GrantTarget) string {
+	if to.Email != "" {
+		return "member " + to.Email
+	}
+	return "group " + to.Group
+}
+
+func (a *app) grant() *cobra.Command {
+	var ws, handle string
+	var to approvals.GrantTarget
+	var caps approvals.Caps
+	cmd := &cobra.Command{
+		Use:   "grant --workspace SLUG --account HANDLE (--member EMAIL | --group NAME) --caps view,comment,create,manage",
+		Short: "Set the capabilities of a member or group on an account",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := svc.Grant(cmd.Context(), approvals.Operator(ws), handle, to, caps); err != nil {
+				return err
+			}
+			d := done{Action: "access.grant", Workspace: ws, Account: handle, Member: to.Email, Group: to.Group, Caps: caps.Strings()}
+			return a.print(d, "granted %s on %s to %s", caps, handle, describeTarget(to))
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	cmd.Flags().StringVar(&handle, "account", "", "account handle (required)")
+	_ = cmd.MarkFlagRequired("account")
+	grantTargetFlags(cmd, &to)
+	cmd.Flags().Var(capsValue{&caps}, "caps", "comma-separated: view, comment, create, manage (required)")
+	_ = cmd.MarkFlagRequired("caps")
+	return cmd
+}
+
+func (a *app) revoke() *cobra.Command {
+	var ws, handle string
+	var from approvals.GrantTarget
+	cmd := &cobra.Command{
+		Use:   "revoke --workspace SLUG --account HANDLE (--member EMAIL | --group NAME)",
+		Short: "Remove the access of a member or group to an account",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			if err := svc.Revoke(cmd.Context(), approvals.Operator(ws), handle, from); err != nil {
+				return err
+			}
+			d := done{Action: "access.revoke", Workspace: ws, Account: handle, Member: from.Email, Group: from.Group}
+			return a.print(d, "revoked the access of %s to %s", describeTarget(from), handle)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	cmd.Flags().StringVar(&handle, "account", "", "account handle (required)")
+	_ = cmd.MarkFlagRequired("account")
+	grantTargetFlags(cmd, &from)
+	return cmd
+}
+
+func (a *app) approver(verb string) *cobra.Command {
+	var ws, handle, email string
+	var tier approvals.Tier
+	short := map[string]string{"add": "Make a member an approver of an account", "remove": "Remove a member's approver flag"}[verb]
+	cmd := &cobra.Command{
+		Use:   verb + " --workspace SLUG --account HANDLE --member EMAIL --tier internal|client",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			op := approvals.Operator(ws)
+			d := done{Action: "approver." + verb, Workspace: ws, Account: handle, Member: email, Tier: tier}
+			if verb == "add" {
+				if err := svc.AddApprover(cmd.Context(), op, handle, email, tier); err != nil {
+					return err
+				}
+				return a.print(d, "%s is now a %s approver of %s", email, tier, handle)
+			}
+			if err := svc.RemoveApprover(cmd.Context(), op, handle, email, tier); err != nil {
+				return err
+			}
+			return a.print(d, "%s is no longer a %s approver of %s", email, tier, handle)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	cmd.Flags().StringVar(&handle, "account", "", "account handle (required)")
+	emailFlag(cmd.Flags(), &email, "member", "member's email (required)")
+	cmd.Flags().Var(tierValue{&tier}, "tier", "internal or client (required)")
+	for _, f := range []string{"account", "member", "tier"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+// accessView is one account's line of `admin access`.
+type accessView struct {
+	Account       string           `json:"account"`
+	Name          string           `json:"name"`
+	Caps          []string         `json:"caps"`
+	ApproverTiers []approvals.Tier `json:"approver_tiers"`
+}
+
+func (a *app) access() *cobra.Command {
+	var ws, email, handle string
+	cmd := &cobra.Command{
+		Use:   "access --workspace SLUG --member EMAIL [--account HANDLE]",
+		Short: "Show a member's effective capabilities and approver tiers per account",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, closeDB, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			xs, err := svc.MemberAccess(cmd.Context(), approvals.Operator(ws), email, handle)
+			if err != nil {
+				return err
+			}
+			views := []accessView{}
+			for _, x := range xs {
+				v := accessView{Account: x.Account.Handle, Name: x.Account.Name, Caps: x.Caps.Strings(), ApproverTiers: append([]approvals.Tier{}, x.Tiers...)}
+				views = append(views, v)
+			}
+			if a.jsonOut {
+				return a.print(views, "")
+			}
+			if len(views) == 0 {
+				return a.print(nil, "%s has no access to any account in %s", email, ws)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCOUNT\tCAPABILITIES\tAPPROVER")
+			for _, v := range views {
+				tiers := make([]string, len(v.ApproverTiers))
+				for i, t := range v.ApproverTiers {
+					tiers[i] = string(t)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Account, dash(strings.Join(v.Caps, ",")), dash(strings.Join(tiers, ",")))
+			}
+			return tw.Flush()
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	emailFlag(cmd.Flags(), &email, "member", "member's email (required)")
+	_ = cmd.MarkFlagRequired("member")
+	cmd.Flags().StringVar(&handle, "account", "", "only this account (shown even without access)")
+	return cmd
+}

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/httpserver"
+	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/store"
+	"github.com/signoff-app/signoff/templates"
+)
+
+// Main is the running program: the configuration, the database, the
+// approvals service over it and, for serve, the HTTP server and the outbox
+// dispatcher. Commands and end-to-end tests build it the same way.
+type Main struct {
+	Config  Config
+	Logger  *slog.Logger
+	DB      *store.DB
+	Service *approvals.Service
+	HTTP    *httpserver.Server
+	// Bot is the Slack channel, built by Serve when Slack is configured.
+	Bot *bot.Bot
+	// Mailer and Links are the email channel (the outbox sender and the
+	// link pages), built by Serve when smtp.host is set.
+	Mailer *mailer.Sender
+	Links  *mailer.Links
+
+	// Listening, when set, is called with the bound address once the HTTP
+	// server listens (tests use it with http.addr port 0).
+	Listening func(addr string)
+}
+
+// NewMain returns a Main for cfg that logs to logger.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Open connects to the database and builds the service. It does not migrate.
+func (m *Main) Open(ctx context.Context) error {
+	if err := m.Config.RequireDatabase(); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, m.Config.Database.URL)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	m.Service = approvals.NewService(db)
+	m.Service.Logger = m.Logger
+	if m.Config.Slack.Enabled() {
+		// Every process that changes state (serve, the CLI) enqueues the
+		// Slack messages that serve's Slack sender delivers.
+		m.Service.Channels = append(m.Service.Channels, approvals.ChannelSlack)
+	}
+	if m.Config.Mailer().Enabled() {
+		// Likewise for the emails that serve's email sender delivers.
+		m.Service.Channels = append(m.Service.Channels, approvals.ChannelEmail)
+	}
+	return nil
+}
+
+// Migrate applies the pending migrations.
+func (m *Main) Migrate(ctx context.Context) error {
+	if err := store.Migrate(ctx, m.DB.Pool()); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (m *Main) Close() {
+	if m.DB != nil {
+		m.DB.Close()
+		m.DB = nil
+	}
+}
+
+// Serve runs the HTTP server and the outbox dispatcher until ctx ends, then
+// drains in-flight requests and stops the dispatcher. It returns nil after a
+// graceful shutdown.
+func (m *Main) Serve(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	if m.Config.Slack.Enabled() {
+		b, err := bot.New(m.Config.Slack, m.Service, m.DB, m.Logger)
+		if err != nil {
+			return err
+		}
+		b.Wake = func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+		m.Bot = b
+	} else {
+		m.Logger.Info("Slack is not configured (slack.bot_token unset): serving without the Slack bot")
+	}
+	var mail *mailParts
+	if m.Config.Mailer().Enabled() {
+		var err error
+		if mail, err = m.openMail(); err != nil {
+			return err
+		}
+		m.Links = mailer.NewLinks(m.Service, mail.codec, mail.tmpl, m.Config.Mailer(), m.Logger)
+	} else {
+		m.Logger.Info("email is not configured (smtp.host unset): serving without the email channel")
+	}
+	m.HTTP = httpserver.New(m.Config.HTTP.Addr, m.Logger)
+	m.routes(m.HTTP)
+	if err := m.HTTP.Listen(); err != nil {
+		return err
+	}
+	if m.Config.HTTP.BaseURL == "http://"+m.Config.HTTP.Addr {
+		// The default base URL follows the address actually bound (port 0).
+		m.Config.HTTP.BaseURL = "http://" + m.HTTP.BoundAddr()
+	}
+	if mail != nil {
+		// Built after Listen: the links it mints need the final base URL.
+		s, err := mailer.NewSender(m.Config.Mailer(), m.Service, mail.codec, mail.tmpl, m.Logger)
+		if err != nil {
+			return err
+		}
+		m.Mailer = s
+		defer s.Close()
+	}
+	m.Logger.Info("signoff serving", "addr", m.HTTP.BoundAddr(), "base_url", m.Config.HTTP.BaseURL)
+	if m.Listening != nil {
+		m.Listening(m.HTTP.BoundAddr())
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { m.runOutbox(ctx, wake) })
+	if m.Bot != nil && m.Config.Slack.SocketMode() {
+		wg.Go(func() {
+			if err := m.Bot.RunSocketMode(ctx); err != nil {
+				m.Logger.Error("slack socket mode stopped", "err", err)
+			}
+		})
+	}
+	err := m.HTTP.Serve(ctx)
+	cancel()
+	wg.Wait()
+	if m.Bot != nil {
+		m.Bot.Wait()
+	}
+	return err
+}
+
+// routes registers every HTTP handler. Later channels add theirs here
+// (email link pages, Slack endpoints, the API), each with
+// srv.Handle("METHOD /path", handler).
+func (m *Main) routes(srv *httpserver.Server) {
+	srv.HandleHealth(m.DB.Ping)
+	if m.Bot != nil && m.Config.Slack.SigningSecret != "" {
+		srv.Handle("POST /slack/", m.Bot.Handler())
+	}
+	if m.Links != nil {
+		m.Links.Register(srv)
+	}
+}
+
+// mailParts is what the email channel's sender and link pages share.
+type mailParts struct {
+	codec *mailer.Codec
+	tmpl  *templates.Set
+}
+
+// openMail parses the templates and the link keys; either failing stops
+// the boot with an error naming the setting.
+func (m *Main) openMail() (*mailParts, error) {
+	tmpl, err := templates.Load(m.Config.Templates.Dir)
+	if err != nil {
+		return nil, &ConfigError{Key: "templates.dir", Message: err.Error()}
+	}
+	pairs, err := mailer.ParseKeys(m.Config.Links.Keys)
+	if err != nil {
+		return nil, err
+	}
+	codec, err := mailer.NewCodec(pairs, m.Config.Links.TTL)
+	if err != nil {
+		return nil, err
+	}
+	return &mailParts{codec: codec, tmpl: tmpl}, nil
+}
+
+// senders returns the outbox senders by channel. Email and Slack senders
+// register here when their channels are configured (and add their channel
+// to Service.Channels).
+func (m *Main) senders() map[approvals.Channel]approvals.Sender {
+	senders := map[approvals.Channel]approvals.Sender{
+		approvals.ChannelLog: approvals.LogSender(m.Logger),
+	}
+	if m.Bot != nil {
+		senders[approvals.ChannelSlack] = m.Bot.Sender()
+	}
+	if m.Mailer != nil {
+		senders[approvals.ChannelEmail] = m.Mailer
+	}
+	return senders
+}
+
+// runOutbox delivers outbox messages until ctx ends. This is the one call
+// site of the dispatcher in serve.
+func (m *Main) runOutbox(ctx context.Context, wake <-chan struct{}) {
+	d := &approvals.Dispatcher{Store: m.DB, Senders: m.senders(), Logger: m.Logger, Wake: wake}
+	if err := d.Run(ctx); err != nil {
+		m.Logger.Error("outbox dispatcher stopped", "err", err)
+	}
+}
+
+// openMain builds and opens a Main from the app's configuration.
+func (a *app) openMain(ctx context.Context) (*Main, error) {
+	m := NewMain(a.cfg, a.logger)
+	if err := m.Open(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,457 @@
+package mailer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/templates"
+)
+
+// MaxFormBytes bounds the body of a link page POST: a 4,000-character
+// comment is at most 16 KB of UTF-8, percent-encoding can triple that.
+const MaxFormBytes = 64 << 10
+
+// Links serves the pages behind emailed links:
+//
+//	GET/HEAD /l/{token}          the draft and the Approve / Reject forms; never changes state
+//	POST     /l/{token}          the decision, through approvals.Service.Decide
+//	POST     /l/{token}/resend   "send me a new link", to the approver's address on file
+//
+// Mail scanners open every link with GET and HEAD, often in a headless
+// browser that runs scripts; so a GET only reads, the pages carry no script
+// at all (the CSP forbids it), and only a POST carrying the page's CSRF
+// token, i.e. a human click on a rendered button, decides.
+type Links struct {
+	svc    *approvals.Service
+	codec  *Codec
+	tmpl   *templates.Set
+	prefix string // path of http.base_url, so forms post back through a proxy prefix
+	logger *slog.Logger
+}
+
+// NewLinks returns the link pages handler.
+func NewLinks(svc *approvals.Service, codec *Codec, tmpl *templates.Set, cfg Config, logger *slog.Logger) *Links {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	prefix := ""
+	if u, err := url.Parse(cfg.BaseURL); err == nil {
+		prefix = strings.TrimRight(u.Path, "/")
+	}
+	return &Links{svc: svc, codec: codec, tmpl: tmpl, prefix: prefix, logger: logger}
+}
+
+// Mux is where Register mounts the routes: an *http.ServeMux or Signoff's
+// httpserver.Server.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// Register mounts the link routes. "GET" patterns also match HEAD.
+func (h *Links) Register(mux Mux) {
+	mux.Handle("GET /l/{token}", http.HandlerFunc(h.show))
+	mux.Handle("POST /l/{token}", http.HandlerFunc(h.decide))
+	mux.Handle("POST /l/{token}/resend", http.HandlerFunc(h.resend))
+}
+
+// show renders the draft and the forms. It calls only read-only core
+// methods: PreviewDecision tells whether the approver may still decide, and
+// why not.
+func (h *Links) show(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	l, err := h.codec.Decode(token)
+	if err != nil {
+		h.tokenFailure(w, r, token, l, err, "link.open")
+		return
+	}
+	a := h.actor(r, token, l)
+	view, err := h.svc.PreviewDecision(r.Context(), a, approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier})
+	if err != nil {
+		h.coreFailure(w, r, token, l, err)
+		return
+	}
+	h.formPage(w, r, http.StatusOK, token, l, view, "", "")
+}
+
+// decide performs the decision the form posted.
+func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	l, err := h.codec.Decode(token)
+	if err != nil {
+		h.tokenFailure(w, r, token, l, err, "link.decide")
+		return
+	}
+	a := h.actor(r, token, l)
+	form, err := ParseDecisionForm(r.Header.Get("Content-Type"), http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	if err != nil {
+		h.svc.RecordRefusal(r.Context(), a, "link.decide", "malformed form: "+err.Error())
+		h.message(w, r, http.StatusBadRequest, page{Title: "Bad request", Heading: "That did not work", Tone: "error",
+			Lines: []string{"The form could not be read. Open the link from your email again and use the buttons on the page."}})
+		return
+	}
+	if !h.codec.CheckCSRF(token, purposeDecide, form.CSRF) {
+		h.svc.RecordRefusal(r.Context(), a, "draft."+string(form.Verdict), "link form without a valid CSRF token")
+		h.message(w, r, http.StatusForbidden, page{Title: "Not accepted", Heading: "Please use the buttons on the page", Tone: "error",
+			Lines: []string{"This request did not come from the Signoff page for your link, so nothing was recorded. Open the link from your email again and click Approve or Reject there."}})
+		return
+	}
+	in := approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier, Verdict: form.Verdict, Comment: form.Comment}
+	res, err := h.svc.Decide(r.Context(), a, in)
+	if err != nil {
+		if approvals.ErrorCode(err) == approvals.EINVALID && form.Verdict == approvals.VerdictReject {
+			// The core refused the comment (blank, too long): show the form
+			// again with what was typed, and the core's reason.
+			view, verr := h.svc.PreviewDecision(r.Context(), a, approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier})
+			if verr != nil {
+				h.coreFailure(w, r, token, l, verr)
+				return
+			}
+			l.Action = approvals.VerdictReject
+			h.formPage(w, r, http.StatusUnprocessableEntity, token, l, view, form.Comment, approvals.ErrorMessage(err))
+			return
+		}
+		h.coreFailure(w, r, token, l, err)
+		return
+	}
+	p := page{Title: "Done", Tone: "ok", Draft: res.Draft}
+	verb := pastTense(res.Decision.Verdict)
+	if res.Noop {
+		p.Heading = "You already " + verb + " this draft"
+		p.Lines = []string{fmt.Sprintf("You %s revision %d at %s via %s. Nothing else to do.", verb, res.Decision.Revision, stamp(res.Decision.CreatedAt), res.Decision.Channel)}
+	} else {
+		p.Heading = "Thank you: " + verb
+		p.Lines = []string{fmt.Sprintf("You %s revision %d of this draft. It is now %s.", verb, res.Decision.Revision, describeState(res.Draft.State))}
+	}
+	h.message(w, r, http.StatusOK, p)
+}
+
+// resend enqueues a fresh link. It accepts genuine tokens, expired or not;
+// the address comes from the member record, never from the request.
+func (h *Links) resend(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	l, err := h.codec.Decode(token)
+	if err != nil && !errors.Is(err, ErrTokenExpired) {
+		h.tokenFailure(w, r, token, l, err, "link.resend")
+		return
+	}
+	a := h.actor(r, token, l)
+	form, err := ParseDecisionForm(r.Header.Get("Content-Type"), http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	if err != nil || !h.codec.CheckCSRF(token, purposeResend, form.CSRF) {
+		h.svc.RecordRefusal(r.Context(), a, "link.resend", "resend form without a valid CSRF token")
+		h.message(w, r, http.StatusForbidden, page{Title: "Not accepted", Heading: "Please use the button on the page", Tone: "error",
+			Lines: []string{"This request did not come from the Signoff page for your link. Open the link from your email again."}})
+		return
+	}
+	to, err := h.svc.RequestNewLink(r.Context(), a, l.DraftID, l.Tier)
+	if err != nil {
+		h.coreFailure(w, r, token, l, err)
+		return
+	}
+	h.message(w, r, http.StatusOK, page{Title: "New link sent", Heading: "We sent you a new link", Tone: "ok",
+		Lines: []string{"A new email with fresh Approve and Reject links is on its way to " + maskEmail(to) + ", the address we have on file for you."}})
+}
+
+// tokenFailure answers a token that did not decode: 410 with a resend
+// button for a genuine expired one, 400 for anything else. Attempts to act
+// (POST) and every forged token are audited; reads of expired links are not
+// attempts at anything.
+func (h *Links) tokenFailure(w http.ResponseWriter, r *http.Request, token string, l Link, err error, action string) {
+	if errors.Is(err, ErrTokenExpired) {
+		if r.Method == http.MethodPost {
+			h.svc.RecordRefusal(r.Context(), h.actor(r, token, l), action, "expired link")
+		}
+		h.message(w, r, http.StatusGone, page{Title: "Link expired", Heading: "This link has expired", Tone: "warn",
+			Lines:  []string{fmt.Sprintf("Links are valid for %s. Nothing was recorded. Ask for a new link and we will email it to the address we have on file for you.", humanDuration(h.codec.TTL()))},
+			Resend: &resendForm{Action: h.prefix + "/l/" + token + "/resend", CSRF: h.codec.CSRF(token, purposeResend)}})
+		return
+	}
+	h.logger.InfoContext(r.Context(), "invalid link token", "token_ref", TokenRef(token), "method", r.Method)
+	h.svc.RecordRefusal(r.Context(), approvals.Actor{Channel: approvals.ChannelEmail, Meta: h.meta(r, token)}, action, "invalid or tampered link token")
+	h.message(w, r, http.StatusBadRequest, page{Title: "Invalid link", Heading: "This link is not valid", Tone: "error",
+		Lines: []string{"The link is incomplete or was changed. Copy the whole link from your email, or open it by clicking it there. Nothing was recorded."}})
+}
+
+// errorPage is one row of the table that maps a core error to a page.
+type errorPage struct {
+	code, reason string // reason "" matches any reason of the code
+	status       int
+	title, tone  string
+}
+
+// errorPages is the one table from approvals errors to HTTP statuses.
+// "Decided" and "revised" are 200: the link worked and the page tells the
+// truth about the draft, which is not an error of the request.
+func errorPages() []errorPage {
+	return []errorPage{
+		{approvals.ECONFLICT, approvals.ReasonDecided, http.StatusOK, "Already decided", "info"},
+		{approvals.ECONFLICT, approvals.ReasonRevised, http.StatusOK, "This draft was revised", "info"},
+		{approvals.ECONFLICT, approvals.ReasonWithdrawn, http.StatusGone, "This draft was withdrawn", "warn"},
+		{approvals.ECONFLICT, approvals.ReasonExpired, http.StatusGone, "This request expired", "warn"},
+		{approvals.ECONFLICT, "", http.StatusConflict, "Not possible right now", "warn"},
+		{approvals.EUNAUTHORIZED, "", http.StatusForbidden, "You can no longer act on this draft", "error"},
+		{approvals.ENOTFOUND, "", http.StatusNotFound, "Draft not found", "error"},
+		{approvals.EINVALID, "", http.StatusUnprocessableEntity, "That did not work", "error"},
+		{approvals.EUNAVAILABLE, "", http.StatusServiceUnavailable, "Please try again in a minute", "error"},
+		{approvals.EINTERNAL, "", http.StatusInternalServerError, "Something went wrong", "error"},
+	}
+}
+
+// StatusOf returns the HTTP status of a core error per errorPages.
+func StatusOf(err error) int { return lookupError(err).status }
+
+func lookupError(err error) errorPage {
+	code, reason := approvals.ErrorCode(err), approvals.ErrorReason(err)
+	rows := errorPages()
+	for _, row := range rows {
+		if row.code == code && (row.reason == "" || row.reason == reason) {
+			return row
+		}
+	}
+	return rows[len(rows)-1]
+}
+
+// coreFailure renders the page of a core error.
+func (h *Links) coreFailure(w http.ResponseWriter, r *http.Request, token string, l Link, err error) {
+	row := lookupError(err)
+	p := page{Title: row.title, Heading: row.title, Tone: row.tone}
+	var e *approvals.Error
+	errors.As(err, &e)
+	switch {
+	case row.code == approvals.ECONFLICT && row.reason == approvals.ReasonDecided && e != nil && e.Decision != nil:
+		d := e.Decision
+		who := d.Approver
+		if d.ApproverID == l.MemberID {
+			who = "you"
+		}
+		p.Lines = []string{fmt.Sprintf("This draft (revision %d) was already %s by %s at %s via %s.", d.Revision, pastTense(d.Verdict), who, stamp(d.CreatedAt), d.Channel)}
+		if d.Comment != "" {
+			p.Lines = append(p.Lines, "Comment: "+d.Comment)
+		}
+		p.Lines = append(p.Lines, "Nothing else to do; your link changed nothing.")
+	case row.reason == approvals.ReasonRevised && e != nil:
+		p.Lines = []string{
+			fmt.Sprintf("This link was for revision %d. The author has since revised the draft to revision %d.", l.Revision, e.Revision),
+			fmt.Sprintf("A new link for revision %d was sent to you, or will be as soon as it is ready for your approval. Please use the newest email.", e.Revision),
+		}
+	case row.code == approvals.EINTERNAL:
+		h.logger.ErrorContext(r.Context(), "link page", "token_ref", TokenRef(token), "err", err)
+		p.Lines = []string{"Nothing was recorded. Please try again later."}
+	case row.code == approvals.EUNAVAILABLE:
+		p.Lines = []string{"Signoff cannot reach its database right now. Nothing was recorded."}
+	default:
+		p.Lines = []string{sentence(approvals.ErrorMessage(err))}
+		if row.code == approvals.EUNAUTHORIZED {
+			p.Lines = append(p.Lines, "Nothing was recorded. If you think you should be able to decide, ask the agency that sent you this email.")
+		}
+	}
+	h.message(w, r, row.status, p)
+}
+
+// formPage renders the draft with the Approve and Reject forms.
+func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, token string, l Link, view *approvals.DraftView, comment, formErr string) {
+	p := page{Title: "Review draft", Draft: view, Feedback: feedbackOf(view),
+		Heading: fmt.Sprintf("%s: review revision %d", accountName(view), view.Revision),
+		Form: &decisionForm{Action: h.prefix + "/l/" + token, CSRF: h.codec.CSRF(token, purposeDecide), Intended: string(l.Action),
+			Revision: view.Revision, Comment: comment, Error: formErr}}
+	if approvals.DiffChanged(view.Changes) {
+		p.Changes = view.Changes
+	}
+	if l.Action == approvals.VerdictReject {
+		p.Lines = []string{"Tell the author what to change, then click Reject. Nothing is recorded until you click."}
+	} else {
+		p.Lines = []string{"Read the post, then click Approve. Nothing is recorded until you click."}
+	}
+	p.Tone = "info"
+	h.render(w, status, templates.PageLink, p)
+}
+
+func (h *Links) message(w http.ResponseWriter, r *http.Request, status int, p page) {
+	if p.Draft != nil {
+		p.Feedback = feedbackOf(p.Draft)
+	}
+	h.render(w, status, templates.PageMessage, p)
+}
+
+// page is what the page templates see.
+type page struct {
+	Nonce    string
+	Title    string
+	Heading  string
+	Tone     string // ok, info, warn, error
+	Lines    []string
+	Draft    *approvals.DraftView
+	Changes  []approvals.DiffOp
+	Feedback []feedback
+	Form     *decisionForm
+	Resend   *resendForm
+}
+
+type decisionForm struct {
+	Action   string
+	CSRF     string
+	Intended string
+	Revision int
+	Comment  string
+	Error    string
+}
+
+type resendForm struct {
+	Action string
+	CSRF   string
+}
+
+// render writes a page with the security headers every link page carries.
+func (h *Links) render(w http.ResponseWriter, status int, name string, p page) {
+	p.Nonce = nonce()
+	hd := w.Header()
+	// No script, no external anything; the one inline <style> is allowed
+	// by its nonce; forms may post only back to Signoff.
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Robots-Tag", "noindex, nofollow")
+	var buf bytes.Buffer
+	if err := h.tmpl.HTML(&buf, name, p); err != nil {
+		h.logger.Error("render link page", "template", name, "err", err)
+		hd.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, "Something went wrong. Nothing was recorded.\n")
+		return
+	}
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (h *Links) actor(r *http.Request, token string, l Link) approvals.Actor {
+	return approvals.Actor{WorkspaceID: l.WorkspaceID, MemberID: l.MemberID, Channel: approvals.ChannelEmail, Meta: h.meta(r, token)}
+}
+
+// meta is what the audit log keeps of a link request: the client's IP and
+// user agent, and a reference to the token (never the token).
+func (h *Links) meta(r *http.Request, token string) approvals.Meta {
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return approvals.Meta{IP: ip, UserAgent: ua, RequestID: "link:" + TokenRef(token)}
+}
+
+// DecisionForm is a parsed link page POST.
+type DecisionForm struct {
+	CSRF    string
+	Verdict approvals.Verdict
+	Comment string
+}
+
+// ParseDecisionForm reads an application/x-www-form-urlencoded body. It
+// accepts a verdict of approve or reject (absent for the resend form), and
+// turns the CRLF line breaks browsers send for a textarea back into the
+// LF the user typed, so a comment is stored as written. It never panics on
+// any input (see FuzzParseDecisionForm).
+func ParseDecisionForm(contentType string, body io.Reader) (DecisionForm, error) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return DecisionForm{}, fmt.Errorf("content type %q: want application/x-www-form-urlencoded", contentType)
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, MaxFormBytes+1))
+	if err != nil {
+		return DecisionForm{}, fmt.Errorf("read form: %w", err)
+	}
+	if len(raw) > MaxFormBytes {
+		return DecisionForm{}, fmt.Errorf("form larger than %d bytes", MaxFormBytes)
+	}
+	vals, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return DecisionForm{}, fmt.Errorf("parse form: %w", err)
+	}
+	for k, v := range vals {
+		if len(v) > 1 {
+			return DecisionForm{}, fmt.Errorf("field %q given %d times", k, len(v))
+		}
+	}
+	f := DecisionForm{CSRF: vals.Get("csrf"), Comment: strings.ReplaceAll(vals.Get("comment"), "\r\n", "\n")}
+	switch v := vals.Get("verdict"); v {
+	case "":
+	case string(approvals.VerdictApprove), string(approvals.VerdictReject):
+		f.Verdict = approvals.Verdict(v)
+	default:
+		return DecisionForm{}, fmt.Errorf("unknown verdict %q", v)
+	}
+	if !utf8.ValidString(f.Comment) {
+		return DecisionForm{}, errors.New("comment is not valid UTF-8")
+	}
+	return f, nil
+}
+
+// sentence ends a core message with a full stop unless it has one.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
+}
+
+func nonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+func maskEmail(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" {
+		return "your address"
+	}
+	r, _ := utf8.DecodeRuneInString(local)
+	return string(r) + "…@" + domain
+}
+
+func accountName(v *approvals.DraftView) string {
+	if v.Account.Name != "" {
+		return v.Account.Name
+	}
+	return v.Account.Handle
+}
+
+func describeState(s approvals.State) string {
+	switch s {
+	case approvals.StatePendingInternal:
+		return "waiting for internal approval"
+	case approvals.StatePendingClient:
+		return "waiting for the other client approvers"
+	}
+	return string(s)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }
+
+// humanDuration says a TTL the way people do: "7 days", "36 hours".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d >= 2*time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return d.String()
+}

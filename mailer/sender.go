@@ -1,0 +1,360 @@
+package mailer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/templates"
+)
+
+// Sender delivers the outbox messages of approvals.ChannelEmail by SMTP. It
+// keeps one connection open across messages and redials when the server
+// dropped it. Register it with the dispatcher for ChannelEmail.
+type Sender struct {
+	svc    *approvals.Service
+	codec  *Codec
+	tmpl   *templates.Set
+	cfg    Config
+	logger *slog.Logger
+
+	mu     sync.Mutex // one SMTP transaction at a time on the shared connection
+	client *gomail.Client
+	dialed bool
+}
+
+// NewSender returns a Sender for a validated cfg.
+func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates.Set, logger *slog.Logger) (*Sender, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(cfg.SMTP.Port),
+		gomail.WithTimeout(cfg.SMTP.Timeout),
+	}
+	switch cfg.SMTP.TLS {
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	case TLSStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	}
+	if cfg.SMTP.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(cfg.SMTP.Username), gomail.WithPassword(cfg.SMTP.Password))
+	}
+	if d := cfg.Mail.DKIM; d.KeyFile != "" {
+		pem, err := os.ReadFile(d.KeyFile)
+		if err != nil {
+			return nil, &ConfigError{Key: "mail.dkim.key_file", Message: err.Error()}
+		}
+		key, err := gomail.PrivKeyFromPEM(pem)
+		if err != nil {
+			return nil, &ConfigError{Key: "mail.dkim.key_file", Message: "not a PEM RSA or Ed25519 private key: " + err.Error()}
+		}
+		opts = append(opts, gomail.WithAlwaysDKIMSign(gomail.NewDKIMSigner(d.Domain, d.Selector, key)))
+	}
+	client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	return &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, client: client}, nil
+}
+
+// Close closes the SMTP connection, if one is open.
+func (s *Sender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hangUp()
+}
+
+func (s *Sender) hangUp() error {
+	if !s.dialed {
+		return nil
+	}
+	s.dialed = false
+	return s.client.Close()
+}
+
+// Send delivers one outbox message: it loads the draft as it is now,
+// renders the email for the event and sends it. Events that owe no email
+// (Slack-only updates) and approval requests that a later revision or
+// decision made moot are done without sending. A temporary failure (4xx,
+// network, timeout) is returned for the dispatcher to retry; a permanent one
+// (5xx for the recipient or the content, a broken template, a draft that
+// no longer exists) is marked approvals.Permanent so the row goes dead with
+// the reason.
+func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
+	msg, err := s.Compose(ctx, m)
+	if err != nil || msg == nil {
+		return err
+	}
+	return s.deliver(ctx, msg)
+}
+
+// Compose renders the email for m, or returns nil when m owes none.
+func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*gomail.Msg, error) {
+	n := m.Payload
+	switch n.Event {
+	case approvals.EventApprovalRequested, approvals.EventRejected, approvals.EventApproved:
+	default:
+		return nil, nil
+	}
+	view, recipient, err := s.svc.NotificationView(ctx, n)
+	if err != nil {
+		if approvals.ErrorCode(err) == approvals.ENOTFOUND {
+			return nil, approvals.Permanent(fmt.Errorf("load draft %d: %w", n.DraftID, err))
+		}
+		return nil, fmt.Errorf("load draft %d: %w", n.DraftID, err)
+	}
+	if recipient == nil {
+		return nil, approvals.Permanent(fmt.Errorf("outbox message %d names no recipient member", m.ID))
+	}
+	data := emailData{
+		Name: displayName(*recipient), Email: recipient.Email, Draft: view,
+		Account: view.Account.Name, Author: displayName(view.Author),
+		Revision: n.Revision, Text: view.Current.Text,
+	}
+	if data.Account == "" {
+		data.Account = view.Account.Handle
+	}
+	var subject, text, html string
+	switch n.Event {
+	case approvals.EventApprovalRequested:
+		// A request that a revision or a decision made moot before it went
+		// out would only lead to a "this was revised/decided" page.
+		if view.Revision != n.Revision || view.CurrentTier != n.Tier {
+			s.logger.InfoContext(ctx, "approval request superseded before sending; not sent", "outbox_id", m.ID, "draft", n.DraftID, "revision", n.Revision)
+			return nil, nil
+		}
+		link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
+		if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+			return nil, approvals.Permanent(err)
+		}
+		if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
+			return nil, approvals.Permanent(err)
+		}
+		data.Expires = s.codec.Expires()
+		data.Changes = view.Changes
+		data.Feedback = feedbackOf(view)
+		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
+	case approvals.EventRejected:
+		data.Comment = n.Comment // exactly as the approver typed it
+		data.Decider, data.Via = "Signoff", n.Channel
+		if d := findDecision(view, n.Revision, n.ActorID, approvals.VerdictReject); d != nil {
+			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+		}
+		subject, text, html = templates.RejectedSubject, templates.RejectedText, templates.RejectedHTML
+	case approvals.EventApproved:
+		if d := findDecision(view, n.Revision, n.ActorID, approvals.VerdictApprove); d != nil {
+			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+		}
+		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
+	}
+	return s.message(m, recipient.Email, data, subject, text, html)
+}
+
+func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
+	l.Action = action
+	tok, err := s.codec.Encode(l)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(s.cfg.BaseURL, "/") + "/l/" + tok, nil
+}
+
+// message builds the MIME message: the plain-text part first (it must work
+// alone), the HTML part as the alternative.
+func (s *Sender) message(m *approvals.OutboxMessage, to string, data emailData, subjectT, textT, htmlT string) (*gomail.Msg, error) {
+	subject, err := s.tmpl.Subject(subjectT, data)
+	if err != nil {
+		return nil, approvals.Permanent(err)
+	}
+	text, err := s.tmpl.Text(textT, data)
+	if err != nil {
+		return nil, approvals.Permanent(err)
+	}
+	var html strings.Builder
+	if err := s.tmpl.HTML(&html, htmlT, data); err != nil {
+		return nil, approvals.Permanent(err)
+	}
+	msg := gomail.NewMsg()
+	if err := msg.From(s.cfg.Mail.From); err != nil {
+		return nil, approvals.Permanent(fmt.Errorf("mail.from: %w", err))
+	}
+	if err := msg.To(to); err != nil {
+		return nil, approvals.Permanent(fmt.Errorf("recipient address: %w", err))
+	}
+	if s.cfg.Mail.ReplyTo != "" {
+		if err := msg.ReplyTo(s.cfg.Mail.ReplyTo); err != nil {
+			return nil, approvals.Permanent(fmt.Errorf("mail.reply_to: %w", err))
+		}
+	}
+	msg.Subject(subject)
+	msg.SetDate()
+	// The Message-ID is derived from the outbox row's idempotency key, so a
+	// retry after an ambiguous failure (the server took the message but the
+	// connection died before its answer) carries the same ID and receiving
+	// systems can fold the copies into one.
+	ref := idempotencyRef(m.IdempotencyKey)
+	msg.SetMessageIDWithValue(ref + "@" + s.fromDomain())
+	msg.SetGenHeader("X-Signoff-Ref", ref)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	return msg, nil
+}
+
+func (s *Sender) fromDomain() string {
+	if a, err := mail.ParseAddress(s.cfg.Mail.From); err == nil {
+		if _, d, ok := strings.Cut(a.Address, "@"); ok {
+			return d
+		}
+	}
+	return "signoff.invalid"
+}
+
+func idempotencyRef(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "signoff." + hex.EncodeToString(sum[:16])
+}
+
+// deliver sends msg on the shared connection, dialing when there is none
+// and redialing once when the server dropped the one there was.
+func (s *Sender) deliver(ctx context.Context, msg *gomail.Msg) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if !s.dialed {
+			if err := s.client.DialWithContext(ctx); err != nil {
+				return fmt.Errorf("smtp dial %s:%d: %w", s.cfg.SMTP.Host, s.cfg.SMTP.Port, err)
+			}
+			s.dialed = true
+		}
+		err := s.client.Send(msg)
+		if err == nil {
+			return nil
+		}
+		var se *gomail.SendError
+		if errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && attempt == 0 {
+			// An idle connection the server closed: nothing was sent on it.
+			_ = s.hangUp()
+			continue
+		}
+		if !(errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo) {
+			// After anything but a refused recipient (which go-mail resets)
+			// the session state is unknown: start afresh next time.
+			_ = s.hangUp()
+		}
+		return classify(err)
+	}
+}
+
+// classify marks an SMTP error permanent when retrying cannot help: a 5xx
+// answer to the recipient or to the message content. Everything else
+// (4xx, network errors, timeouts, 5xx to MAIL FROM, which is a sender-side
+// setting an operator can fix while the row waits) is retried.
+func classify(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		code := se.ErrorCode()
+		switch se.Reason {
+		case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+			if code >= 500 && code < 600 {
+				return approvals.Permanent(fmt.Errorf("smtp refused permanently (%d): %w", code, err))
+			}
+		}
+	}
+	return fmt.Errorf("smtp: %w", err)
+}
+
+// emailData is what the email templates see.
+type emailData struct {
+	Name       string // the recipient's name, else email
+	Email      string
+	Draft      *approvals.DraftView
+	Account    string
+	Author     string
+	Revision   int    // the revision the notification is about
+	Text       string // the current revision's text
+	ApproveURL string
+	RejectURL  string
+	Expires    time.Time
+	Changes    []approvals.DiffOp
+	Feedback   []feedback
+	Decider    string
+	Via        approvals.Channel
+	At         *time.Time
+	Comment    string
+}
+
+// feedback is one earlier remark on a draft: a rejection's comment or a
+// plain comment.
+type feedback struct {
+	Who      string
+	At       time.Time
+	Revision int
+	Text     string
+}
+
+// feedbackOf lists what was said about earlier rounds and this one, oldest
+// first: rejection comments and plain comments.
+func feedbackOf(v *approvals.DraftView) []feedback {
+	var out []feedback
+	for _, d := range v.Decisions {
+		if d.Comment != "" {
+			out = append(out, feedback{Who: d.Approver + " (" + pastTense(d.Verdict) + ")", At: d.CreatedAt, Revision: d.Revision, Text: d.Comment})
+		}
+	}
+	for _, c := range v.Comments {
+		who := c.Author
+		if who == "" {
+			who = "Signoff"
+		}
+		out = append(out, feedback{Who: who, At: c.CreatedAt, Revision: c.Revision, Text: c.Text})
+	}
+	// Decisions and comments are each oldest first; merge by time.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].At.Before(out[j-1].At); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func pastTense(v approvals.Verdict) string {
+	if v == approvals.VerdictReject {
+		return "rejected"
+	}
+	return "approved"
+}
+
+func findDecision(v *approvals.DraftView, rev int, approver int64, verdict approvals.Verdict) *approvals.Decision {
+	var last *approvals.Decision
+	for _, d := range v.Decisions {
+		if d.Revision == rev && d.Verdict == verdict && (approver == 0 || d.ApproverID == approver) {
+			last = d
+		}
+	}
+	return last
+}
+
+func displayName(m approvals.Member) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Email
+}

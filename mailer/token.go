@@ -1,0 +1,197 @@
+package mailer
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// tokenName is the securecookie "name" of a link token. It is part of what
+// the MAC covers, so a value minted for another purpose with the same keys
+// never decodes as a link.
+const tokenName = "signoff-link/v1"
+
+// Link is what a link token carries: who may do what on which revision.
+// Everything is bound: editing any field breaks the MAC, and the payload is
+// encrypted, so the token reveals nothing to whoever sees the URL.
+type Link struct {
+	WorkspaceID int64             `json:"w"`
+	DraftID     int64             `json:"d"`
+	Revision    int               `json:"r"`
+	Tier        approvals.Tier    `json:"t"`
+	MemberID    int64             `json:"m"` // the approver the email was sent to
+	Action      approvals.Verdict `json:"a"` // the button the email offered
+	IssuedAt    int64             `json:"i"` // Unix seconds, checked against links.ttl
+}
+
+// Token errors. Decode returns an error wrapping exactly one of them.
+var (
+	// ErrTokenInvalid: malformed, forged, tampered, or signed with a key
+	// that is no longer configured.
+	ErrTokenInvalid = errors.New("link token is not valid")
+	// ErrTokenExpired: genuine but older than links.ttl. Decode still
+	// returns its Link, so the page can offer a fresh one.
+	ErrTokenExpired = errors.New("link token expired")
+)
+
+// Codec mints and checks link tokens and the CSRF tokens of their forms.
+type Codec struct {
+	// strict enforce links.ttl with securecookie's MaxAge; lenient skip the
+	// age check and are used only after strict failed, to tell a genuine
+	// expired token (410, with a resend button) from a forged one (400).
+	strict  []securecookie.Codec
+	lenient []securecookie.Codec
+	csrf    [][]byte // one key per pair, derived from its hash key
+	ttl     time.Duration
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewCodec returns a codec over the key pairs (the first signs; all
+// verify) with links valid for ttl.
+func NewCodec(pairs []KeyPair, ttl time.Duration) (*Codec, error) {
+	if len(pairs) == 0 {
+		return nil, &ConfigError{Key: "links.keys", Message: "no key pair"}
+	}
+	if ttl < time.Second {
+		return nil, &ConfigError{Key: "links.ttl", Message: "must be positive"}
+	}
+	var keys [][]byte
+	for _, p := range pairs {
+		keys = append(keys, p.Hash, p.Block)
+	}
+	c := &Codec{ttl: ttl, Now: time.Now}
+	c.strict = securecookie.CodecsFromPairs(keys...)
+	c.lenient = securecookie.CodecsFromPairs(keys...)
+	maxAge := int(ttl / time.Second)
+	for i := range c.strict {
+		// JSON keeps tokens short (gob would spell out the type); the
+		// default 4096-byte limit is far above a link's size.
+		s := c.strict[i].(*securecookie.SecureCookie)
+		s.MaxAge(maxAge).SetSerializer(securecookie.JSONEncoder{})
+		l := c.lenient[i].(*securecookie.SecureCookie)
+		l.MaxAge(0).SetSerializer(securecookie.JSONEncoder{})
+	}
+	for _, p := range pairs {
+		m := hmac.New(sha256.New, p.Hash)
+		m.Write([]byte("signoff link csrf key v1"))
+		c.csrf = append(c.csrf, m.Sum(nil))
+	}
+	return c, nil
+}
+
+// TTL returns how long links stay valid.
+func (c *Codec) TTL() time.Duration { return c.ttl }
+
+// Encode mints a token for l, stamping IssuedAt with the codec's clock.
+func (c *Codec) Encode(l Link) (string, error) {
+	l.IssuedAt = c.Now().Unix()
+	tok, err := c.strict[0].Encode(tokenName, l)
+	if err != nil {
+		return "", fmt.Errorf("encode link token: %w", err)
+	}
+	return tok, nil
+}
+
+// Decode checks a token and returns its Link. A genuine but expired token
+// gives its Link and an error wrapping ErrTokenExpired; anything else that
+// fails gives an error wrapping ErrTokenInvalid.
+func (c *Codec) Decode(token string) (Link, error) {
+	var l Link
+	if token == "" || len(token) > 4096 {
+		return Link{}, ErrTokenInvalid
+	}
+	if err := securecookie.DecodeMulti(tokenName, token, &l, c.strict...); err != nil {
+		l = Link{}
+		if lerr := securecookie.DecodeMulti(tokenName, token, &l, c.lenient...); lerr != nil || !l.valid() {
+			return Link{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+		}
+		// The MAC held, only the age check failed.
+		return l, ErrTokenExpired
+	}
+	if !l.valid() {
+		return Link{}, fmt.Errorf("%w: incomplete payload", ErrTokenInvalid)
+	}
+	// securecookie's age check uses the wall clock; this one uses Now, so
+	// expiry is testable and holds even if the two disagree.
+	if c.Now().After(time.Unix(l.IssuedAt, 0).Add(c.ttl)) {
+		return l, ErrTokenExpired
+	}
+	return l, nil
+}
+
+// Expires returns when a token issued now stops working.
+func (c *Codec) Expires() time.Time { return c.Now().Add(c.ttl) }
+
+func (l Link) valid() bool {
+	if l.WorkspaceID <= 0 || l.DraftID <= 0 || l.Revision <= 0 || l.MemberID <= 0 || l.IssuedAt <= 0 {
+		return false
+	}
+	if l.Tier != approvals.TierInternal && l.Tier != approvals.TierClient {
+		return false
+	}
+	return l.Action == approvals.VerdictApprove || l.Action == approvals.VerdictReject
+}
+
+// CSRF purposes: the decision form and the "send me a new link" form.
+const (
+	purposeDecide = "decide"
+	purposeResend = "resend"
+)
+
+// CSRF returns the token the form of a link page must post back. It is an
+// HMAC of the link token, so it needs no cookie or server state: only a
+// page Signoff rendered for that link carries it, and a POST straight to the
+// link URL (a scanner, a forged form elsewhere) lacks it.
+func (c *Codec) CSRF(token, purpose string) string {
+	return base64.RawURLEncoding.EncodeToString(csrfMAC(c.csrf[0], token, purpose))
+}
+
+// CheckCSRF reports whether got is the CSRF token of token for purpose
+// under any configured key.
+func (c *Codec) CheckCSRF(token, purpose, got string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(got)
+	if err != nil || len(raw) != sha256.Size {
+		return false
+	}
+	for _, k := range c.csrf {
+		if hmac.Equal(raw, csrfMAC(k, token, purpose)) {
+			return true
+		}
+	}
+	return false
+}
+
+func csrfMAC(key []byte, token, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(token))
+	return m.Sum(nil)
+}
+
+// TokenRef returns a short, irreversible reference to a token for logs and
+// the audit log; the token itself is a credential and is never logged.
+func TokenRef(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:4])
+}
+
+// GenerateKeyPair returns a fresh links.keys pair: a 32-byte hash key and a
+// 32-byte (AES-256) block key, hex-encoded as "HASH:BLOCK".
+func GenerateKeyPair() string {
+	hash := make([]byte, 32)
+	block := make([]byte, 32)
+	// crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	_, _ = rand.Read(hash)
+	_, _ = rand.Read(block)
+	return hex.EncodeToString(hash) + ":" + hex.EncodeToString(block)
+}

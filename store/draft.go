@@ -1,0 +1,389 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+const draftColumns = `d.id, d.workspace_id, d.account_id, d.author_id, d.state, d.revision, d.created_at, d.updated_at`
+
+// scanDraft scans draftColumns, and the current revision's text when
+// withText is set.
+func scanDraft(row pgx.Row, withText bool) (*approvals.Draft, error) {
+	var d approvals.Draft
+	dest := []any{&d.ID, &d.WorkspaceID, &d.AccountID, &d.AuthorID, &d.State, &d.Revision, &d.CreatedAt, &d.UpdatedAt}
+	if withText {
+		dest = append(dest, &d.Text)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+func scanDrafts(rows pgx.Rows, withText bool) ([]*approvals.Draft, error) {
+	defer rows.Close()
+	var ds []*approvals.Draft
+	for rows.Next() {
+		d, err := scanDraft(rows, withText)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return ds, nil
+}
+
+func draftViolations(d *approvals.Draft) violations {
+	return violations{
+		"drafts_account_fkey": {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no account #%d in this workspace", d.AccountID)},
+		"drafts_author_fkey":  {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no member #%d in this workspace", d.AuthorID)},
+	}
+}
+
+// CreateDraft inserts d and sets its ID and times (CreatedAt and UpdatedAt
+// are kept when set, for the service's clock). Revision defaults to 1; that
+// revision must be created in the same transaction (checked at commit).
+func (t *tx) CreateDraft(ctx context.Context, d *approvals.Draft) error {
+	rev := d.Revision
+	if rev == 0 {
+		rev = 1
+	}
+	row := t.tx.QueryRow(ctx, `
+		INSERT INTO drafts AS d (workspace_id, account_id, author_id, state, revision, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), coalesce($7, $6, now()))
+		RETURNING `+draftColumns,
+		d.WorkspaceID, d.AccountID, d.AuthorID, d.State, rev, nullTime(d.CreatedAt), nullTime(d.UpdatedAt))
+	got, err := scanDraft(row, false)
+	if err != nil {
+		return dbError(err, draftViolations(d))
+	}
+	*d = *got
+	return nil
+}
+
+// UpdateDraft saves d's state, revision and UpdatedAt (now() when zero).
+func (t *tx) UpdateDraft(ctx context.Context, d *approvals.Draft) error {
+	row := t.tx.QueryRow(ctx, `
+		UPDATE drafts AS d SET state = $3, revision = $4, updated_at = coalesce($5, now())
+		WHERE d.workspace_id = $1 AND d.id = $2
+		RETURNING `+draftColumns,
+		d.WorkspaceID, d.ID, d.State, d.Revision, nullTime(d.UpdatedAt))
+	got, err := scanDraft(row, false)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(err, "no draft #%d in %s", d.ID, t.workspaceName(ctx, d.WorkspaceID))
+	}
+	if err != nil {
+		return dbError(err, draftViolations(d))
+	}
+	*d = *got
+	return nil
+}
+
+func (t *tx) DraftByID(ctx context.Context, workspaceID, id int64) (*approvals.Draft, error) {
+	d, err := scanDraft(t.tx.QueryRow(ctx, `
+		SELECT `+draftColumns+` FROM drafts d WHERE d.workspace_id = $1 AND d.id = $2`, workspaceID, id), false)
+	if err != nil {
+		return nil, notFound(err, "no draft #%d in %s", id, t.workspaceName(ctx, workspaceID))
+	}
+	return d, nil
+}
+
+// LockDraft returns the draft with a row lock held until the transaction
+// ends. NO KEY UPDATE conflicts with itself, so decisions on one draft
+// serialise, but not with the KEY SHARE locks that inserting its
+// revisions, decisions and comments takes.
+func (t *tx) LockDraft(ctx context.Context, workspaceID, id int64) (*approvals.Draft, error) {
+	d, err := scanDraft(t.tx.QueryRow(ctx, `
+		SELECT `+draftColumns+` FROM drafts d WHERE d.workspace_id = $1 AND d.id = $2 FOR NO KEY UPDATE`,
+		workspaceID, id), false)
+	if err != nil {
+		return nil, notFound(err, "no draft #%d in %s", id, t.workspaceName(ctx, workspaceID))
+	}
+	return d, nil
+}
+
+// Drafts lists the drafts f selects, newest first, with Text set to the
+// current revision's text. A nil AccountIDs selects nothing: the core
+// decides visibility and must say which accounts. HideInternal hides every
+// pending_internal draft.
+func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.Draft, error) {
+	if len(f.AccountIDs) == 0 {
+		return nil, nil
+	}
+	var states []string
+	for _, s := range f.States {
+		states = append(states, string(s))
+	}
+	var limit *int
+	if f.Limit > 0 {
+		limit = &f.Limit
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+draftColumns+`, coalesce(r.text, '') FROM drafts d
+		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = d.revision
+		WHERE d.workspace_id = $1
+		  AND d.account_id = ANY ($2)
+		  AND ($3::text[] IS NULL OR d.state = ANY ($3))
+		  AND ($4 = 0 OR d.state <> 'pending_internal' OR d.author_id = $4)
+		  AND (NOT $5 OR d.state <> 'pending_internal')
+		ORDER BY d.id DESC
+		LIMIT $6`,
+		f.WorkspaceID, f.AccountIDs, states, f.HidePendingInternalExceptAuthor, f.HideInternal, limit)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanDrafts(rows, true)
+}
+
+// PendingDrafts returns the account's drafts that wait on a tier, oldest first.
+func (t *tx) PendingDrafts(ctx context.Context, workspaceID, accountID int64) ([]*approvals.Draft, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+draftColumns+` FROM drafts d
+		WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state IN ('pending_internal', 'pending_client')
+		ORDER BY d.id`,
+		workspaceID, accountID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanDrafts(rows, false)
+}
+
+const revisionColumns = `r.draft_id, r.number, r.text, r.media_urls, r.scheduled_at, r.needs_internal, r.needs_client,
+	r.internal_rule, r.client_rule, r.created_by_id, r.created_at`
+
+func scanRevision(row pgx.Row) (*approvals.Revision, error) {
+	var r approvals.Revision
+	if err := row.Scan(&r.DraftID, &r.Number, &r.Text, &r.MediaURLs, &r.ScheduledAt, &r.NeedsInternal, &r.NeedsClient,
+		&r.InternalRule, &r.ClientRule, &r.CreatedByID, &r.CreatedAt); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = r.CreatedAt.UTC()
+	r.ScheduledAt = utcPtr(r.ScheduledAt)
+	if len(r.MediaURLs) == 0 {
+		r.MediaURLs = nil
+	}
+	return &r, nil
+}
+
+// CreateRevision inserts r (its number chosen by the caller) and sets
+// CreatedAt. The revision belongs to the draft's workspace; its creator must
+// be a member of it.
+func (t *tx) CreateRevision(ctx context.Context, r *approvals.Revision) error {
+	media := r.MediaURLs
+	if media == nil {
+		media = []string{}
+	}
+	row := t.tx.QueryRow(ctx, `
+		INSERT INTO revisions AS r (workspace_id, draft_id, number, text, media_urls, scheduled_at,
+			needs_internal, needs_client, internal_rule, client_rule, created_by_id, created_at)
+		SELECT d.workspace_id, d.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())
+		FROM drafts d WHERE d.id = $1
+		RETURNING `+revisionColumns,
+		r.DraftID, r.Number, r.Text, media, r.ScheduledAt, r.NeedsInternal, r.NeedsClient,
+		defaultRule(r.InternalRule), defaultRule(r.ClientRule), r.CreatedByID, nullTime(r.CreatedAt))
+	got, err := scanRevision(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(err, "no draft #%d", r.DraftID)
+	}
+	if err != nil {
+		return dbError(err, violations{
+			"revisions_pkey": {Code: approvals.ECONFLICT,
+				Message: fmt.Sprintf("draft #%d already has a revision %d", r.DraftID, r.Number)},
+			"revisions_created_by_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("no member #%d in the draft's workspace", r.CreatedByID)},
+		})
+	}
+	*r = *got
+	return nil
+}
+
+func defaultRule(r approvals.Rule) approvals.Rule {
+	if r == "" {
+		return approvals.RuleAny
+	}
+	return r
+}
+
+// Revisions returns the draft's revisions, oldest first.
+func (t *tx) Revisions(ctx context.Context, draftID int64) ([]*approvals.Revision, error) {
+	rows, err := t.tx.Query(ctx, `SELECT `+revisionColumns+` FROM revisions r WHERE r.draft_id = $1 ORDER BY r.number`, draftID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	var rs []*approvals.Revision
+	for rows.Next() {
+		r, err := scanRevision(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return rs, nil
+}
+
+// memberLabel is the SQL for approvals.Member.Label: "Name <email>", or the
+// email alone when the name is blank.
+const memberLabel = `CASE WHEN m.name = '' THEN m.email ELSE m.name || ' <' || m.email || '>' END`
+
+const decisionColumns = `x.id, x.draft_id, x.revision, x.tier, x.approver_id, ` + memberLabel + `,
+	x.verdict, x.comment, x.channel, x.created_at`
+
+func scanDecision(row pgx.Row) (*approvals.Decision, error) {
+	var d approvals.Decision
+	if err := row.Scan(&d.ID, &d.DraftID, &d.Revision, &d.Tier, &d.ApproverID, &d.Approver,
+		&d.Verdict, &d.Comment, &d.Channel, &d.CreatedAt); err != nil {
+		return nil, err
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+	return &d, nil
+}
+
+// CreateDecision records d and sets its ID, Approver and CreatedAt (kept
+// when set). When the approver already decided this (draft, revision, tier)
+// it fails with ECONFLICT, Reason ReasonDecided and the existing decision in
+// Error.Decision; that conflict does not abort the transaction.
+func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
+	row := t.tx.QueryRow(ctx, `
+		WITH x AS (
+			INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
+			SELECT dr.workspace_id, dr.id, $2, $3, $4, $5, $6, $7, coalesce($8, now())
+			FROM drafts dr WHERE dr.id = $1
+			ON CONFLICT ON CONSTRAINT decisions_once_key DO NOTHING
+			RETURNING *
+		)
+		SELECT `+decisionColumns+` FROM x JOIN members m ON m.id = x.approver_id`,
+		d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, nullTime(d.CreatedAt))
+	got, err := scanDecision(row)
+	if err == nil {
+		*d = *got
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return dbError(err, violations{
+			"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
+			"decisions_approver_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("no member #%d in the draft's workspace", d.ApproverID)},
+		})
+	}
+	// Nothing inserted: either the draft does not exist or the decision was
+	// already made.
+	prev, err := scanDecision(t.tx.QueryRow(ctx, `
+		SELECT `+decisionColumns+` FROM decisions x JOIN members m ON m.id = x.approver_id
+		WHERE x.draft_id = $1 AND x.revision = $2 AND x.tier = $3 AND x.approver_id = $4`,
+		d.DraftID, d.Revision, d.Tier, d.ApproverID))
+	if err != nil {
+		return notFound(err, "no draft #%d", d.DraftID)
+	}
+	return &approvals.Error{
+		Code:   approvals.ECONFLICT,
+		Reason: approvals.ReasonDecided,
+		Message: fmt.Sprintf("%s already decided revision %d of draft #%d (%s, %s via %s)",
+			prev.Approver, prev.Revision, prev.DraftID, prev.Verdict, prev.CreatedAt.Format("2006-01-02 15:04 UTC"), prev.Channel),
+		Decision: prev,
+	}
+}
+
+// Decisions returns the draft's decisions, oldest first, Approver filled.
+func (t *tx) Decisions(ctx context.Context, draftID int64) ([]*approvals.Decision, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+decisionColumns+` FROM decisions x JOIN members m ON m.id = x.approver_id
+		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, draftID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	var ds []*approvals.Decision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return ds, nil
+}
+
+// systemAuthor labels the comments the service writes itself (no author).
+const systemAuthor = "Signoff"
+
+const commentColumns = `x.id, x.draft_id, x.revision, coalesce(x.author_id, 0),
+	coalesce(` + memberLabel + `, '` + systemAuthor + `'), x.text, x.channel, x.created_at`
+
+func scanComment(row pgx.Row) (*approvals.Comment, error) {
+	var c approvals.Comment
+	if err := row.Scan(&c.ID, &c.DraftID, &c.Revision, &c.AuthorID, &c.Author, &c.Text, &c.Channel, &c.CreatedAt); err != nil {
+		return nil, err
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	return &c, nil
+}
+
+// CreateComment stores c with its text exactly as given and sets its ID,
+// Author and CreatedAt (kept when set). AuthorID 0 is a note by the system
+// itself, allowed only on ChannelSystem; its Author reads "Signoff".
+func (t *tx) CreateComment(ctx context.Context, c *approvals.Comment) error {
+	row := t.tx.QueryRow(ctx, `
+		WITH x AS (
+			INSERT INTO comments (workspace_id, draft_id, revision, author_id, text, channel, created_at)
+			SELECT dr.workspace_id, dr.id, $2, $3, $4, $5, coalesce($6, now())
+			FROM drafts dr WHERE dr.id = $1
+			RETURNING *
+		)
+		SELECT `+commentColumns+` FROM x LEFT JOIN members m ON m.id = x.author_id`,
+		c.DraftID, c.Revision, nullID(c.AuthorID), c.Text, c.Channel, nullTime(c.CreatedAt))
+	got, err := scanComment(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(err, "no draft #%d", c.DraftID)
+	}
+	if err != nil {
+		return dbError(err, violations{
+			"comments_revision_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("draft #%d has no revision %d", c.DraftID, c.Revision)},
+			"comments_author_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("no member #%d in the draft's workspace", c.AuthorID)},
+		})
+	}
+	*c = *got
+	return nil
+}
+
+// Comments returns the draft's comments, oldest first, Author filled.
+func (t *tx) Comments(ctx context.Context, draftID int64) ([]*approvals.Comment, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+commentColumns+` FROM comments x LEFT JOIN members m ON m.id = x.author_id
+		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, draftID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	var cs []*approvals.Comment
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return cs, nil
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+const memberColumns = `m.id, m.workspace_id, m.email, m.name, m.role, coalesce(m.slack_user_id, ''), m.created_at`
+
+func scanMember(row pgx.Row) (*approvals.Member, error) {
+	var m approvals.Member
+	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	return &m, nil
+}
+
+func scanMembers(rows pgx.Rows) ([]*approvals.Member, error) {
+	defer rows.Close()
+	var ms []*approvals.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return ms, nil
+}
+
+func memberViolations(m *approvals.Member) violations {
+	return violations{
+		"members_email_key": {Code: approvals.ECONFLICT,
+			Message: fmt.Sprintf("email %q is already a member of this workspace", m.Email)},
+		"members_slack_user_key": {Code: approvals.ECONFLICT,
+			Message: fmt.Sprintf("Slack user %s is already linked to another member of this workspace", m.SlackUserID)},
+		"members_workspace_id_fkey": {Code: approvals.ENOTFOUND,
+			Message: fmt.Sprintf("no workspace #%d", m.WorkspaceID)},
+	}
+}
+
+// CreateMember inserts m and sets its ID and CreatedAt.
+func (t *tx) CreateMember(ctx context.Context, m *approvals.Member) error {
+	row := t.tx.QueryRow(ctx, `
+		INSERT INTO members AS m (workspace_id, email, name, role, slack_user_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
+		RETURNING `+memberColumns,
+		m.WorkspaceID, m.Email, m.Name, m.Role, nullString(m.SlackUserID), nullTime(m.CreatedAt))
+	got, err := scanMember(row)
+	if err != nil {
+		return dbError(err, memberViolations(m))
+	}
+	*m = *got
+	return nil
+}
+
+// UpdateMember saves m's email, name, role and Slack user. A role change
+// drops the approver flags the new role cannot hold (a trigger); if that
+// leaves a tier without approvers the commit is refused.
+func (t *tx) UpdateMember(ctx context.Context, m *approvals.Member) error {
+	row := t.tx.QueryRow(ctx, `
+		UPDATE members AS m SET email = $3, name = $4, role = $5, slack_user_id = $6
+		WHERE m.workspace_id = $1 AND m.id = $2
+		RETURNING `+memberColumns,
+		m.WorkspaceID, m.ID, m.Email, m.Name, m.Role, nullString(m.SlackUserID))
+	got, err := scanMember(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(err, "no member #%d in %s", m.ID, t.workspaceName(ctx, m.WorkspaceID))
+	}
+	if err != nil {
+		return dbError(err, memberViolations(m))
+	}
+	*m = *got
+	return nil
+}
+
+// DeleteMember removes the member, their group memberships, grants and
+// approver flags. A member who authored, decided or commented on a draft is
+// kept for the history: EINVALID.
+func (t *tx) DeleteMember(ctx context.Context, workspaceID, memberID int64) error {
+	m, err := t.MemberByID(ctx, workspaceID, memberID)
+	if err != nil {
+		return err
+	}
+	refused := approvals.Error{Code: approvals.EINVALID,
+		Message: fmt.Sprintf("%s has drafts, decisions or comments and cannot be deleted; remove their access instead", m.Email)}
+	_, err = t.tx.Exec(ctx, `DELETE FROM members WHERE workspace_id = $1 AND id = $2`, workspaceID, memberID)
+	return dbError(err, violations{
+		"drafts_author_fkey":        refused,
+		"revisions_created_by_fkey": refused,
+		"decisions_approver_fkey":   refused,
+		"comments_author_fkey":      refused,
+	})
+}
+
+func (t *tx) MemberByID(ctx context.Context, workspaceID, id int64) (*approvals.Member, error) {
+	m, err := scanMember(t.tx.QueryRow(ctx, `
+		SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND m.id = $2`, workspaceID, id))
+	if err != nil {
+		return nil, notFound(err, "no member #%d in %s", id, t.workspaceName(ctx, workspaceID))
+	}
+	return m, nil
+}
+
+// MemberByEmail finds a member by email, whatever its case.
+func (t *tx) MemberByEmail(ctx context.Context, workspaceID int64, email string) (*approvals.Member, error) {
+	m, err := scanMember(t.tx.QueryRow(ctx, `
+		SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND lower(m.email) = lower($2)`,
+		workspaceID, email))
+	if err != nil {
+		return nil, notFound(err, "no member %q in %s", email, t.workspaceName(ctx, workspaceID))
+	}
+	return m, nil
+}
+
+func (t *tx) MemberBySlackUser(ctx context.Context, workspaceID int64, slackUserID string) (*approvals.Member, error) {
+	m, err := scanMember(t.tx.QueryRow(ctx, `
+		SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND m.slack_user_id = $2`,
+		workspaceID, slackUserID))
+	if err != nil {
+		return nil, notFound(err, "no member of %s is linked to Slack user %s", t.workspaceName(ctx, workspaceID), slackUserID)
+	}
+	return m, nil
+}
+
+// Members returns the workspace's members ordered by email.
+func (t *tx) Members(ctx context.Context, workspaceID int64) ([]*approvals.Member, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 ORDER BY lower(m.email), m.id`,
+		workspaceID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanMembers(rows)
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+const outboxColumns = `id, coalesce(workspace_id, 0), channel, idempotency_key, payload, state, attempts,
+	next_attempt_at, last_error, created_at, sent_at`
+
+func scanOutbox(row pgx.Row) (*approvals.OutboxMessage, error) {
+	var m approvals.OutboxMessage
+	var payload []byte
+	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Channel, &m.IdempotencyKey, &payload, &m.State, &m.Attempts,
+		&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.SentAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(payload, &m.Payload); err != nil {
+		return nil, fmt.Errorf("outbox message %d: decode payload: %w", m.ID, err)
+	}
+	m.NextAttemptAt, m.CreatedAt, m.SentAt = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), utcPtr(m.SentAt)
+	return &m, nil
+}
+
+func scanOutboxes(rows pgx.Rows) ([]*approvals.OutboxMessage, error) {
+	defer rows.Close()
+	var ms []*approvals.OutboxMessage
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return ms, nil
+}
+
+// EnqueueOutbox inserts the messages as pending, skipping any whose
+// idempotency key exists already (so a retried action sends nothing twice).
+// Inserted messages get their ID, State and times set; skipped ones keep
+// ID 0. A zero NextAttemptAt or CreatedAt means now().
+func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage) error {
+	for _, m := range msgs {
+		payload, err := m.PayloadJSON()
+		if err != nil {
+			return fmt.Errorf("outbox %q: encode payload: %w", m.IdempotencyKey, err)
+		}
+		got, err := scanOutbox(t.tx.QueryRow(ctx, `
+			INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at)
+			VALUES ($1, $2, $3, $4, coalesce($5, $6, now()), coalesce($6, now()))
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING `+outboxColumns,
+			nullID(m.WorkspaceID), m.Channel, m.IdempotencyKey, payload, nullTime(m.NextAttemptAt), nullTime(m.CreatedAt)))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			continue // a duplicate
+		case err != nil:
+			return dbError(err, nil)
+		}
+		*m = *got
+	}
+	return nil
+}
+
+// ClaimOutbox leases up to limit due pending messages until now+lease and
+// counts the attempt. SKIP LOCKED lets concurrent claimers take disjoint
+// rows; a message whose lease ran out (its worker died) is due again.
+func (t *tx) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error) {
+	// RETURNING follows no order; hand the messages out oldest first.
+	rows, err := t.tx.Query(ctx, `
+		WITH claimed AS (
+			UPDATE outbox SET lease_until = $1::timestamptz + $3::interval, attempts = attempts + 1
+			WHERE id IN (
+				SELECT id FROM outbox
+				WHERE state = 'pending' AND next_attempt_at <= $1
+				  AND (lease_until IS NULL OR lease_until <= $1)
+				ORDER BY next_attempt_at, id
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			RETURNING *)
+		SELECT `+outboxColumns+` FROM claimed ORDER BY id`,
+		now, limit, lease)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanOutboxes(rows)
+}
+
+// outboxState explains why a Mark call changed nothing: ENOTFOUND if the
+// message does not exist, else ECONFLICT naming its state.
+func (t *tx) outboxState(ctx context.Context, id int64, want string) error {
+	var state string
+	err := t.tx.QueryRow(ctx, `SELECT state FROM outbox WHERE id = $1`, id).Scan(&state)
+	if err != nil {
+		return notFound(err, "no outbox message #%d", id)
+	}
+	return approvals.Errorf(approvals.ECONFLICT, "outbox message #%d is %s, not %s", id, state, want)
+}
+
+// MarkOutboxSent records delivery at at. Marking a sent message again is a
+// no-op: two workers may race past a lease.
+func (t *tx) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE outbox SET state = 'sent', sent_at = $2, lease_until = NULL
+		WHERE id = $1 AND state <> 'sent'`, id, at)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		var exists bool
+		if err := t.tx.QueryRow(ctx, `SELECT true FROM outbox WHERE id = $1`, id).Scan(&exists); err != nil {
+			return notFound(err, "no outbox message #%d", id)
+		}
+	}
+	return nil
+}
+
+// MarkOutboxRetry schedules another attempt at next and frees the lease.
+// Only a pending message can be retried: a sent one stays sent (ECONFLICT).
+func (t *tx) MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE outbox SET next_attempt_at = $2, last_error = $3, lease_until = NULL
+		WHERE id = $1 AND state = 'pending'`, id, next, lastErr)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return t.outboxState(ctx, id, "pending")
+	}
+	return nil
+}
+
+// MarkOutboxDead gives up on a pending message (ECONFLICT if it is not pending).
+func (t *tx) MarkOutboxDead(ctx context.Context, id int64, lastErr string) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE outbox SET state = 'dead', last_error = $2, lease_until = NULL
+		WHERE id = $1 AND state = 'pending'`, id, lastErr)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return t.outboxState(ctx, id, "pending")
+	}
+	return nil
+}
+
+// Outbox lists messages in state ("" for all), newest first; limit <= 0
+// means no limit.
+func (t *tx) Outbox(ctx context.Context, state approvals.OutboxState, limit int) ([]*approvals.OutboxMessage, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+outboxColumns+` FROM outbox
+		WHERE ($1 = '' OR state = $1)
+		ORDER BY id DESC
+		LIMIT $2`, string(state), lim)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanOutboxes(rows)
+}

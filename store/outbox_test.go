@@ -1,0 +1,194 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/store"
+)
+
+func enqueue(t *testing.T, db *store.DB, wsID int64, keys ...string) []*approvals.OutboxMessage {
+	t.Helper()
+	var msgs []*approvals.OutboxMessage
+	for _, k := range keys {
+		msgs = append(msgs, &approvals.OutboxMessage{WorkspaceID: wsID, Channel: "email", IdempotencyKey: k, NextAttemptAt: t0, CreatedAt: t0,
+			Payload: approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: wsID, DraftID: 1, Revision: 1, Target: "c@x.test"}})
+	}
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) })
+	return msgs
+}
+
+func claim(t *testing.T, db *store.DB, now time.Time, limit int) []*approvals.OutboxMessage {
+	t.Helper()
+	var got []*approvals.OutboxMessage
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+		got, err = tx.ClaimOutbox(ctx, now, limit, time.Minute)
+		return err
+	})
+	return got
+}
+
+func keys(ms []*approvals.OutboxMessage) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.IdempotencyKey)
+	}
+	return out
+}
+
+func TestOutbox(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t)) // claims see every workspace's rows
+	w := newWorld(t, db)
+
+	t.Run("duplicates skipped", func(t *testing.T) {
+		first := enqueue(t, db, w.ws.ID, "a", "b")
+		again := enqueue(t, db, w.ws.ID, "b", "c")
+		if first[1].ID == 0 || again[0].ID != 0 || again[1].ID == 0 {
+			t.Errorf("IDs: first %d %d, again %d %d; want the duplicate b unset", first[0].ID, first[1].ID, again[0].ID, again[1].ID)
+		}
+		want := &approvals.OutboxMessage{ID: first[0].ID, WorkspaceID: w.ws.ID, Channel: "email", IdempotencyKey: "a",
+			Payload: first[0].Payload, State: approvals.OutboxPending, NextAttemptAt: t0, CreatedAt: t0}
+		if diff := cmp.Diff(want, first[0]); diff != "" {
+			t.Errorf("enqueued (-want +got)\n%s", diff)
+		}
+		var all []*approvals.OutboxMessage
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
+		if diff := cmp.Diff([]string{"c", "b", "a"}, keys(all)); diff != "" {
+			t.Errorf("Outbox (-want +got)\n%s", diff)
+		}
+	})
+
+	t.Run("claim, retry, lease, dead, sent", func(t *testing.T) {
+		got := claim(t, db, t0, 2)
+		if diff := cmp.Diff([]string{"a", "b"}, keys(got)); diff != "" {
+			t.Fatalf("first claim (-want +got)\n%s", diff)
+		}
+		if got[0].Attempts != 1 {
+			t.Errorf("attempts = %d, want 1", got[0].Attempts)
+		}
+		// Leased rows are not claimed again while the lease holds.
+		if diff := cmp.Diff([]string{"c"}, keys(claim(t, db, t0.Add(30*time.Second), 10))); diff != "" {
+			t.Errorf("claim under lease (-want +got)\n%s", diff)
+		}
+		a, b := got[0], got[1]
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
+			if err := tx.MarkOutboxRetry(ctx, a.ID, t0.Add(time.Hour), "421 try later"); err != nil {
+				return err
+			}
+			return tx.MarkOutboxSent(ctx, b.ID, t0.Add(time.Second))
+		})
+		// c's worker died: its lease runs out and c is due again; a waits for its retry time.
+		c := claim(t, db, t0.Add(2*time.Minute), 10)
+		if diff := cmp.Diff([]string{"c"}, keys(c)); diff != "" {
+			t.Fatalf("claim after lease expiry (-want +got)\n%s", diff)
+		}
+		if c[0].Attempts != 2 {
+			t.Errorf("c attempts = %d, want 2", c[0].Attempts)
+		}
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
+			return tx.MarkOutboxSent(ctx, c[0].ID, t0.Add(3*time.Minute))
+		})
+		retried := claim(t, db, t0.Add(time.Hour), 10)
+		if diff := cmp.Diff([]string{"a"}, keys(retried)); diff != "" {
+			t.Fatalf("claim at retry time (-want +got)\n%s", diff)
+		}
+		if retried[0].Attempts != 2 || retried[0].LastError != "421 try later" {
+			t.Errorf("retried: attempts %d, last error %q", retried[0].Attempts, retried[0].LastError)
+		}
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
+			return tx.MarkOutboxDead(ctx, a.ID, "550 no such user")
+		})
+
+		var dead, sent []*approvals.OutboxMessage
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+			if dead, err = tx.Outbox(ctx, approvals.OutboxDead, 10); err != nil {
+				return err
+			}
+			sent, err = tx.Outbox(ctx, approvals.OutboxSent, 10)
+			return err
+		})
+		if diff := cmp.Diff([]string{"a"}, keys(dead)); diff != "" {
+			t.Errorf("dead (-want +got)\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"c", "b"}, keys(sent)); diff != "" {
+			t.Errorf("sent (-want +got)\n%s", diff)
+		}
+		if at := sent[1].SentAt; at == nil || !at.Equal(t0.Add(time.Second)) {
+			t.Errorf("b sent at %v, want %v", at, t0.Add(time.Second))
+		}
+		if got := claim(t, db, t0.Add(48*time.Hour), 10); len(got) != 0 {
+			t.Errorf("claimed %v, want nothing left", keys(got))
+		}
+
+		errs := []struct {
+			name string
+			do   func(ctx context.Context, tx approvals.Tx) error
+			code string
+		}{
+			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxRetry(ctx, b.ID, t0, "x") }, approvals.ECONFLICT},
+			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxDead(ctx, b.ID, "x") }, approvals.ECONFLICT},
+			{"send again", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxSent(ctx, b.ID, t0) }, ""},
+			{"missing", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxSent(ctx, -1, t0) }, approvals.ENOTFOUND},
+		}
+		for _, tt := range errs {
+			t.Run(tt.name, func(t *testing.T) {
+				if got := approvals.ErrorCode(inTx(db, tt.do)); got != tt.code {
+					t.Errorf("code = %q, want %q", got, tt.code)
+				}
+			})
+		}
+	})
+
+	t.Run("concurrent claimers never share a row", func(t *testing.T) {
+		var ks []string
+		for i := 0; i < 200; i++ {
+			ks = append(ks, fmt.Sprintf("bulk-%d", i))
+		}
+		enqueue(t, db, w.ws.ID, ks...)
+		const workers = 8
+		var mu sync.Mutex
+		seen := map[int64]int{}
+		var wg sync.WaitGroup
+		for i := 0; i < workers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					var got []*approvals.OutboxMessage
+					err := inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
+						got, err = tx.ClaimOutbox(ctx, t0.Add(72*time.Hour), 7, time.Hour)
+						return err
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, m := range got {
+						seen[m.ID]++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("message %d claimed %d times", id, n)
+			}
+		}
+		if len(seen) != 200 {
+			t.Errorf("claimed %d messages, want 200", len(seen))
+		}
+	})
+}

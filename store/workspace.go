@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at`
+
+func scanWorkspace(row pgx.Row) (*approvals.Workspace, error) {
+	var w approvals.Workspace
+	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt); err != nil {
+		return nil, err
+	}
+	w.CreatedAt = w.CreatedAt.UTC()
+	return &w, nil
+}
+
+func workspaceViolations(w *approvals.Workspace) violations {
+	return violations{
+		"workspaces_slug_key": {Code: approvals.ECONFLICT,
+			Message: `workspace slug "` + w.Slug + `" is already taken`},
+		"workspaces_slack_team_key": {Code: approvals.ECONFLICT,
+			Message: `Slack team "` + w.SlackTeamID + `" is already bound to another workspace`},
+	}
+}
+
+// CreateWorkspace inserts w and sets its ID and CreatedAt.
+func (t *tx) CreateWorkspace(ctx context.Context, w *approvals.Workspace) error {
+	row := t.tx.QueryRow(ctx, `
+		INSERT INTO workspaces (slug, name, slack_team_id, internal_channel, created_at)
+		VALUES ($1, $2, $3, $4, coalesce($5, now()))
+		RETURNING `+workspaceColumns,
+		w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel), nullTime(w.CreatedAt))
+	got, err := scanWorkspace(row)
+	if err != nil {
+		return dbError(err, workspaceViolations(w))
+	}
+	*w = *got
+	return nil
+}
+
+// UpdateWorkspace saves w's slug, name, Slack team and internal channel.
+func (t *tx) UpdateWorkspace(ctx context.Context, w *approvals.Workspace) error {
+	row := t.tx.QueryRow(ctx, `
+		UPDATE workspaces
+		SET slug = $2, name = $3, slack_team_id = $4, internal_channel = $5
+		WHERE id = $1
+		RETURNING `+workspaceColumns,
+		w.ID, w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel))
+	got, err := scanWorkspace(row)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound(err, "no workspace #%d", w.ID)
+		}
+		return dbError(err, workspaceViolations(w))
+	}
+	*w = *got
+	return nil
+}
+
+func (t *tx) WorkspaceBySlug(ctx context.Context, slug string) (*approvals.Workspace, error) {
+	w, err := scanWorkspace(t.tx.QueryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE slug = $1`, slug))
+	if err != nil {
+		return nil, notFound(err, "no workspace %q", slug)
+	}
+	return w, nil
+}
+
+func (t *tx) WorkspaceByID(ctx context.Context, id int64) (*approvals.Workspace, error) {
+	w, err := scanWorkspace(t.tx.QueryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "no workspace #%d", id)
+	}
+	return w, nil
+}
+
+func (t *tx) WorkspaceBySlackTeam(ctx context.Context, teamID string) (*approvals.Workspace, error) {
+	w, err := scanWorkspace(t.tx.QueryRow(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE slack_team_id = $1`, teamID))
+	if err != nil {
+		return nil, notFound(err, "no workspace is bound to Slack team %q", teamID)
+	}
+	return w, nil
+}

@@ -1,0 +1,217 @@
+// Package templates owns Signoff's email bodies and link pages: files
+// embedded in the binary, optionally overridden one by one from a directory
+// (the templates.dir setting), and parsed once at start-up so that a missing
+// or broken template stops the boot instead of the first email.
+//
+// HTML files are parsed with html/template (contextual escaping: a draft's
+// text or a comment is always shown as text), text files with text/template.
+// Slack Block Kit is built in Go by the bot, not here.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+//go:embed files
+var embedded embed.FS
+
+// Names of the templates, by purpose. A name is the file's path under files/.
+const (
+	ApprovalRequestSubject = "email/approval_request.subject.txt"
+	ApprovalRequestText    = "email/approval_request.txt"
+	ApprovalRequestHTML    = "email/approval_request.html"
+	RejectedSubject        = "email/rejected.subject.txt"
+	RejectedText           = "email/rejected.txt"
+	RejectedHTML           = "email/rejected.html"
+	ApprovedSubject        = "email/approved.subject.txt"
+	ApprovedText           = "email/approved.txt"
+	ApprovedHTML           = "email/approved.html"
+	PageLayout             = "page/layout.html"
+	PageLink               = "page/link.html"
+	PageMessage            = "page/message.html"
+)
+
+// Files returns every template file Signoff uses. Load fails when one of
+// them is missing, and a test fails when an embedded file is not listed, so
+// a file cannot be added or dropped silently.
+func Files() []string {
+	return []string{
+		ApprovalRequestSubject, ApprovalRequestText, ApprovalRequestHTML,
+		RejectedSubject, RejectedText, RejectedHTML,
+		ApprovedSubject, ApprovedText, ApprovedHTML,
+		PageLayout, PageLink, PageMessage,
+	}
+}
+
+// EmbeddedNames lists the embedded files by template name, for the test
+// that every one of them is in Files.
+func EmbeddedNames() ([]string, error) {
+	var names []string
+	err := fs.WalkDir(embedded, "files", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			names = append(names, strings.TrimPrefix(p, "files/"))
+		}
+		return nil
+	})
+	return names, err
+}
+
+// Set is the parsed templates.
+type Set struct {
+	html *htmltemplate.Template
+	text *texttemplate.Template
+}
+
+// Load parses every template: from dir when it holds a file of that name
+// (dir may be ""), else the embedded one. Any missing or unparsable file is
+// an error naming it.
+func Load(dir string) (*Set, error) {
+	s := &Set{
+		html: htmltemplate.New("").Funcs(htmltemplate.FuncMap(funcs())),
+		text: texttemplate.New("").Funcs(texttemplate.FuncMap(funcs())),
+	}
+	if dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("templates.dir: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("templates.dir: %s is not a directory", dir)
+		}
+	}
+	var errs []error
+	for _, name := range Files() {
+		src, err := read(dir, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if strings.HasSuffix(name, ".html") {
+			_, err = s.html.New(name).Parse(src)
+		} else {
+			_, err = s.text.New(name).Parse(src)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("template %s: %w", name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func read(dir, name string) (string, error) {
+	if dir != "" {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err == nil {
+			return string(b), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("template %s: %w", name, err)
+		}
+	}
+	b, err := embedded.ReadFile("files/" + name)
+	if err != nil {
+		return "", fmt.Errorf("template %s: missing: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// HTML executes the HTML template name with data into w. It renders into a
+// buffer first so a failing template never leaves half a page.
+func (s *Set) HTML(w io.Writer, name string, data any) error {
+	var buf bytes.Buffer
+	if err := s.html.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Text executes the text template name with data and returns the result.
+func (s *Set) Text(name string, data any) (string, error) {
+	var buf bytes.Buffer
+	if err := s.text.ExecuteTemplate(&buf, name, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return buf.String(), nil
+}
+
+// Subject executes a subject template and folds it to one line: a header
+// must never carry a newline, whatever an account name holds.
+func (s *Set) Subject(name string, data any) (string, error) {
+	out, err := s.Text(name, data)
+	if err != nil {
+		return "", err
+	}
+	return strings.Join(strings.Fields(out), " "), nil
+}
+
+// funcs are the helpers every template may call.
+func funcs() map[string]any {
+	return map[string]any{
+		"stamp":    stamp,
+		"diffText": diffText,
+		"name":     name,
+	}
+}
+
+// stamp formats a time for people, in UTC since the reader's zone is
+// unknown. It takes a time or a pointer to one (nil gives "").
+func stamp(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *time.Time:
+		if x == nil {
+			return ""
+		}
+		t = *x
+	default:
+		return fmt.Sprint(v)
+	}
+	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
+}
+
+// name is how a member is called on a page: their name, else their email.
+func name(m approvals.Member) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Email
+}
+
+// diffText renders a word diff for plain text: [-removed-] and {+added+},
+// the notation of git's word diff.
+func diffText(ops []approvals.DiffOp) string {
+	var b strings.Builder
+	for _, op := range ops {
+		switch op.Op {
+		case "+":
+			b.WriteString("{+" + op.Text + "+}")
+		case "-":
+			b.WriteString("[-" + op.Text + "-]")
+		default:
+			b.WriteString(op.Text)
+		}
+	}
+	return b.String()
+}
