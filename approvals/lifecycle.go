@@ -547,7 +547,8 @@ func (s *Service) reevaluateWorkspace(ctx context.Context, tx Tx, p *principal) 
 }
 
 // Revise makes a new revision of a draft that is not approved or withdrawn
-// and restarts its first required tier; older decisions stay in the history
+// and restarts its first required tier. Media and schedule carry over unless
+// in restates them; older decisions stay in the history
 // but no longer count, and links to older revisions go stale.
 // Errors: ENOTFOUND, EUNAUTHORIZED (not the author and no "create"),
 // EINVALID (content), ECONFLICT (approved or withdrawn).
@@ -557,6 +558,18 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "revise")
 		if err != nil {
 			return err
+		}
+		prev, err := s.revision(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		// What the revision does not restate carries over: nil media keeps
+		// the media (an empty list clears it), a nil time keeps the schedule.
+		if in.MediaURLs == nil {
+			in.MediaURLs = prev.MediaURLs
+		}
+		if in.ScheduledAt == nil {
+			in.ScheduledAt = prev.ScheduledAt
 		}
 		if err := s.validateInput(in); err != nil {
 			return err

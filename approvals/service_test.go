@@ -625,3 +625,20 @@ func TestDispatcher(t *testing.T) {
 		}
 	})
 }
+
+func TestReviseCarriesOver(t *testing.T) {
+	f := standard(t)
+	at := f.now.Add(48 * time.Hour)
+	v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "client", Text: "one", MediaURLs: []string{"https://cdn.example.com/a.jpg"}, ScheduledAt: &at})
+	f.ok(err)
+	nv, err := f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "two"})
+	f.ok(err)
+	if diff := cmp.Diff([]string{"https://cdn.example.com/a.jpg"}, nv.Current.MediaURLs); diff != "" || nv.Current.ScheduledAt == nil || !nv.Current.ScheduledAt.Equal(at) {
+		t.Fatalf("carry-over lost: media %v schedule %v", nv.Current.MediaURLs, nv.Current.ScheduledAt)
+	}
+	nv, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "three", MediaURLs: []string{}})
+	f.ok(err)
+	if len(nv.Current.MediaURLs) != 0 {
+		t.Fatalf("empty media list did not clear: %v", nv.Current.MediaURLs)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/mailer"
 )
@@ -102,8 +104,34 @@ func TestParseDecisionForm(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
-			if got != tt.want {
-				t.Errorf("form = %+v, want %+v", got, tt.want)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("form (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The one table from core errors to statuses.
+func TestStatusOf(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"decided", &approvals.Error{Code: approvals.ECONFLICT, Reason: approvals.ReasonDecided}, 200},
+		{"revised", &approvals.Error{Code: approvals.ECONFLICT, Reason: approvals.ReasonRevised}, 200},
+		{"withdrawn", &approvals.Error{Code: approvals.ECONFLICT, Reason: approvals.ReasonWithdrawn}, 410},
+		{"other conflict", approvals.Errorf(approvals.ECONFLICT, "waiting for internal approval"), 409},
+		{"revoked", approvals.Errorf(approvals.EUNAUTHORIZED, "not an approver"), 403},
+		{"not found", approvals.Errorf(approvals.ENOTFOUND, "no draft"), 404},
+		{"invalid", approvals.Errorf(approvals.EINVALID, "comment"), 422},
+		{"database down", approvals.Errorf(approvals.EUNAVAILABLE, "down"), 503},
+		{"bug", errors.New("boom"), 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, mailer.StatusOf(tt.err)); diff != "" {
+				t.Errorf("StatusOf (-want +got):\n%s", diff)
 			}
 		})
 	}
