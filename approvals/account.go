@@ -15,7 +15,15 @@ type Account struct {
 	// SlackChannel is the bound channel for client-tier requests; empty when unbound.
 	SlackChannel string        `json:"slack_channel,omitempty"`
 	RemindAfter  time.Duration `json:"remind_after"`
-	CreatedAt    time.Time     `json:"created_at"`
+	// RemindMax, DeadlinePolicy, DeadlineMargin, DecideWithin and
+	// BackupApproverID are the reminder and deadline settings (see
+	// reminder.go and deadline.go).
+	RemindMax        int            `json:"remind_max"`
+	DeadlinePolicy   DeadlinePolicy `json:"deadline_policy"`
+	DeadlineMargin   time.Duration  `json:"deadline_margin"`
+	DecideWithin     time.Duration  `json:"decide_within,omitempty"`      // 0: no deadline without a schedule
+	BackupApproverID int64          `json:"backup_approver_id,omitempty"` // for DeadlineEscalate
+	CreatedAt        time.Time      `json:"created_at"`
 }
 
 // Needs reports whether the account requires approval in tier t.
@@ -44,6 +52,11 @@ type AccountSettings struct {
 	ClientRule            *Rule
 	SlackChannel          *string
 	RemindAfter           *time.Duration
+	RemindMax             *int
+	DeadlinePolicy        *DeadlinePolicy
+	DeadlineMargin        *time.Duration
+	DecideWithin          *time.Duration // 0 turns the unscheduled deadline off
+	BackupApprover        *string        // email; "" clears it
 }
 
 // Grant gives capabilities on one account to a member or to a group; exactly

@@ -376,8 +376,10 @@ func (s *Service) Account(ctx context.Context, a Actor, handle string) (*Account
 }
 
 // SetAccount changes an account's settings. Switching a tier on needs an
-// approver in that tier (checked by the store at commit).
-// Errors: ENOTFOUND, EINVALID (names the account and tier), EUNAUTHORIZED.
+// approver in that tier (checked by the store at commit). Reminder and
+// deadline changes apply to drafts already waiting, from the next sweep.
+// Errors: ENOTFOUND (account, backup approver), EINVALID (names the account
+// and tier, or the reminder or deadline setting), EUNAUTHORIZED.
 func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set AccountSettings) (*Account, error) {
 	var out *Account
 	err := s.do(ctx, a, "account.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
@@ -433,9 +435,19 @@ func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set Ac
 			acc.RemindAfter = *set.RemindAfter
 			changes = append(changes, "remind-after="+set.RemindAfter.String())
 		}
+		clocks, err := s.setDeadlineSettings(ctx, tx, p, acc, set, &changes)
+		if err != nil {
+			return err
+		}
 		e.Detail = acc.Handle + ": " + strings.Join(changes, " ")
 		out = acc
-		return tx.UpdateAccount(ctx, acc)
+		if err := tx.UpdateAccount(ctx, acc); err != nil {
+			return err
+		}
+		if clocks { // pending drafts follow the new reminder and deadline settings
+			return tx.WakeAccountClocks(ctx, p.ws.ID, acc.ID, s.now())
+		}
+		return nil
 	})
 	return out, err
 }

@@ -11,10 +11,11 @@ const (
 	StateApproved        State = "approved"
 	StateRejected        State = "rejected"
 	StateWithdrawn       State = "withdrawn"
+	StateExpired         State = "expired" // ended by the deadline policy "expire"; terminal
 )
 
 // States lists every state.
-var States = []State{StatePendingInternal, StatePendingClient, StateApproved, StateRejected, StateWithdrawn}
+var States = []State{StatePendingInternal, StatePendingClient, StateApproved, StateRejected, StateWithdrawn, StateExpired}
 
 // ParseState parses a state name.
 func ParseState(s string) (State, error) {
@@ -23,7 +24,7 @@ func ParseState(s string) (State, error) {
 			return st, nil
 		}
 	}
-	return "", Errorf(EINVALID, "unknown state %q (want pending_internal, pending_client, approved, rejected or withdrawn)", s)
+	return "", Errorf(EINVALID, "unknown state %q (want pending_internal, pending_client, approved, rejected, withdrawn or expired)", s)
 }
 
 // Pending reports whether the draft waits on a tier.

@@ -252,68 +252,29 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 			return err
 		}
 		e.AccountID, e.Revision = d.AccountID, d.Revision
-		acc, err := tx.AccountByID(ctx, p.ws.ID, d.AccountID)
+		c, err := s.checkDecision(ctx, tx, p, d, in.Tier, in.Revision)
 		if err != nil {
 			return err
 		}
-		access, err := s.access(ctx, tx, p.member, acc)
-		if err != nil {
-			return err
-		}
-		if !access.Can(CapView) {
-			return Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
-		}
-		if !canSee(p.member, access, d) {
-			return Errorf(EUNAUTHORIZED, "draft %d is not visible to %s", d.ID, p.member.Email)
-		}
-		tier := in.Tier
-		if tier == "" {
-			tier = s.actorTier(d, access)
-		}
-		if tier == "" || !access.IsApprover(tier) {
-			return notApprover(p.member, acc, tier, access)
-		}
-		if d.AuthorID == p.member.ID {
-			return Errorf(EUNAUTHORIZED, "you wrote draft %d; an author cannot decide on their own draft", d.ID)
+		acc, tier, rev := c.acc, c.tier, d.Revision
+		if x := c.repeat; x != nil {
+			if x.Verdict != in.Verdict {
+				return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
+					Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
+			}
+			view, err := s.draftView(ctx, tx, p.ws, d)
+			if err != nil {
+				return err
+			}
+			e.Detail = "repeat: already " + pastTense(x.Verdict)
+			out = &DecisionResult{Draft: view, Decision: x, Noop: true,
+				Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt))}
+			return nil
 		}
 		if in.Verdict == VerdictReject {
 			if err := validateComment(in.Comment, true); err != nil {
 				return err
 			}
-		}
-		rev := in.Revision
-		if rev == 0 {
-			rev = d.Revision
-		}
-		if rev != d.Revision {
-			return &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
-				Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
-		}
-		decisions, err := tx.Decisions(ctx, d.ID)
-		if err != nil {
-			return err
-		}
-		for _, x := range decisions {
-			if x.Revision == rev && x.Tier == tier && x.ApproverID == p.member.ID {
-				if x.Verdict == in.Verdict {
-					view, err := s.draftView(ctx, tx, p.ws, d)
-					if err != nil {
-						return err
-					}
-					e.Detail = "repeat: already " + pastTense(x.Verdict)
-					out = &DecisionResult{Draft: view, Decision: x, Noop: true,
-						Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt))}
-					return nil
-				}
-				return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
-					Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
-			}
-		}
-		if d.State == StateWithdrawn {
-			return &Error{Code: ECONFLICT, Reason: ReasonWithdrawn, Message: fmt.Sprintf("draft %d was withdrawn by its author", d.ID)}
-		}
-		if cur, pending := d.State.Tier(); !pending || cur != tier {
-			return s.alreadyDecided(d, tier, decisions)
 		}
 		dec := &Decision{DraftID: d.ID, Revision: rev, Tier: tier, ApproverID: p.member.ID, Approver: p.member.Label(),
 			Verdict: in.Verdict, Comment: in.Comment, Channel: a.Channel, CreatedAt: s.now()}
@@ -334,7 +295,75 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, describeState(d.State))}
 		return nil
 	})
+	s.observeDecision(a.Channel, in.Verdict, out, err)
 	return out, err
+}
+
+// decisionCheck is what checkDecision found.
+type decisionCheck struct {
+	acc       *Account
+	tier      Tier
+	decisions []*Decision
+	repeat    *Decision // the actor's own earlier decision on this revision and tier
+}
+
+// checkDecision is the one place that says whether a member may decide on
+// d in tier (the pending tier when empty) at revision rev (the current one
+// when 0). Decide, PreviewDecision and RequestNewLink all go through it. An
+// earlier decision of the actor is returned, not refused: Decide answers a
+// repeat as a no-op.
+func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Draft, tier Tier, rev int) (*decisionCheck, error) {
+	acc, err := tx.AccountByID(ctx, p.ws.ID, d.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	access, err := s.access(ctx, tx, p.member, acc)
+	if err != nil {
+		return nil, err
+	}
+	if access, err = s.withEscalation(ctx, tx, p.member, d, access); err != nil {
+		return nil, err
+	}
+	if !access.Can(CapView) {
+		return nil, Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
+	}
+	if !canSee(p.member, access, d) {
+		return nil, Errorf(EUNAUTHORIZED, "draft %d is not visible to %s", d.ID, p.member.Email)
+	}
+	if tier == "" {
+		tier = s.actorTier(d, access)
+	}
+	if tier == "" || !access.IsApprover(tier) {
+		return nil, notApprover(p.member, acc, tier, access)
+	}
+	if d.AuthorID == p.member.ID {
+		return nil, Errorf(EUNAUTHORIZED, "you wrote draft %d; an author cannot decide on their own draft", d.ID)
+	}
+	if rev != 0 && rev != d.Revision {
+		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
+			Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
+	}
+	decisions, err := tx.Decisions(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := &decisionCheck{acc: acc, tier: tier, decisions: decisions}
+	for _, x := range decisions {
+		if x.Revision == d.Revision && x.Tier == tier && x.ApproverID == p.member.ID {
+			c.repeat = x
+			return c, nil
+		}
+	}
+	if d.State == StateWithdrawn {
+		return nil, &Error{Code: ECONFLICT, Reason: ReasonWithdrawn, Message: fmt.Sprintf("draft %d was withdrawn by its author", d.ID)}
+	}
+	if d.State == StateExpired {
+		return nil, &Error{Code: ECONFLICT, Reason: ReasonExpired, Message: fmt.Sprintf("draft %d expired: nobody decided by its deadline", d.ID)}
+	}
+	if cur, pending := d.State.Tier(); !pending || cur != tier {
+		return nil, s.alreadyDecided(d, tier, decisions)
+	}
+	return c, nil
 }
 
 // actorTier picks the tier an actor decides in when the channel did not pin
@@ -431,6 +460,11 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 		return err
 	}
 	done, rejected := tierOutcome(rev.Rule(tier), approvers, decisions, d.Revision, tier)
+	backups, err := tx.ExtraApprovers(ctx, d.WorkspaceID, d.ID, d.Revision, tier) // added by escalation
+	if err != nil {
+		return err
+	}
+	done = done || (rejected == nil && backupApproved(backups, decisions, d.Revision, tier))
 	now := s.now()
 	switch {
 	case rejected != nil:
@@ -440,7 +474,7 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 			return err
 		}
 		return s.enterState(ctx, tx, p, acc, d, ch, rejected)
-	case len(approvers) == 0:
+	case len(approvers) == 0 && len(backups) == 0:
 		// Only possible when approvers lost access after the draft entered the
 		// tier and the account no longer requires it: hand it back.
 		reason := fmt.Sprintf("No %s approver is left on account %q, so this revision cannot be approved. Revise it to resubmit under the account's current settings.", tier, acc.Handle)
@@ -667,6 +701,8 @@ func (s *Service) editable(ctx context.Context, tx Tx, p *principal, draftID int
 		return nil, nil, &Error{Code: ECONFLICT, Reason: ReasonDecided, Message: fmt.Sprintf("draft %d is already approved; it can no longer be changed", d.ID)}
 	case StateWithdrawn:
 		return nil, nil, &Error{Code: ECONFLICT, Reason: ReasonWithdrawn, Message: fmt.Sprintf("draft %d was withdrawn", d.ID)}
+	case StateExpired:
+		return nil, nil, &Error{Code: ECONFLICT, Reason: ReasonExpired, Message: fmt.Sprintf("draft %d expired at its deadline; it can no longer be changed (submit it again as a new draft)", d.ID)}
 	}
 	return d, acc, nil
 }

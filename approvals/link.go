@@ -69,7 +69,7 @@ func (s *Service) RequestNewLink(ctx context.Context, a Actor, draftID int64, ti
 		}
 		n := Notification{Event: EventApprovalRequested, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision,
 			Tier: tier, ActorID: p.member.ID, Channel: a.Channel}
-		m := s.message(s.mailChannel(), n, p.member.ID, p.member.Email)
+		m := s.message(ChannelEmail, n, p.member.ID, p.member.Email)
 		m.IdempotencyKey += "/resend/" + s.now().Truncate(resendWindow).Format("20060102T1504")
 		e.Detail = string(tier) + " tier: new link requested"
 		sentTo = p.member.Email
@@ -80,50 +80,16 @@ func (s *Service) RequestNewLink(ctx context.Context, a Actor, draftID int64, ti
 
 // decidable applies Decide's checks, short of the verdict, to the actor on d
 // in tier (the draft's pending tier when empty) and revision rev (the current
-// one when 0), and returns the tier.
+// one when 0), and returns the tier. A repeat of the actor's own decision is
+// ECONFLICT ReasonDecided: there is nothing left to confirm.
 func (s *Service) decidable(ctx context.Context, tx Tx, p *principal, d *Draft, tier Tier, rev int) (Tier, error) {
-	acc, err := tx.AccountByID(ctx, p.ws.ID, d.AccountID)
+	c, err := s.checkDecision(ctx, tx, p, d, tier, rev)
 	if err != nil {
 		return "", err
 	}
-	access, err := s.access(ctx, tx, p.member, acc)
-	if err != nil {
-		return "", err
+	if x := c.repeat; x != nil {
+		return "", &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
+			Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
 	}
-	if !access.Can(CapView) {
-		return "", Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
-	}
-	if tier == "" {
-		tier = s.actorTier(d, access)
-	}
-	if tier == "" || !access.IsApprover(tier) {
-		return "", notApprover(p.member, acc, tier, access)
-	}
-	if d.AuthorID == p.member.ID {
-		return "", Errorf(EUNAUTHORIZED, "you wrote draft %d; an author cannot decide on their own draft", d.ID)
-	}
-	if rev == 0 {
-		rev = d.Revision
-	}
-	if rev != d.Revision {
-		return "", &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
-			Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
-	}
-	decisions, err := tx.Decisions(ctx, d.ID)
-	if err != nil {
-		return "", err
-	}
-	for _, x := range decisions {
-		if x.Revision == rev && x.Tier == tier && x.ApproverID == p.member.ID {
-			return "", &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
-				Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
-		}
-	}
-	if d.State == StateWithdrawn {
-		return "", &Error{Code: ECONFLICT, Reason: ReasonWithdrawn, Message: fmt.Sprintf("draft %d was withdrawn by its author", d.ID)}
-	}
-	if cur, pending := d.State.Tier(); !pending || cur != tier {
-		return "", s.alreadyDecided(d, tier, decisions)
-	}
-	return tier, nil
+	return c.tier, nil
 }

@@ -5,17 +5,17 @@ import (
 	"fmt"
 )
 
-// ChannelLog is the outbox channel of the logging sender, used for
-// notifications when no real channel (email, Slack) is configured.
-const ChannelLog Channel = "log"
-
 // enterState writes the outbox messages owed when a draft arrives in its
-// current state: approval requests for a tier, or the verdict to the author.
+// current state: approval requests for a tier, or the verdict to the author
+// (and, for an approval, the hand-off to publishers).
 func (s *Service) enterState(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, via Channel, rejected ...*Decision) error {
 	n := Notification{WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, ActorID: p.memberID(), Channel: via}
 	switch d.State {
 	case StatePendingInternal, StatePendingClient:
 		tier, _ := d.State.Tier()
+		if err := s.startClock(ctx, tx, acc, d, tier); err != nil { // reminders and deadline
+			return err
+		}
 		approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
 		if err != nil {
 			return err
@@ -28,13 +28,18 @@ func (s *Service) enterState(ctx context.Context, tx Tx, p *principal, acc *Acco
 			return err
 		}
 		n.Event = EventApproved
+		if d.State == StateApproved {
+			if err := s.handOff(ctx, tx, d); err != nil {
+				return err
+			}
+		}
 		if d.State == StateRejected {
 			n.Event = EventRejected
 			if len(rejected) > 0 && rejected[0] != nil {
 				n.Tier, n.Comment, n.ActorID, n.Channel = rejected[0].Tier, rejected[0].Comment, rejected[0].ApproverID, rejected[0].Channel
 			}
 		}
-		return s.enqueue(ctx, tx, s.toMember(n, author))
+		return s.enqueue(ctx, tx, s.toMember(p.ws, n, author))
 	}
 	return nil
 }
@@ -42,7 +47,7 @@ func (s *Service) enterState(ctx context.Context, tx Tx, p *principal, acc *Acco
 // notifyDecision asks channels that showed the request to show the decision
 // in place (the Slack message loses its buttons), wherever it was made.
 func (s *Service) notifyDecision(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, dec *Decision) error {
-	if !s.notifies(ChannelSlack) {
+	if !slackOn(p.ws) {
 		return nil
 	}
 	n := Notification{Event: EventDecisionRecorded, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: dec.Revision, Tier: dec.Tier,
@@ -61,7 +66,7 @@ func (s *Service) notifyDecision(ctx context.Context, tx Tx, p *principal, acc *
 // notifySuperseded tells channels that the open request of a tier is void
 // (the draft was revised or withdrawn).
 func (s *Service) notifySuperseded(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, tier Tier, ev Event) error {
-	if !s.notifies(ChannelSlack) {
+	if !slackOn(p.ws) {
 		return nil
 	}
 	approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
@@ -74,12 +79,12 @@ func (s *Service) notifySuperseded(ctx context.Context, tx Tx, p *principal, acc
 
 // toApprovers routes a tier's notification: Slack to the account's bound
 // channel (client tier), the workspace's internal channel (internal tier) or
-// each linked approver's DM; email to each approver (withEmail), and to the
-// log channel when nothing else is configured.
+// each linked approver's DM, when the workspace uses Slack; email to each
+// approver (withEmail).
 func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, approvers []*Member, withEmail bool) []*OutboxMessage {
 	sortMembers(approvers)
 	var msgs []*OutboxMessage
-	if s.notifies(ChannelSlack) {
+	if slackOn(ws) {
 		target := ""
 		if n.Tier == TierClient {
 			target = acc.SlackChannel
@@ -98,7 +103,7 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 	}
 	if withEmail {
 		for _, m := range approvers {
-			msgs = append(msgs, s.message(s.mailChannel(), n, m.ID, m.Email))
+			msgs = append(msgs, s.message(ChannelEmail, n, m.ID, m.Email))
 		}
 	}
 	return msgs
@@ -106,20 +111,19 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 
 // toMember routes a notification to one member: email, and a Slack DM when
 // the member is linked.
-func (s *Service) toMember(n Notification, m *Member) []*OutboxMessage {
-	msgs := []*OutboxMessage{s.message(s.mailChannel(), n, m.ID, m.Email)}
-	if s.notifies(ChannelSlack) && m.SlackUserID != "" {
+func (s *Service) toMember(ws *Workspace, n Notification, m *Member) []*OutboxMessage {
+	msgs := []*OutboxMessage{s.message(ChannelEmail, n, m.ID, m.Email)}
+	if slackOn(ws) && m.SlackUserID != "" {
 		msgs = append(msgs, s.message(ChannelSlack, n, m.ID, m.SlackUserID))
 	}
 	return msgs
 }
 
-func (s *Service) mailChannel() Channel {
-	if s.notifies(ChannelEmail) {
-		return ChannelEmail
-	}
-	return ChannelLog
-}
+// slackOn reports whether the workspace uses Slack: whether to queue Slack
+// messages is a fact of the workspace in the database, never of the
+// configuration of whichever process made the change (a CLI without Slack
+// settings queues them all the same, for serve to deliver).
+func slackOn(ws *Workspace) bool { return ws != nil && ws.SlackTeamID != "" }
 
 func (s *Service) message(ch Channel, n Notification, recipientID int64, target string) *OutboxMessage {
 	n.RecipientID, n.Target = recipientID, target

@@ -16,6 +16,11 @@ const (
 	EventWithdrawn         Event = "withdrawn"          // to approvers with an open request
 	EventTierDecided       Event = "tier_decided"       // someone's decision closed a request sent to another
 	EventDecisionRecorded  Event = "decision_recorded"  // a decision was made: update messages in place
+	// Reminders and deadline policies (reminder.go, deadline.go).
+	EventReminder     Event = "reminder"      // to each approver who has not decided; Reminder numbers it
+	EventExpired      Event = "expired"       // the deadline expired the draft: to the author; supersedes open requests
+	EventAutoApproved Event = "auto_approved" // the deadline policy approved: to approvers who had not decided
+	EventEscalated    Event = "escalated"     // the backup approver was added to the tier: to them, like a request
 )
 
 // OutboxState is the delivery state of an outbox message.
@@ -40,6 +45,12 @@ type Notification struct {
 	ActorID     int64   `json:"actor_id,omitempty"`     // who caused the event
 	Channel     Channel `json:"via,omitempty"`          // where the causing action came from
 	Comment     string  `json:"comment,omitempty"`
+	// Reminder is the number of a reminder (EventReminder), from 1.
+	Reminder int `json:"reminder,omitempty"`
+	// Mentions are channel-specific addresses (Slack user IDs) of the
+	// members a message to a shared channel names: the approvers a
+	// reminder in a request's thread is for.
+	Mentions []string `json:"mentions,omitempty"`
 }
 
 // OutboxMessage is one (event, recipient, channel) delivery.

@@ -20,9 +20,12 @@ type Service struct {
 	Now func() time.Time
 	// Logger receives operational logs (never tokens or secrets).
 	Logger *slog.Logger
-	// Channels lists the channels that get outbox messages besides "log"
-	// (ChannelEmail, ChannelSlack); a channel without a sender is not listed.
+	// Channels lists optional channels this deployment feeds besides email
+	// (always) and Slack (for workspaces bound to a Slack team), such as a
+	// publishing webhook.
 	Channels []Channel
+	// Metrics, when set, receives operational counts (see Metrics).
+	Metrics Metrics
 }
 
 // NewService returns a Service over store.
@@ -52,8 +55,11 @@ type Actor struct {
 	Email       string
 	MemberID    int64
 	SlackUserID string
-	Channel     Channel
-	Meta        Meta
+	// Token is the API token the request carried, as Authenticate found it;
+	// with MemberID set for a member's token, alone for a publisher's.
+	Token   *APIToken
+	Channel Channel
+	Meta    Meta
 }
 
 // Operator returns the console operator's Actor for the workspace slug.
@@ -73,6 +79,8 @@ func (a Actor) label() string {
 		return "member"
 	case a.isOperator():
 		return "operator"
+	case a.Token != nil:
+		return "token " + a.Token.Name
 	}
 	return "unknown"
 }
@@ -145,6 +153,8 @@ func (s *Service) resolve(ctx context.Context, tx Tx, a Actor) (*principal, erro
 		}
 		p.member = m
 	case a.isOperator():
+	case a.Token != nil:
+		return p, Errorf(EUNAUTHORIZED, "API token %q acts for no member, so it may only read approved drafts and mark them published; create a token with --member EMAIL to do this", a.Token.Name)
 	default:
 		return p, Errorf(EUNAUTHORIZED, "unknown actor")
 	}

@@ -537,7 +537,7 @@ func TestDispatcher(t *testing.T) {
 		return nil
 	})
 	newDispatcher := func(s approvals.Sender) *approvals.Dispatcher {
-		return &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelLog: s},
+		return &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
 			Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Jitter: func() float64 { return 1 }}
 	}
 	var wg sync.WaitGroup

@@ -694,6 +694,9 @@ func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 		t.Fatalf("rate-limited row = %+v, want a retry no sooner than Retry-After (42s)", slackRow)
 	}
 
+	// The 429 paused this dispatcher's Slack deliveries for the Retry-After;
+	// a dispatcher of another replica (or this one after the wait) goes on.
+	h.disp = &approvals.Dispatcher{Store: h.disp.Store, Logger: h.disp.Logger, Senders: h.disp.Senders}
 	h.slack.fail["chat.postMessage"] = "channel_not_found"
 	h.command(uEditor, chanAcme, "submit acme Nowhere to go")
 	h.dispatch()

@@ -155,6 +155,9 @@ func requestStatus(v *approvals.DraftView, rev int, tier approvals.Tier) (lines 
 	if v.State == approvals.StateWithdrawn {
 		return []string{":no_entry_sign: Withdrawn by its author"}, false
 	}
+	if v.State == approvals.StateExpired && v.Revision == rev {
+		return []string{":hourglass: Expired: nobody decided by the deadline"}, false
+	}
 	if v.Revision != rev {
 		return []string{fmt.Sprintf(":arrows_counterclockwise: Superseded by revision %d", v.Revision)}, false
 	}

@@ -219,7 +219,6 @@ func newHarness(t *testing.T, cfgs ...func(*bot.Config)) *harness {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := approvals.NewService(db)
 	svc.Logger = logger
-	svc.Channels = []approvals.Channel{approvals.ChannelSlack}
 	fs := newFakeSlack(t)
 	cfg := bot.Config{BotToken: "xoxb-test", SigningSecret: secret, APIURL: fs.srv.GetAPIURL()}
 	for _, f := range cfgs {
@@ -232,7 +231,7 @@ func newHarness(t *testing.T, cfgs ...func(*bot.Config)) *harness {
 	h := &harness{t: t, ctx: ctx, db: db, svc: svc, bot: b, slack: fs, slug: "agency", http: b.Handler(),
 		members: map[string]*approvals.Member{}}
 	h.disp = &approvals.Dispatcher{Store: db, Logger: logger, Senders: map[approvals.Channel]approvals.Sender{
-		approvals.ChannelSlack: b.Sender(), approvals.ChannelLog: approvals.LogSender(logger)}}
+		approvals.ChannelSlack: b.Sender(), approvals.ChannelEmail: approvals.LogSender(logger)}}
 	h.seed()
 	return h
 }

@@ -19,7 +19,8 @@ type sender struct{ b *Bot }
 //   - decision_recorded, revised, withdrawn: the stored request message is
 //     updated in place (chat.update), and a decision is also posted in its
 //     thread;
-//   - approved, rejected: a DM to the author, with the comment exactly.
+//   - approved, rejected: a DM to the author, with the comment exactly;
+//   - reminder, escalated, expired, auto_approved: see deadline.
 //
 // A 429 becomes a RetryAfterError; errors Slack will answer the same way
 // again (channel_not_found, not_in_channel, invalid_auth…) are Permanent.
@@ -37,6 +38,8 @@ func (s *sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 		err = s.request(ctx, v, n)
 	case approvals.EventDecisionRecorded, approvals.EventRevised, approvals.EventWithdrawn, approvals.EventTierDecided:
 		err = s.update(ctx, v, n)
+	case approvals.EventReminder, approvals.EventEscalated, approvals.EventExpired, approvals.EventAutoApproved:
+		err = s.deadline(ctx, v, n) // reminder.go
 	case approvals.EventApproved, approvals.EventRejected:
 		text, blocks := verdictBlocks(v, n)
 		_, _, err = s.b.api.PostMessageContext(ctx, n.Target, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))

@@ -23,6 +23,7 @@ func (a *app) adminCommand() *cobra.Command {
 		a.revoke(),
 		group("approver", "Flag members as approvers of an account", a.approver("add"), a.approver("remove")),
 		a.access(),
+		a.tokenCommand(),
 	)
 }
 
@@ -350,9 +351,10 @@ func (a *app) accountSet() *cobra.Command {
 		internal, client         bool
 		internalRule, clientRule approvals.Rule
 		remindAfter              time.Duration
+		deadline                 deadlineFlags // reminder.go
 	)
 	cmd := &cobra.Command{
-		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION]",
+		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION] [--remind-max N] [--deadline-policy none|expire|auto-approve|escalate] [--deadline-margin DURATION] [--decide-within DURATION] [--backup-approver EMAIL]",
 		Short: "Change a social account's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
@@ -379,6 +381,7 @@ func (a *app) accountSet() *cobra.Command {
 			if changed(fs, "remind-after") {
 				set.RemindAfter = &remindAfter
 			}
+			deadline.apply(fs, &set)
 			if set == (approvals.AccountSettings{}) {
 				return usagef("nothing to change: give at least one setting flag")
 			}
@@ -403,6 +406,7 @@ func (a *app) accountSet() *cobra.Command {
 	fs.Var(ruleValue{&clientRule}, "client-rule", "client tier completes on any or all approvals")
 	fs.StringVar(&channel, "slack-channel", "", "bound Slack channel ID for client requests (\"\" unbinds)")
 	fs.DurationVar(&remindAfter, "remind-after", 0, "remind approvers after this long (e.g. 24h)")
+	deadline.add(fs)
 	return cmd
 }
 
@@ -413,9 +417,9 @@ func describeAccount(acc *approvals.Account) string {
 		}
 		return "on (" + string(r) + ")"
 	}
-	return fmt.Sprintf("internal approval %s, client approval %s, slack channel %s, remind after %s",
+	return fmt.Sprintf("internal approval %s, client approval %s, slack channel %s, remind after %s, %s",
 		tier(acc.NeedsInternalApproval, acc.InternalRule), tier(acc.NeedsClientApproval, acc.ClientRule),
-		dash(acc.SlackChannel), acc.RemindAfter)
+		dash(acc.SlackChannel), acc.RemindAfter, describeDeadline(acc))
 }
 
 func (a *app) accountList() *cobra.Command {

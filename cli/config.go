@@ -16,7 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/webhook"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -45,6 +47,22 @@ type Config struct {
 	Links mailer.LinksConfig `mapstructure:"links"`
 	// Templates is the "templates" section.
 	Templates TemplatesConfig `mapstructure:"templates"`
+	// Outbox is the "outbox" section (outbox.go): the dispatcher's lease
+	// and retry policy.
+	Outbox OutboxConfig `mapstructure:"outbox"`
+	// Webhooks is the "webhooks" section: with webhooks.url unset, approved
+	// drafts are handed off through the API only.
+	Webhooks webhook.Config `mapstructure:"webhooks"`
+	// Metrics is the "metrics" section.
+	Metrics MetricsConfig `mapstructure:"metrics"`
+	// Reminders is the "reminders" section (reminder.go).
+	Reminders RemindersConfig `mapstructure:"reminders"`
+}
+
+// MetricsConfig is the "metrics" section.
+type MetricsConfig struct {
+	// Enabled serves GET /metrics (Prometheus) on http.addr.
+	Enabled bool `mapstructure:"enabled"`
 }
 
 // TemplatesConfig is the "templates" section.
@@ -85,10 +103,13 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	mail := mailer.DefaultConfig()
 	return Config{
-		HTTP:  HTTPConfig{Addr: "127.0.0.1:8080"},
-		Log:   LogConfig{Level: "info", Format: "text"},
-		SMTP:  mail.SMTP,
-		Links: mail.Links,
+		HTTP:      HTTPConfig{Addr: "127.0.0.1:8080"},
+		Log:       LogConfig{Level: "info", Format: "text"},
+		SMTP:      mail.SMTP,
+		Links:     mail.Links,
+		Webhooks:  webhook.Config{Timeout: webhook.DefaultTimeout},
+		Metrics:   MetricsConfig{Enabled: true},
+		Reminders: RemindersConfig{Interval: DefaultRemindersInterval},
 	}
 }
 
@@ -291,6 +312,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Log.validate()...)
 	errs = append(errs, validateSlack(c.Slack)...)
 	errs = append(errs, validateEmail(c.Mailer())...)
+	errs = append(errs, c.Outbox.validate()...)
+	errs = append(errs, validateWebhooks(c.Webhooks)...)
+	errs = append(errs, c.Reminders.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -352,13 +376,29 @@ func logLevel(s string) (slog.Level, bool) {
 }
 
 // NewLogger returns the logger the configuration asks for, writing to w.
+// Every line logged with a request's context carries its request_id.
 func (c LogConfig) NewLogger(w io.Writer) *slog.Logger {
 	level, _ := logLevel(c.Level)
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(httpserver.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(httpserver.LogHandler(slog.NewTextHandler(w, opts)))
+}
+
+// validateWebhooks checks the "webhooks" section when webhooks.url or
+// webhooks.secret is set.
+func validateWebhooks(c webhook.Config) []error {
+	var out []error
+	for _, e := range unjoin(c.Validate()) {
+		var fe *webhook.FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &ConfigError{Key: fe.Key, Message: fe.Message})
+		} else if e != nil {
+			out = append(out, &ConfigError{Key: "webhooks", Message: e.Error()})
+		}
+	}
+	return out
 }
 
 // validateEmail checks the email sections when smtp.host is set.

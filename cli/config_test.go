@@ -65,9 +65,12 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadConfig: %v", err)
 			}
-			// The email sections keep their defaults in every case here.
+			// The email, webhook and metrics sections keep their defaults
+			// in every case here.
 			def := DefaultConfig()
 			tt.want.SMTP, tt.want.Links = def.SMTP, def.Links
+			tt.want.Webhooks, tt.want.Metrics = def.Webhooks, def.Metrics
+			tt.want.Reminders = def.Reminders
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("LoadConfig (-want +got):\n%s", diff)
 			}
@@ -168,6 +171,15 @@ func TestEnvVar(t *testing.T) {
 		"links.ttl":            "SIGNOFF_LINKS_TTL",
 		"links.keys":           "SIGNOFF_LINKS_KEYS",
 		"templates.dir":        "SIGNOFF_TEMPLATES_DIR",
+		"outbox.lease":         "SIGNOFF_OUTBOX_LEASE",
+		"outbox.base_delay":    "SIGNOFF_OUTBOX_BASE_DELAY",
+		"outbox.max_delay":     "SIGNOFF_OUTBOX_MAX_DELAY",
+		"outbox.max_attempts":  "SIGNOFF_OUTBOX_MAX_ATTEMPTS",
+		"webhooks.url":         "SIGNOFF_WEBHOOKS_URL",
+		"webhooks.secret":      "SIGNOFF_WEBHOOKS_SECRET",
+		"webhooks.timeout":     "SIGNOFF_WEBHOOKS_TIMEOUT",
+		"metrics.enabled":      "SIGNOFF_METRICS_ENABLED",
+		"reminders.interval":   "SIGNOFF_REMINDERS_INTERVAL",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("keys and env vars (-want +got):\n%s", diff)

@@ -54,10 +54,11 @@ until Ctrl-C; then it stops the cluster. database.url is ignored.`,
 			if err := m.Migrate(ctx); err != nil {
 				return err
 			}
-			if err := seedDemo(ctx, m.Service); err != nil {
+			token, err := seedDemo(ctx, m.Service)
+			if err != nil {
 				return fmt.Errorf("dev: seed demo workspace: %w", err)
 			}
-			m.Listening = func(addr string) { a.printDevHelp(dbURL, addr) }
+			m.Listening = func(addr string) { a.printDevHelp(dbURL, addr, token) }
 			return m.Serve(ctx)
 		}),
 	}
@@ -86,74 +87,133 @@ func devDatabase(ctx context.Context, cl *pgtest.Cluster) (string, error) {
 	return cl.DatabaseURL("signoff"), nil
 }
 
-// Demo data of `signoff dev`.
+// Demo data of `signoff dev`: two accounts of one client, Acme. Instagram
+// needs the client's approval, by email (Clara); LinkedIn needs both tiers:
+// the owner internally, then the client's social lead by Slack (Sam, linked
+// to a placeholder Slack user until you connect a real workspace).
 const (
-	demoWorkspace = "demo"
-	demoAccount   = "acme-instagram"
-	demoOwner     = "owner@demo.example"
-	demoEditor    = "editor@demo.example"
-	demoClient    = "client@demo.example"
+	demoWorkspace   = "demo"
+	demoAccount     = "acme-instagram"
+	demoBothAccount = "acme-linkedin"
+	demoOwner       = "owner@demo.example"
+	demoEditor      = "editor@demo.example"
+	demoClient      = "client@demo.example"
+	demoSlackClient = "slack-client@demo.example"
+	// demoSlackUser is a placeholder Slack user ID for Sam; replace it with a
+	// real one (signoff admin member set … --slack-user U…) to try Slack.
+	demoSlackUser = "U0DEMOSAM"
+	// demoToken is the name of the publisher API token made at each start.
+	demoToken = "dev-publisher"
 )
 
 // seedDemo creates the demo workspace and leaves what exists alone, so it
-// can run on every start.
-func seedDemo(ctx context.Context, svc *approvals.Service) error {
+// can run on every start. It returns a fresh publisher API token (the
+// previous one is revoked: a secret is never shown twice).
+func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 	op := approvals.Operator(demoWorkspace)
 	on := true
+	all := approvals.RuleAll
+	slackUser := demoSlackUser
+	member := func(email, name string, role approvals.Role) func() error {
+		return func() error { _, err := svc.AddMember(ctx, op, email, name, role); return err }
+	}
+	grant := func(account, email string, caps ...approvals.Capability) func() error {
+		return func() error {
+			return svc.Grant(ctx, op, account, approvals.GrantTarget{Email: email}, approvals.NewCaps(caps...))
+		}
+	}
+	approver := func(account, email string, tier approvals.Tier) func() error {
+		return func() error { return svc.AddApprover(ctx, op, account, email, tier) }
+	}
 	steps := []func() error{
 		func() error { _, err := svc.CreateWorkspace(ctx, op, demoWorkspace, "Demo Agency"); return err },
+		member(demoOwner, "Olivia Owner", approvals.RoleOwner),
+		member(demoEditor, "Eddie Editor", approvals.RoleEditor),
+		member(demoClient, "Clara Client", approvals.RoleClient),
+		member(demoSlackClient, "Sam Slack", approvals.RoleClient),
 		func() error {
-			_, err := svc.AddMember(ctx, op, demoOwner, "Olivia Owner", approvals.RoleOwner)
+			_, err := svc.SetMember(ctx, op, demoSlackClient, approvals.MemberSettings{SlackUserID: &slackUser})
 			return err
 		},
-		func() error {
-			_, err := svc.AddMember(ctx, op, demoEditor, "Eddie Editor", approvals.RoleEditor)
-			return err
-		},
-		func() error {
-			_, err := svc.AddMember(ctx, op, demoClient, "Clara Client", approvals.RoleClient)
-			return err
-		},
+
+		// Instagram: client approval by email.
 		func() error { _, err := svc.AddAccount(ctx, op, demoAccount, "Acme Instagram"); return err },
-		func() error {
-			return svc.Grant(ctx, op, demoAccount, approvals.GrantTarget{Email: demoEditor}, approvals.NewCaps(approvals.CapView, approvals.CapComment, approvals.CapCreate))
-		},
-		func() error {
-			return svc.Grant(ctx, op, demoAccount, approvals.GrantTarget{Email: demoClient}, approvals.NewCaps(approvals.CapView, approvals.CapComment))
-		},
-		func() error { return svc.AddApprover(ctx, op, demoAccount, demoClient, approvals.TierClient) },
+		grant(demoAccount, demoEditor, approvals.CapView, approvals.CapComment, approvals.CapCreate),
+		grant(demoAccount, demoClient, approvals.CapView, approvals.CapComment),
+		approver(demoAccount, demoClient, approvals.TierClient),
 		func() error {
 			_, err := svc.SetAccount(ctx, op, demoAccount, approvals.AccountSettings{NeedsClientApproval: &on})
+			return err
+		},
+
+		// LinkedIn: the owner approves internally, then Sam (Slack) and
+		// Clara (email) must both approve.
+		func() error { _, err := svc.AddAccount(ctx, op, demoBothAccount, "Acme LinkedIn"); return err },
+		grant(demoBothAccount, demoEditor, approvals.CapView, approvals.CapComment, approvals.CapCreate),
+		grant(demoBothAccount, demoClient, approvals.CapView, approvals.CapComment),
+		grant(demoBothAccount, demoSlackClient, approvals.CapView, approvals.CapComment),
+		approver(demoBothAccount, demoOwner, approvals.TierInternal),
+		approver(demoBothAccount, demoSlackClient, approvals.TierClient),
+		approver(demoBothAccount, demoClient, approvals.TierClient),
+		func() error {
+			_, err := svc.SetAccount(ctx, op, demoBothAccount, approvals.AccountSettings{
+				NeedsInternalApproval: &on, NeedsClientApproval: &on, ClientRule: &all})
 			return err
 		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil && approvals.ErrorCode(err) != approvals.ECONFLICT {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	if _, err := svc.RevokeToken(ctx, op, demoToken); err != nil && approvals.ErrorCode(err) != approvals.ENOTFOUND {
+		return "", err
+	}
+	_, secret, err := svc.CreateToken(ctx, op, demoToken, "")
+	return secret, err
 }
 
-func (a *app) printDevHelp(dbURL, addr string) {
+func (a *app) printDevHelp(dbURL, addr, token string) {
 	fmt.Fprintf(a.stdout, `
-Signoff is running at http://%[2]s (try: curl http://%[2]s/readyz)
+Signoff is running at http://%[2]s (try: curl http://%[2]s/readyz; metrics: curl http://%[2]s/metrics)
 Database: %[1]s
+
+Workspace %[3]s:
+  %[7]s   Olivia Owner, owner (internal approver of %[8]s)
+  %[6]s  Eddie Editor, editor (writes drafts)
+  %[5]s  Clara Client, client (approves %[4]s and %[8]s by email)
+  %[9]s  Sam Slack, client (approves %[8]s by Slack; linked to placeholder %[10]s)
+Accounts: %[4]s (client approval), %[8]s (internal, then all client approvers)
 
 In another shell:
 
   export SIGNOFF_DATABASE_URL='%[1]s'
-  go run ./cmd/signoff admin access --workspace %[3]s --member %[5]s
-  id=$(go run ./cmd/signoff draft submit --workspace %[3]s --account %[4]s --as %[6]s --text 'Hello from Signoff')
-  go run ./cmd/signoff draft show --workspace %[3]s "$id" --as %[5]s
-  go run ./cmd/signoff draft reject --workspace %[3]s "$id" --as %[5]s --comment 'Please add the launch date'
-  go run ./cmd/signoff draft revise --workspace %[3]s "$id" --as %[6]s --text 'Hello from Signoff, live on May 1'
-  go run ./cmd/signoff draft approve --workspace %[3]s "$id" --as %[5]s
-  go run ./cmd/signoff draft history --workspace %[3]s "$id"
-  go run ./cmd/signoff outbox list
+  signoff() { go run ./cmd/signoff "$@"; }
 
-Members of workspace %[3]s: %[7]s (owner), %[6]s (editor), %[5]s (client approver of %[4]s).
+  # Instagram: the client approves by email (open mailpit at http://127.0.0.1:8025 to click the links)
+  id=$(signoff draft submit --workspace %[3]s --account %[4]s --as %[6]s --text 'Hello from Signoff')
+  signoff draft reject  --workspace %[3]s "$id" --as %[5]s --comment 'Please add the launch date'
+  signoff draft revise  --workspace %[3]s "$id" --as %[6]s --text 'Hello from Signoff, live on May 1'
+  signoff draft approve --workspace %[3]s "$id" --as %[5]s
+  signoff draft history --workspace %[3]s "$id"
+
+  # LinkedIn: both tiers
+  id2=$(signoff draft submit --workspace %[3]s --account %[8]s --as %[6]s --text 'We are hiring')
+  signoff draft approve --workspace %[3]s "$id2" --as %[7]s     # internal tier
+  signoff draft approve --workspace %[3]s "$id2" --as %[9]s     # client tier (Sam, as if from Slack)
+  signoff draft approve --workspace %[3]s "$id2" --as %[5]s     # client tier: now approved
+  signoff outbox list
+
+  # Hand-off: a publisher polls the JSON API (docs/api.md) with this token, made for this run:
+  export SIGNOFF_TOKEN='%[11]s'
+  curl -s -H "Authorization: Bearer $SIGNOFF_TOKEN" 'http://%[2]s/api/v1/drafts?state=approved'
+  curl -s -X POST -H "Authorization: Bearer $SIGNOFF_TOKEN" "http://%[2]s/api/v1/drafts/$id/published"
+
+  # Slack: connect a real workspace (see README, Slack), then
+  #   signoff admin workspace set %[3]s --slack-team T…
+  #   signoff admin member set --workspace %[3]s --email %[9]s --slack-user U…
+
 Press Ctrl-C to stop (the database stays under .dev/pg for next time).
 
-`, dbURL, addr, demoWorkspace, demoAccount, demoClient, demoEditor, demoOwner)
+`, dbURL, addr, demoWorkspace, demoAccount, demoClient, demoEditor, demoOwner, demoBothAccount, demoSlackClient, demoSlackUser, token)
 }

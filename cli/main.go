@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/signoff-app/signoff/api"
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/metrics"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/templates"
+	"github.com/signoff-app/signoff/webhook"
 )
 
 // Main is the running program: the configuration, the database, the
@@ -29,6 +32,8 @@ type Main struct {
 	// link pages), built by Serve when smtp.host is set.
 	Mailer *mailer.Sender
 	Links  *mailer.Links
+	// Metrics is /metrics, built by Serve when metrics.enabled.
+	Metrics *metrics.Metrics
 
 	// Listening, when set, is called with the bound address once the HTTP
 	// server listens (tests use it with http.addr port 0).
@@ -52,14 +57,10 @@ func (m *Main) Open(ctx context.Context) error {
 	m.DB = db
 	m.Service = approvals.NewService(db)
 	m.Service.Logger = m.Logger
-	if m.Config.Slack.Enabled() {
-		// Every process that changes state (serve, the CLI) enqueues the
-		// Slack messages that serve's Slack sender delivers.
-		m.Service.Channels = append(m.Service.Channels, approvals.ChannelSlack)
-	}
-	if m.Config.Mailer().Enabled() {
-		// Likewise for the emails that serve's email sender delivers.
-		m.Service.Channels = append(m.Service.Channels, approvals.ChannelEmail)
+	if m.Config.Webhooks.Enabled() {
+		// Every process that approves drafts (serve, the CLI) with this
+		// configuration queues the webhook that serve delivers.
+		m.Service.Channels = append(m.Service.Channels, approvals.ChannelWebhook)
 	}
 	return nil
 }
@@ -108,9 +109,16 @@ func (m *Main) Serve(ctx context.Context) error {
 		}
 		m.Links = mailer.NewLinks(m.Service, mail.codec, mail.tmpl, m.Config.Mailer(), m.Logger)
 	} else {
-		m.Logger.Info("email is not configured (smtp.host unset): serving without the email channel")
+		m.Logger.Info("email is not configured (smtp.host unset): notifications are logged, not emailed")
 	}
 	m.HTTP = httpserver.New(m.Config.HTTP.Addr, m.Logger)
+	if m.Config.Metrics.Enabled {
+		m.Metrics = metrics.New()
+		m.Metrics.WatchOutbox(m.DB, nil)
+		m.Metrics.WatchPool(m.DB.Pool().Stat)
+		m.Service.Metrics = m.Metrics
+		m.HTTP.Observer = m.Metrics
+	}
 	m.routes(m.HTTP)
 	if err := m.HTTP.Listen(); err != nil {
 		return err
@@ -137,6 +145,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { m.runOutbox(ctx, wake) })
+	wg.Go(func() { m.runSweeper(ctx) }) // reminders and deadline policies
 	if m.Bot != nil && m.Config.Slack.SocketMode() {
 		wg.Go(func() {
 			if err := m.Bot.RunSocketMode(ctx); err != nil {
@@ -163,6 +172,10 @@ func (m *Main) routes(srv *httpserver.Server) {
 	}
 	if m.Links != nil {
 		m.Links.Register(srv)
+	}
+	api.New(m.Service, m.Logger).Register(srv)
+	if m.Metrics != nil {
+		srv.Handle("GET /metrics", m.Metrics.Handler())
 	}
 }
 
@@ -195,10 +208,13 @@ func (m *Main) openMail() (*mailParts, error) {
 // to Service.Channels).
 func (m *Main) senders() map[approvals.Channel]approvals.Sender {
 	senders := map[approvals.Channel]approvals.Sender{
-		approvals.ChannelLog: approvals.LogSender(m.Logger),
+		approvals.ChannelEmail: approvals.LogSender(m.Logger),
 	}
 	if m.Bot != nil {
 		senders[approvals.ChannelSlack] = m.Bot.Sender()
+	}
+	if m.Config.Webhooks.Enabled() {
+		senders[approvals.ChannelWebhook] = webhook.NewSender(m.Config.Webhooks, m.Service, nil, nil, m.Logger)
 	}
 	if m.Mailer != nil {
 		senders[approvals.ChannelEmail] = m.Mailer
@@ -210,6 +226,10 @@ func (m *Main) senders() map[approvals.Channel]approvals.Sender {
 // site of the dispatcher in serve.
 func (m *Main) runOutbox(ctx context.Context, wake <-chan struct{}) {
 	d := &approvals.Dispatcher{Store: m.DB, Senders: m.senders(), Logger: m.Logger, Wake: wake}
+	m.Config.Outbox.apply(d)
+	if m.Metrics != nil {
+		d.Metrics = m.Metrics
+	}
 	if err := d.Run(ctx); err != nil {
 		m.Logger.Error("outbox dispatcher stopped", "err", err)
 	}

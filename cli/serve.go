@@ -11,7 +11,8 @@ func (a *app) serveCommand() *cobra.Command {
 		Short: "Migrate the database and run the HTTP server and outbox dispatcher",
 		Long: `Serve migrates the database (unless --no-migrate), then serves HTTP on
 http.addr (GET /healthz, GET /readyz, and the channels' endpoints) and
-delivers outbox messages, until SIGINT or SIGTERM; then it drains in-flight
+delivers outbox messages, and sends reminders and applies deadline policies
+every reminders.interval, until SIGINT or SIGTERM; then it drains in-flight
 requests and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// once its context ends.
 	ShutdownTimeout time.Duration
+	// Observer, when set, is told of every request once served (metrics).
+	Observer RequestObserver
 
 	mux *http.ServeMux
 	ln  net.Listener
@@ -109,6 +112,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
+// RequestObserver is told of every request the server served: its method,
+// the pattern of the route that matched ("" if none did), its status and
+// how long it took.
+type RequestObserver interface {
+	ObserveRequest(method, route string, status int, d time.Duration)
+}
+
 type ctxKey int
 
 const requestIDKey ctxKey = 0
@@ -118,6 +128,34 @@ const requestIDKey ctxKey = 0
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
+}
+
+// WithRequestID returns ctx carrying the request ID id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// LogHandler wraps h so that every record logged with a request's context
+// (Logger.InfoContext(r.Context(), …) anywhere below a handler) carries the
+// request's ID as "request_id".
+func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 type statusWriter struct {
@@ -144,28 +182,72 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests logs one line per request. It logs the path only, never the
-// query string (which may carry tokens).
+// logRequests gives each request an ID (the X-Request-Id a proxy in front
+// sent, when it is a sane one, else a new one), puts it in the request's
+// context, its X-Request-Id header and the response's, and logs one line
+// per request. It logs the path only, never the query string (which may
+// carry tokens). The line carries request_id like every other line logged
+// with the request's context, through LogHandler; without LogHandler it is
+// added here.
 func (s *Server) logRequests(next http.Handler) http.Handler {
+	_, tagged := s.Logger.Handler().(requestIDHandler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
 		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(WithRequestID(r.Context(), id))
+		r.Header.Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		d := time.Since(start)
+		if s.Observer != nil {
+			s.Observer.ObserveRequest(r.Method, routeOf(r.Pattern), sw.status, d)
+		}
+		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
+			slog.String("route", routeOf(r.Pattern)),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("remote", r.RemoteAddr),
-			slog.String("request_id", id),
-		)
+		}
+		if !tagged {
+			attrs = append(attrs, slog.String("request_id", id))
+		}
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)
 	})
+}
+
+// routeOf returns the path part of a mux pattern ("GET /api/v1/drafts/{id}"
+// → "/api/v1/drafts/{id}").
+func routeOf(pattern string) string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		return strings.TrimSpace(pattern[i+1:])
+	}
+	return pattern
+}
+
+// validRequestID accepts IDs of 1 to 64 letters, digits, dashes, dots and
+// underscores: enough for any proxy's, nothing that could forge a log line.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func newRequestID() string {

@@ -274,7 +274,6 @@ func newFixture(t *testing.T, mp *mailpit) *fixture {
 	}
 	f.svc = approvals.NewService(f.db)
 	f.svc.Logger = logger
-	f.svc.Channels = []approvals.Channel{approvals.ChannelEmail}
 
 	op := approvals.Operator(f.ws)
 	f.must(f.svc.CreateWorkspace(ctx, op, f.ws, "The Agency"))
@@ -320,7 +319,7 @@ func newFixture(t *testing.T, mp *mailpit) *fixture {
 		f.ok(err)
 		t.Cleanup(func() { _ = f.send.Close() })
 		f.disp = &approvals.Dispatcher{Store: f.db, Logger: logger,
-			Senders:   map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: f.send, approvals.ChannelLog: approvals.LogSender(logger)},
+			Senders:   map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: f.send},
 			Now:       func() time.Time { return f.now },
 			Jitter:    func() float64 { return 1 },
 			BaseDelay: time.Second, MaxAttempts: 5,

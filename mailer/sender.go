@@ -108,7 +108,8 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*gomail.Msg, error) {
 	n := m.Payload
 	switch n.Event {
-	case approvals.EventApprovalRequested, approvals.EventRejected, approvals.EventApproved:
+	case approvals.EventApprovalRequested, approvals.EventRejected, approvals.EventApproved,
+		approvals.EventReminder, approvals.EventEscalated, approvals.EventExpired, approvals.EventAutoApproved:
 	default:
 		return nil, nil
 	}
@@ -132,7 +133,7 @@ func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*goma
 	}
 	var subject, text, html string
 	switch n.Event {
-	case approvals.EventApprovalRequested:
+	case approvals.EventApprovalRequested, approvals.EventReminder, approvals.EventEscalated:
 		// A request that a revision or a decision made moot before it went
 		// out would only lead to a "this was revised/decided" page.
 		if view.Revision != n.Revision || view.CurrentTier != n.Tier {
@@ -150,6 +151,10 @@ func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*goma
 		data.Changes = view.Changes
 		data.Feedback = feedbackOf(view)
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
+		data.SubjectPrefix = subjectPrefix(n) // reminder.go
+	case approvals.EventExpired, approvals.EventAutoApproved:
+		data.Comment, data.Outcome = n.Comment, outcomeOf(n.Event)
+		subject, text, html = templates.DeadlineSubject, templates.DeadlineText, templates.DeadlineHTML
 	case approvals.EventRejected:
 		data.Comment = n.Comment // exactly as the approver typed it
 		data.Decider, data.Via = "Signoff", n.Channel
@@ -182,6 +187,7 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data emailData, 
 	if err != nil {
 		return nil, approvals.Permanent(err)
 	}
+	subject = data.SubjectPrefix + subject
 	text, err := s.tmpl.Text(textT, data)
 	if err != nil {
 		return nil, approvals.Permanent(err)
@@ -299,6 +305,11 @@ type emailData struct {
 	Via        approvals.Channel
 	At         *time.Time
 	Comment    string
+	// Outcome is the deadline policy's outcome for the deadline templates:
+	// "expired" or "auto_approved".
+	Outcome string
+	// SubjectPrefix goes before the rendered subject ("Reminder: ").
+	SubjectPrefix string
 }
 
 // feedback is one earlier remark on a draft: a rejection's comment or a

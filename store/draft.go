@@ -239,8 +239,11 @@ func (t *tx) Revisions(ctx context.Context, draftID int64) ([]*approvals.Revisio
 // email alone when the name is blank.
 const memberLabel = `CASE WHEN m.name = '' THEN m.email ELSE m.name || ' <' || m.email || '>' END`
 
-const decisionColumns = `x.id, x.draft_id, x.revision, x.tier, x.approver_id, ` + memberLabel + `,
-	x.verdict, x.comment, x.channel, x.created_at`
+// policyApprover labels decisions made by a deadline policy (no approver).
+const policyApprover = "Signoff policy"
+
+const decisionColumns = `x.id, x.draft_id, x.revision, x.tier, coalesce(x.approver_id, 0),
+	coalesce(` + memberLabel + `, '` + policyApprover + `'), x.verdict, x.comment, x.channel, x.created_at`
 
 func scanDecision(row pgx.Row) (*approvals.Decision, error) {
 	var d approvals.Decision
@@ -265,7 +268,7 @@ func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
 			ON CONFLICT ON CONSTRAINT decisions_once_key DO NOTHING
 			RETURNING *
 		)
-		SELECT `+decisionColumns+` FROM x JOIN members m ON m.id = x.approver_id`,
+		SELECT `+decisionColumns+` FROM x LEFT JOIN members m ON m.id = x.approver_id`,
 		d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, nullTime(d.CreatedAt))
 	got, err := scanDecision(row)
 	if err == nil {
@@ -283,7 +286,7 @@ func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
 	// Nothing inserted: either the draft does not exist or the decision was
 	// already made.
 	prev, err := scanDecision(t.tx.QueryRow(ctx, `
-		SELECT `+decisionColumns+` FROM decisions x JOIN members m ON m.id = x.approver_id
+		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
 		WHERE x.draft_id = $1 AND x.revision = $2 AND x.tier = $3 AND x.approver_id = $4`,
 		d.DraftID, d.Revision, d.Tier, d.ApproverID))
 	if err != nil {
@@ -298,10 +301,11 @@ func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
 	}
 }
 
-// Decisions returns the draft's decisions, oldest first, Approver filled.
+// Decisions returns the draft's decisions, oldest first, Approver filled
+// ("Signoff policy", ApproverID 0, for a deadline policy's decision).
 func (t *tx) Decisions(ctx context.Context, draftID int64) ([]*approvals.Decision, error) {
 	rows, err := t.tx.Query(ctx, `
-		SELECT `+decisionColumns+` FROM decisions x JOIN members m ON m.id = x.approver_id
+		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
 		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, draftID)
 	if err != nil {
 		return nil, dbError(err, nil)

@@ -193,6 +193,18 @@ func checkMessage(constraint string) string {
 		return "a rule is any or all"
 	case "accounts_remind_after_check":
 		return "a reminder interval must not be negative"
+	case "accounts_remind_max_check":
+		return "the number of reminders is 0 to 100"
+	case "accounts_deadline_policy_check":
+		return "a deadline policy is none, expire, auto-approve or escalate"
+	case "accounts_deadline_margin_check":
+		return "a deadline margin must not be negative"
+	case "accounts_decide_within_check":
+		return "decide-within must be positive"
+	case "accounts_escalate_backup_check":
+		return "the deadline policy escalate needs a backup approver; change the account's policy or backup approver first"
+	case "decisions_policy_check":
+		return "only a deadline policy decides without an approver, and only to approve"
 	case "grants_caps_check":
 		return "capabilities are view, comment, create and manage"
 	case "grants_grantee_check":

@@ -39,6 +39,9 @@ const (
 	ApprovedSubject        = "email/approved.subject.txt"
 	ApprovedText           = "email/approved.txt"
 	ApprovedHTML           = "email/approved.html"
+	DeadlineSubject        = "email/deadline.subject.txt" // expired (to the author) or auto-approved (to approvers): .Outcome
+	DeadlineText           = "email/deadline.txt"
+	DeadlineHTML           = "email/deadline.html"
 	PageLayout             = "page/layout.html"
 	PageLink               = "page/link.html"
 	PageMessage            = "page/message.html"
@@ -52,6 +55,7 @@ func Files() []string {
 		ApprovalRequestSubject, ApprovalRequestText, ApprovalRequestHTML,
 		RejectedSubject, RejectedText, RejectedHTML,
 		ApprovedSubject, ApprovedText, ApprovedHTML,
+		DeadlineSubject, DeadlineText, DeadlineHTML,
 		PageLayout, PageLink, PageMessage,
 	}
 }

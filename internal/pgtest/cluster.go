@@ -98,6 +98,26 @@ func startTempCluster(ctx context.Context) (*Cluster, error) {
 	return c, nil
 }
 
+// StartTempCluster starts a throwaway cluster like the one Main starts:
+// tuned for speed (no fsync), removed by Stop, and stopped by a reaper if
+// the process dies first. The fault suite uses it to own the server it
+// stops and starts (StopServer, StartServer).
+func StartTempCluster(ctx context.Context) (*Cluster, error) { return startTempCluster(ctx) }
+
+// StopServer stops the server at once (pg_ctl -m immediate: every
+// connection drops, as in a crash) but keeps its files and its port, so
+// that StartServer brings the same database back. It is for tests of a
+// database outage.
+func (c *Cluster) StopServer(ctx context.Context) error {
+	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pgtest: stop server in %s: %w\n%s", c.dir, err, out)
+	}
+	return nil
+}
+
+// StartServer starts the server again after StopServer, on the same port.
+func (c *Cluster) StartServer(ctx context.Context) error { return c.start(ctx) }
+
 func newCluster(dir string) (*Cluster, error) {
 	bin, err := findBinaries()
 	if err != nil {

@@ -1,0 +1,357 @@
+package approvals
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DeadlinePolicy is what happens to a draft still waiting on a tier at its
+// deadline: the scheduled time of the revision minus the account's
+// deadline margin, or, for an unscheduled revision, decide-within after the
+// draft entered the tier (no deadline when that is unset).
+type DeadlinePolicy string
+
+const (
+	DeadlineNone        DeadlinePolicy = "none"         // nothing happens; reminders go on
+	DeadlineExpire      DeadlinePolicy = "expire"       // the draft becomes expired; the author is told
+	DeadlineAutoApprove DeadlinePolicy = "auto-approve" // the policy approves the draft; author and approvers are told
+	DeadlineEscalate    DeadlinePolicy = "escalate"     // the backup approver joins the tier for this draft and is asked
+)
+
+// DeadlinePolicies lists every policy.
+var DeadlinePolicies = []DeadlinePolicy{DeadlineNone, DeadlineExpire, DeadlineAutoApprove, DeadlineEscalate}
+
+// DefaultDeadlineMargin is the deadline margin of a new account.
+const DefaultDeadlineMargin = 15 * time.Minute
+
+// PolicyActor names the deadline policy where a person's name would go:
+// the approver of its decisions, the actor of its audit entries.
+const PolicyActor = "Signoff policy"
+
+// ParseDeadlinePolicy parses a policy name. Errors: EINVALID.
+func ParseDeadlinePolicy(s string) (DeadlinePolicy, error) {
+	for _, p := range DeadlinePolicies {
+		if string(p) == strings.ToLower(strings.TrimSpace(s)) {
+			return p, nil
+		}
+	}
+	return "", Errorf(EINVALID, "unknown deadline policy %q (want none, expire, auto-approve or escalate)", s)
+}
+
+// DeadlineAction records the one policy action on a (draft, revision, tier).
+type DeadlineAction struct {
+	WorkspaceID int64          `json:"workspace_id"`
+	DraftID     int64          `json:"draft_id"`
+	Revision    int            `json:"revision"`
+	Tier        Tier           `json:"tier"`
+	Policy      DeadlinePolicy `json:"policy"`
+	Outcome     string         `json:"outcome"`
+	DeadlineAt  time.Time      `json:"deadline_at"`
+	AppliedAt   time.Time      `json:"applied_at"`
+}
+
+// DeadlineTx is the store's part for deadline policies (in ReminderTx).
+type DeadlineTx interface {
+	// DeadlineAction returns the action taken on (draft, revision, tier);
+	// ENOTFOUND when none was.
+	DeadlineAction(ctx context.Context, draftID int64, revision int, tier Tier) (*DeadlineAction, error)
+	// CreateDeadlineAction records a; ECONFLICT when (draft, revision, tier)
+	// has one already.
+	CreateDeadlineAction(ctx context.Context, a *DeadlineAction) error
+	// CreatePolicyDecision records an approval by the policy (ApproverID 0,
+	// ChannelSystem) and fills ID and Approver; ECONFLICT when the policy
+	// already decided that (draft, revision, tier).
+	CreatePolicyDecision(ctx context.Context, d *Decision) error
+	// AddExtraApprover makes the member an approver of one draft's revision
+	// in one tier; ECONFLICT when they are one already.
+	AddExtraApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier, memberID int64, at time.Time) error
+	// ExtraApprovers returns the members added to (draft, revision, tier).
+	ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error)
+	// ExtraTiers returns the tiers of the draft's revision the member was
+	// added to.
+	ExtraTiers(ctx context.Context, workspaceID, draftID int64, revision int, memberID int64) ([]Tier, error)
+}
+
+// deadlineOf returns the deadline of the tier a clock runs for, if the
+// account's policy has one.
+func deadlineOf(acc *Account, rev *Revision, c *TierClock) (time.Time, bool) {
+	switch {
+	case acc.DeadlinePolicy == "" || acc.DeadlinePolicy == DeadlineNone:
+		return time.Time{}, false
+	case rev.ScheduledAt != nil:
+		return rev.ScheduledAt.Add(-acc.DeadlineMargin), true
+	case acc.DecideWithin > 0:
+		return c.EnteredAt.Add(acc.DecideWithin), true
+	}
+	return time.Time{}, false
+}
+
+func (s *Service) deadlineDone(ctx context.Context, tx Tx, d *Draft, tier Tier) (bool, error) {
+	_, err := tx.DeadlineAction(ctx, d.ID, d.Revision, tier)
+	switch ErrorCode(err) {
+	case "":
+		return true, nil
+	case ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
+// applyDeadline applies the account's policy to d, whose lock is held and
+// whose deadline `at` passed while it waited on tier, and records the
+// action and its outcome (audit log, draft history).
+func (s *Service) applyDeadline(ctx context.Context, tx Tx, ws *Workspace, acc *Account, d *Draft, tier Tier, at time.Time) error {
+	p := &principal{ws: ws}
+	now := s.now()
+	policy := acc.DeadlinePolicy
+	why := fmt.Sprintf("no %s decision by the deadline, %s", tier, stamp(at))
+	var outcome string
+	switch policy {
+	case DeadlineExpire:
+		d.State, d.UpdatedAt = StateExpired, now
+		if err := tx.UpdateDraft(ctx, d); err != nil {
+			return err
+		}
+		if err := s.notifySuperseded(ctx, tx, p, acc, d, tier, EventExpired); err != nil {
+			return err
+		}
+		author, err := tx.MemberByID(ctx, d.WorkspaceID, d.AuthorID)
+		if err != nil {
+			return err
+		}
+		n := Notification{Event: EventExpired, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
+			Channel: ChannelSystem, Comment: "Expired: " + why + "."}
+		if err := s.enqueue(ctx, tx, s.toMember(ws, n, author)); err != nil {
+			return err
+		}
+		outcome = "expired: " + why
+	case DeadlineAutoApprove:
+		var err error
+		if outcome, err = s.autoApprove(ctx, tx, p, acc, d, tier, why); err != nil {
+			return err
+		}
+	case DeadlineEscalate:
+		var err error
+		if outcome, err = s.escalate(ctx, tx, ws, acc, d, tier, why); err != nil {
+			return err
+		}
+	default:
+		return Errorf(EINTERNAL, "account %q has unknown deadline policy %q", acc.Handle, policy)
+	}
+	action := &DeadlineAction{WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
+		Policy: policy, Outcome: outcome, DeadlineAt: at, AppliedAt: now}
+	if err := tx.CreateDeadlineAction(ctx, action); err != nil {
+		return err
+	}
+	if err := tx.AppendAudit(ctx, s.systemEntry(d, "deadline."+string(policy), outcome)); err != nil {
+		return err
+	}
+	if s.Metrics != nil {
+		s.Metrics.Deadline(strings.ReplaceAll(string(policy), "-", "_"))
+	}
+	return nil
+}
+
+// autoApprove records the policy's approval of the current tier and of
+// every later required tier, approves the draft (which tells its author and
+// hands it off) and tells the tier's approvers who had not decided.
+func (s *Service) autoApprove(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, tier Tier, why string) (string, error) {
+	rev, err := s.revision(ctx, tx, d)
+	if err != nil {
+		return "", err
+	}
+	waiting, err := s.undecided(ctx, tx, acc, d, tier)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	comment := "Approved by the account's deadline policy: " + why + "."
+	tiers := []Tier{tier}
+	for t, ok := nextTier(rev, tier); ok; t, ok = nextTier(rev, t) {
+		tiers = append(tiers, t)
+	}
+	for i, t := range tiers {
+		dec := &Decision{DraftID: d.ID, Revision: d.Revision, Tier: t, Verdict: VerdictApprove, Comment: comment,
+			Channel: ChannelSystem, CreatedAt: now}
+		if err := tx.CreatePolicyDecision(ctx, dec); err != nil {
+			return "", err
+		}
+		if i == 0 {
+			if err := s.notifyDecision(ctx, tx, p, acc, d, dec); err != nil {
+				return "", err
+			}
+		}
+	}
+	n := Notification{Event: EventAutoApproved, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
+		Channel: ChannelSystem, Comment: comment}
+	var msgs []*OutboxMessage
+	for _, m := range waiting {
+		msgs = append(msgs, s.toMember(p.ws, n, m)...)
+	}
+	if err := s.enqueue(ctx, tx, msgs); err != nil {
+		return "", err
+	}
+	d.State, d.UpdatedAt = StateApproved, now
+	if err := tx.UpdateDraft(ctx, d); err != nil {
+		return "", err
+	}
+	if err := s.enterState(ctx, tx, p, acc, d, ChannelSystem); err != nil {
+		return "", err
+	}
+	names := make([]string, len(tiers))
+	for i, t := range tiers {
+		names[i] = string(t)
+	}
+	return fmt.Sprintf("auto-approved (%s tier): %s", strings.Join(names, ", "), why), nil
+}
+
+// escalate adds the account's backup approver to the tier for this draft's
+// revision and asks them to decide, with fresh links and buttons. When the
+// backup cannot decide here (none set, no access, a role of the other tier,
+// the draft's author) nothing changes and the outcome says why.
+func (s *Service) escalate(ctx context.Context, tx Tx, ws *Workspace, acc *Account, d *Draft, tier Tier, why string) (string, error) {
+	if acc.BackupApproverID == 0 {
+		return "not escalated: account " + acc.Handle + " has no backup approver; " + why, nil
+	}
+	m, err := tx.MemberByID(ctx, ws.ID, acc.BackupApproverID)
+	if ErrorCode(err) == ENOTFOUND {
+		return "not escalated: the backup approver is no longer a member; " + why, nil
+	} else if err != nil {
+		return "", err
+	}
+	if reason, err := s.backupProblem(ctx, tx, m, acc, d, tier); err != nil {
+		return "", err
+	} else if reason != "" {
+		return "not escalated: " + reason + "; " + why, nil
+	}
+	if err := tx.AddExtraApprover(ctx, ws.ID, d.ID, d.Revision, tier, m.ID, s.now()); err != nil {
+		return "", err
+	}
+	n := Notification{Event: EventEscalated, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
+		Channel: ChannelSystem, Comment: "You were added as backup approver: " + why + "."}
+	if err := s.enqueue(ctx, tx, s.toMember(ws, n, m)); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("escalated: added backup approver %s to the %s tier; %s", m.Label(), tier, why), nil
+}
+
+// backupProblem says why member m cannot be the backup approver of d in
+// tier, or "" when they can.
+func (s *Service) backupProblem(ctx context.Context, tx Tx, m *Member, acc *Account, d *Draft, tier Tier) (string, error) {
+	if t, ok := m.Role.ApproverTier(); !ok || t != tier {
+		return fmt.Sprintf("backup approver %s (%s) cannot approve in the %s tier", m.Label(), m.Role, tier), nil
+	}
+	if m.ID == d.AuthorID {
+		return fmt.Sprintf("backup approver %s wrote the draft", m.Label()), nil
+	}
+	access, err := s.access(ctx, tx, m, acc)
+	if err != nil {
+		return "", err
+	}
+	if !canSee(m, access, d) {
+		return fmt.Sprintf("backup approver %s has no access to account %q", m.Label(), acc.Handle), nil
+	}
+	if access.IsApprover(tier) {
+		return fmt.Sprintf("backup approver %s already approves in the %s tier", m.Label(), tier), nil
+	}
+	return "", nil
+}
+
+// withEscalation adds to a member's access the tiers of d's current
+// revision that escalation made them an approver of.
+func (s *Service) withEscalation(ctx context.Context, tx Tx, m *Member, d *Draft, access Access) (Access, error) {
+	tiers, err := tx.ExtraTiers(ctx, d.WorkspaceID, d.ID, d.Revision, m.ID)
+	if err != nil || len(tiers) == 0 {
+		return access, err
+	}
+	have := map[Tier]bool{}
+	for _, t := range access.Tiers {
+		have[t] = true
+	}
+	for _, t := range tiers {
+		have[t] = true
+	}
+	access.Tiers = sortedTiers(have)
+	return access, nil
+}
+
+// backupApproved reports whether an approver escalation added approved the
+// tier: their approval completes it, whatever the tier's rule.
+func backupApproved(backups []*Member, decisions []*Decision, rev int, tier Tier) bool {
+	for _, m := range backups {
+		for _, x := range decisions {
+			if x.Revision == rev && x.Tier == tier && x.ApproverID == m.ID && x.Verdict == VerdictApprove {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// setDeadlineSettings applies the reminder and deadline fields of set to
+// acc (validated), appending what changed to changes. Called by SetAccount.
+func (s *Service) setDeadlineSettings(ctx context.Context, tx Tx, p *principal, acc *Account, set AccountSettings, changes *[]string) (bool, error) {
+	touched := set.RemindAfter != nil
+	if set.RemindMax != nil {
+		if *set.RemindMax < 0 || *set.RemindMax > MaxReminders {
+			return false, Errorf(EINVALID, "remind-max must be from 0 to %d, got %d", MaxReminders, *set.RemindMax)
+		}
+		acc.RemindMax = *set.RemindMax
+		*changes = append(*changes, fmt.Sprintf("remind-max=%d", acc.RemindMax))
+		touched = true
+	}
+	if set.DeadlineMargin != nil {
+		if *set.DeadlineMargin < 0 {
+			return false, Errorf(EINVALID, "deadline-margin must not be negative")
+		}
+		acc.DeadlineMargin = *set.DeadlineMargin
+		*changes = append(*changes, "deadline-margin="+acc.DeadlineMargin.String())
+		touched = true
+	}
+	if set.DecideWithin != nil {
+		if *set.DecideWithin != 0 && *set.DecideWithin < time.Minute {
+			return false, Errorf(EINVALID, "decide-within must be at least 1m (or 0 for no deadline without a schedule)")
+		}
+		acc.DecideWithin = *set.DecideWithin
+		*changes = append(*changes, "decide-within="+acc.DecideWithin.String())
+		touched = true
+	}
+	if set.BackupApprover != nil {
+		acc.BackupApproverID = 0
+		label := "none"
+		if email := normEmail(*set.BackupApprover); email != "" {
+			m, err := s.memberByEmail(ctx, tx, p.ws, email)
+			if err != nil {
+				return false, err
+			}
+			if _, ok := m.Role.ApproverTier(); !ok {
+				return false, Errorf(EINVALID, "backup approver %s is a %s and cannot approve; pick an owner, admin or client", m.Email, m.Role)
+			}
+			access, err := s.access(ctx, tx, m, acc)
+			if err != nil {
+				return false, err
+			}
+			if !access.Can(CapView) {
+				return false, Errorf(EINVALID, "backup approver %s has no access to account %q; grant it first", m.Email, acc.Handle)
+			}
+			acc.BackupApproverID, label = m.ID, m.Email
+		}
+		*changes = append(*changes, "backup-approver="+label)
+		touched = true
+	}
+	if set.DeadlinePolicy != nil {
+		policy, err := ParseDeadlinePolicy(string(*set.DeadlinePolicy))
+		if err != nil {
+			return false, err
+		}
+		acc.DeadlinePolicy = policy
+		*changes = append(*changes, "deadline-policy="+string(policy))
+		touched = true
+	}
+	if acc.DeadlinePolicy == DeadlineEscalate && acc.BackupApproverID == 0 {
+		return false, Errorf(EINVALID, "account %q: the deadline policy escalate needs a backup approver (--backup-approver EMAIL)", acc.Handle)
+	}
+	return touched, nil
+}

@@ -1,0 +1,392 @@
+// Package bench measures Signoff against the ceiling of the machine it runs
+// on. It starts its own PostgreSQL, SMTP sink and fake Slack, runs `signoff
+// serve` (cli.Main, in this process) against them, drives the real HTTP
+// handlers, and reports each figure as a ratio or latency with its target:
+//
+//  1. decision throughput (Slack buttons and email links, mixed) over
+//     pgbench's tpcb-like TPS at the same client count;
+//  2. Slack acknowledgement latency at a fixed request rate;
+//  3. outbox email delivery over a plain go-mail loop;
+//  4. submit-to-notification latency;
+//  5. the App Home and pending-list queries over a large data set, their
+//     plans, and the process's memory.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config sizes a run. DefaultConfig is what `make bench` runs; tests use
+// SmokeConfig.
+type Config struct {
+	// Scale is the number of drafts of the scale phase (accounts are 1/100
+	// of it, members 1/10).
+	Scale int `json:"scale"`
+	// Duration bounds each throughput run, the latency run and the
+	// end-to-end run (and pgbench's -T).
+	Duration time.Duration `json:"duration"`
+	// Clients are the concurrencies of the throughput comparison.
+	Clients []int `json:"clients"`
+	// DecisionPool is how many pending drafts each throughput run may
+	// decide; a run stops early when they are used up.
+	DecisionPool int `json:"decision_pool"`
+	// PgbenchScale is pgbench -i's scale factor.
+	PgbenchScale int `json:"pgbench_scale"`
+	// SlackRate is the request rate of the acknowledgement latency run.
+	SlackRate int `json:"slack_rate"`
+	// DispatchMessages is how many emails the dispatch run delivers.
+	DispatchMessages int `json:"dispatch_messages"`
+	// E2ERate is the submission rate of the end-to-end run.
+	E2ERate int `json:"e2e_rate"`
+	// ScaleQueries is how many timed Inbox and List calls the scale phase makes.
+	ScaleQueries int `json:"scale_queries"`
+	// Phases limits the run to some of decisions, slack, dispatch, e2e and
+	// scale (for profiling one); empty runs all.
+	Phases []string `json:"phases,omitempty"`
+	// PoolMaxConns, when positive, overrides the server's connection pool
+	// size (pool_max_conns in database.url), to compare pool sizes.
+	PoolMaxConns int `json:"pool_max_conns,omitempty"`
+	// ProfileDir, when set, receives a CPU profile of each phase.
+	ProfileDir string `json:"-"`
+	// PlansPath, when set, receives the EXPLAIN plans of the scale queries.
+	PlansPath string `json:"-"`
+	// Log receives progress lines; nil for none.
+	Log io.Writer `json:"-"`
+}
+
+// DefaultConfig is the full run of `make bench`.
+func DefaultConfig() Config {
+	return Config{Scale: 1_000_000, Duration: 10 * time.Second, Clients: []int{8, 32}, DecisionPool: 8000,
+		PgbenchScale: 10, SlackRate: 200, DispatchMessages: 2000, E2ERate: 50, ScaleQueries: 500}
+}
+
+// SmokeConfig is a tiny run that exercises every phase in seconds.
+func SmokeConfig() Config {
+	return Config{Scale: 2000, Duration: time.Second, Clients: []int{2}, DecisionPool: 100,
+		PgbenchScale: 1, SlackRate: 50, DispatchMessages: 30, E2ERate: 20, ScaleQueries: 20}
+}
+
+// on reports whether the run includes phase.
+func (c Config) on(phase string) bool {
+	return len(c.Phases) == 0 || slices.Contains(c.Phases, phase)
+}
+
+// Targets of the figures.
+const (
+	targetDecisionRatio = 0.5
+	targetAckP99ms      = 50
+	targetDispatchRatio = 0.8
+	targetE2EP99ms      = 1000
+	targetScaleP99ms    = 10
+	targetRSSMB         = 100
+)
+
+// Run measures everything and returns the report; an error means a phase
+// could not run at all (a missed target is not an error).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	logw := cfg.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", args...) }
+	rep := &Report{Started: time.Now().UTC(), Machine: machine(), Config: cfg}
+	begin := time.Now()
+	defer func() { rep.Duration = time.Since(begin).Round(time.Second).String() }()
+
+	pgb := &pgbench{}
+	var err error
+	if pgb.bin, err = findPgbench(); err != nil {
+		return nil, err
+	}
+	logf("starting PostgreSQL, SMTP sink and fake Slack")
+	e, err := startEnv(ctx, cfg, logw)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if err := e.main.DB.Pool().QueryRow(ctx, `SELECT current_setting('server_version')`).Scan(&rep.Machine.Postgres); err != nil {
+		return nil, fmt.Errorf("bench: server version: %w", err)
+	}
+	profile := func(name string) (stop func()) {
+		if cfg.ProfileDir == "" {
+			return func() {}
+		}
+		_ = os.MkdirAll(cfg.ProfileDir, 0o755)
+		f, err := os.Create(filepath.Join(cfg.ProfileDir, "cpu-"+name+".pprof"))
+		if err != nil {
+			logf("profile %s: %v", name, err)
+			return func() {}
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			logf("profile %s: %v", name, err)
+			return func() {}
+		}
+		return func() { pprof.StopCPUProfile(); f.Close() }
+	}
+
+	// Seed the load phases' workspace and draft pools through the core.
+	t0 := time.Now()
+	w, err := seedWorld(ctx, e.main.Service)
+	if err != nil {
+		return nil, err
+	}
+	latencyN := cfg.SlackRate * int(cfg.Duration/time.Second)
+	latencyN = max(latencyN, cfg.SlackRate)
+	total := cfg.DecisionPool*len(cfg.Clients) + latencyN + cfg.DispatchMessages
+	logf("submitting %d drafts through the core", total)
+	all, err := w.submitPool(ctx, e.main.Service, total)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.settleSeedOutbox(ctx); err != nil {
+		return nil, err
+	}
+	logf("seeded in %s (%.0f submits/s)", time.Since(t0).Round(time.Millisecond), float64(total)/time.Since(t0).Seconds())
+	pools := map[int][]pending{}
+	for i, c := range cfg.Clients {
+		pools[c] = all[i*cfg.DecisionPool : (i+1)*cfg.DecisionPool]
+	}
+	rest := all[len(cfg.Clients)*cfg.DecisionPool:]
+	latencyPool, dispatchPool := rest[:latencyN], rest[latencyN:]
+
+	if err := e.serve(ctx); err != nil {
+		return nil, err
+	}
+	rep.Notes = append(rep.Notes, fmt.Sprintf("`signoff serve` ran in the bench process (cli.Main on %s): one Go runtime for server and load generators; RSS is of that process.", e.base))
+
+	// 1. Decision throughput over pgbench.
+	secs := max(1, int(cfg.Duration/time.Second))
+	if cfg.on("decisions") {
+		if err := e.decisions(ctx, cfg, rep, w, pgb, pools, secs, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.on("slack") {
+		if err := e.slackAck(ctx, cfg, rep, w, latencyPool, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.on("dispatch") {
+		if err := e.dispatch(ctx, rep, w, dispatchPool, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.on("e2e") {
+		if err := e.endToEnd(ctx, cfg, rep, w, secs, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.on("scale") {
+		if err := e.scale(ctx, cfg, rep, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+type logFunc func(format string, args ...any)
+
+func (e *env) decisions(ctx context.Context, cfg Config, rep *Report, w *world, pgb *pgbench, pools map[int][]pending, secs int,
+	profile func(string) func(), logf logFunc) error {
+	if err := e.exec(ctx, e.cluster.URL(), "CREATE DATABASE pgbench"); err != nil {
+		return err
+	}
+	pgb.url = e.cluster.DatabaseURL("pgbench")
+	logf("pgbench -i -s %d", cfg.PgbenchScale)
+	if err := pgb.init(ctx, cfg.PgbenchScale); err != nil {
+		return err
+	}
+	for _, c := range cfg.Clients {
+		logf("pgbench tpcb-like, %d clients, %ds", c, secs)
+		tps, err := pgb.tpcb(ctx, c, secs)
+		if err != nil {
+			return err
+		}
+		logf("decisions through HTTP, %d clients, %s", c, cfg.Duration)
+		stop := profile(fmt.Sprintf("decisions-%d", c))
+		r := e.decideClosed(ctx, w, pools[c], c, cfg.Duration)
+		stop()
+		if r.Done == 0 {
+			return fmt.Errorf("bench: no decision succeeded at %d clients: %w", c, r.FirstEr)
+		}
+		note := fmt.Sprintf("%d decisions in %s (%.0f/s; p50 %.1f ms, p99 %.1f ms); pgbench tpcb-like %.0f TPS",
+			r.Done, r.Elapsed.Round(time.Millisecond), r.perSecond(), ms(r.Latency.quantile(0.5)), ms(r.Latency.quantile(0.99)), tps)
+		if r.Errors > 0 {
+			note += fmt.Sprintf("; %d failed, first: %v", r.Errors, r.FirstEr)
+		}
+		if r.Done+r.Errors >= len(pools[c]) {
+			note += "; the draft pool ran out before the duration"
+		}
+		rep.add(Figure{Name: fmt.Sprintf("decisions/s ÷ pgbench TPS, %d clients", c), Value: round3(r.perSecond() / tps), Unit: "x",
+			Goal: AtLeast, Target: targetDecisionRatio, Note: note})
+		rep.add(Figure{Name: fmt.Sprintf("decisions/s, %d clients", c), Value: round1(r.perSecond()), Unit: "/s", Note: note})
+		rep.add(Figure{Name: fmt.Sprintf("pgbench tpcb-like TPS, %d clients", c), Value: round1(tps), Unit: "/s"})
+		if err := e.drainOutbox(ctx, 2*time.Minute); err != nil {
+			logf("%v", err)
+		}
+	}
+	return nil
+}
+
+func (e *env) slackAck(ctx context.Context, cfg Config, rep *Report, w *world, latencyPool []pending, profile func(string) func(), logf logFunc) error {
+	// 2. Slack acknowledgement latency while decisions commit.
+	logf("Slack Approve clicks at %d/s for %d requests", cfg.SlackRate, len(latencyPool))
+	stop := profile("slack-ack")
+	lr := e.clickOpen(ctx, w, latencyPool, cfg.SlackRate)
+	stop()
+	if lr.Done == 0 {
+		return fmt.Errorf("bench: no Slack click succeeded: %w", lr.FirstEr)
+	}
+	note := fmt.Sprintf("%d clicks at %d/s, each an Approve that commits a decision; measured from the scheduled send time", lr.Done, cfg.SlackRate)
+	if lr.Errors > 0 {
+		note += fmt.Sprintf("; %d failed, first: %v", lr.Errors, lr.FirstEr)
+	}
+	rep.add(Figure{Name: fmt.Sprintf("/slack/interactions p50 at %d req/s", cfg.SlackRate), Value: round1(ms(lr.Latency.quantile(0.5))), Unit: "ms", Note: note})
+	rep.add(Figure{Name: fmt.Sprintf("/slack/interactions p99 at %d req/s", cfg.SlackRate), Value: round1(ms(lr.Latency.quantile(0.99))), Unit: "ms",
+		Goal: AtMost, Target: targetAckP99ms, Note: note})
+	if err := e.drainOutbox(ctx, 2*time.Minute); err != nil {
+		logf("%v", err)
+	}
+	return nil
+}
+
+func (e *env) dispatch(ctx context.Context, rep *Report, w *world, dispatchPool []pending, profile func(string) func(), logf logFunc) error {
+	// 3. Email dispatch over plain go-mail.
+	logf("outbox email dispatch of %d messages", len(dispatchPool))
+	stop := profile("dispatch")
+	dr, err := e.measureDispatch(ctx, w, dispatchPool)
+	stop()
+	if err != nil {
+		return err
+	}
+	note := fmt.Sprintf("%d approval emails: outbox %.0f/s (first to last arrival, %s), go-mail loop %.0f/s (%s); rendering one email takes %s and is outside the baseline",
+		dr.Messages, dr.OutboxRate, dr.OutboxSpan.Round(time.Millisecond), dr.GoMailRate, dr.GoMailSpan.Round(time.Millisecond), dr.ComposeEach.Round(time.Microsecond))
+	rep.add(Figure{Name: "outbox emails/s ÷ plain go-mail emails/s", Value: round3(dr.OutboxRate / dr.GoMailRate), Unit: "x",
+		Goal: AtLeast, Target: targetDispatchRatio, Note: note})
+	rep.add(Figure{Name: "outbox emails/s", Value: round1(dr.OutboxRate), Unit: "/s", Note: note})
+	rep.add(Figure{Name: "plain go-mail emails/s", Value: round1(dr.GoMailRate), Unit: "/s"})
+	if err := e.drainOutbox(ctx, 2*time.Minute); err != nil {
+		logf("%v", err)
+	}
+	return nil
+}
+
+func (e *env) endToEnd(ctx context.Context, cfg Config, rep *Report, w *world, secs int, profile func(string) func(), logf logFunc) error {
+	// 4. End to end.
+	n := max(cfg.E2ERate, cfg.E2ERate*secs)
+	logf("end to end: %d submissions at %d/s", n, cfg.E2ERate)
+	stop := profile("e2e")
+	er := e.measureE2E(ctx, w, n, cfg.E2ERate)
+	stop()
+	note := fmt.Sprintf("%d slash-command submissions at %d/s; latency until the channel post reached Slack and both approvers' emails reached the sink", er.Sent, cfg.E2ERate)
+	if er.Errors > 0 {
+		note += fmt.Sprintf("; %d failed or never arrived, first: %v", er.Errors, er.FirstErr)
+	}
+	if er.Arrived == 0 {
+		return fmt.Errorf("bench: no submission arrived end to end: %w", er.FirstErr)
+	}
+	e2e := rep.add(Figure{Name: fmt.Sprintf("submit → Slack post + email p99 at %d/s", cfg.E2ERate), Value: round1(ms(er.Latency.quantile(0.99))), Unit: "ms",
+		Goal: AtMost, Target: targetE2EP99ms, Note: note})
+	if er.Errors > 0 {
+		e2e.Verdict, e2e.Miss = "MISS", fmt.Sprintf("%d of %d never arrived", er.Errors, er.Sent)
+	}
+	rep.add(Figure{Name: fmt.Sprintf("submit → Slack post + email p50 at %d/s", cfg.E2ERate), Value: round1(ms(er.Latency.quantile(0.5))), Unit: "ms"})
+	return nil
+}
+
+func (e *env) scale(ctx context.Context, cfg Config, rep *Report, profile func(string) func(), logf logFunc) error {
+	// 5. Scale.
+	sh := shapeFor(cfg.Scale)
+	logf("seeding %d drafts, %d accounts, %d members in %d workspaces", sh.Drafts, sh.Accounts*sh.Workspaces, sh.Members*sh.Workspaces, sh.Workspaces)
+	sr := &scaleResult{Shape: sh}
+	t0 := time.Now()
+	if err := e.seedScale(ctx, sh); err != nil {
+		return err
+	}
+	sr.Seed = time.Since(t0)
+	logf("seeded in %s; timing %d Inbox and List calls", sr.Seed.Round(time.Second), cfg.ScaleQueries)
+	stop := profile("scale")
+	err := e.measureScale(ctx, cfg.ScaleQueries, sr)
+	stop()
+	if err != nil {
+		return err
+	}
+	shapeNote := fmt.Sprintf("%d drafts, %d accounts, %d members in %d workspaces (seeded in %s); %d sampled approvers",
+		sh.Drafts, sh.Accounts*sh.Workspaces, sh.Members*sh.Workspaces, sh.Workspaces, sr.Seed.Round(time.Second), sr.ApproversTried)
+	rep.add(Figure{Name: "App Home query (Service.Inbox) p99", Value: round2(ms(sr.Inbox.quantile(0.99))), Unit: "ms",
+		Goal: AtMost, Target: targetScaleP99ms, Note: shapeNote + fmt.Sprintf("; p50 %.2f ms", ms(sr.Inbox.quantile(0.5)))})
+	rep.add(Figure{Name: "approver's pending list (Service.List) p99", Value: round2(ms(sr.List.quantile(0.99))), Unit: "ms",
+		Goal: AtMost, Target: targetScaleP99ms, Note: shapeNote + fmt.Sprintf("; p50 %.2f ms", ms(sr.List.quantile(0.5)))})
+	rep.add(Figure{Name: "RSS during scale queries (bench process, server in it)", Value: round1(float64(sr.RSSMaxKB) / 1024), Unit: "MB",
+		Goal: AtMost, Target: targetRSSMB, Note: "max VmRSS sampled every 20 ms; the process also holds the load generators"})
+	rep.add(Figure{Name: "peak RSS over the whole run (VmHWM)", Value: round1(float64(procKB("/proc/self/status", "VmHWM")) / 1024), Unit: "MB"})
+
+	plans, err := e.explainScale(ctx, approverActorFirst(ctx, e))
+	if err != nil {
+		return err
+	}
+	big, err := e.bigTables(ctx)
+	if err != nil {
+		return err
+	}
+	seq := bigSeqScans(plans, big)
+	goal := AtMost
+	planNote := fmt.Sprintf("%d statements explained by auto_explain; tables of %d rows or more count", len(plans), bigTableRows)
+	if sh.Drafts < 100_000 {
+		// Below that the planner rightly scans small tables whole.
+		goal = Info
+		planNote += "; not judged below 100,000 drafts"
+	}
+	planFig := rep.add(Figure{Name: "seq scans of big tables in Inbox/List plans", Value: float64(len(seq)), Unit: "",
+		Goal: goal, Target: 0, Note: planNote})
+	if len(seq) > 0 {
+		planFig.Note += ": " + strings.Join(seq, "; ")
+	}
+	if cfg.PlansPath != "" {
+		writePlans(cfg.PlansPath, plans, logf)
+	}
+	return nil
+}
+
+func writePlans(path string, plans []plan, logf func(string, ...any)) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		logf("write plans: %v", err)
+		return
+	}
+	var b strings.Builder
+	for _, p := range plans {
+		fmt.Fprintf(&b, "-- %s\n%s\n\n", p.Query, p.Text)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		logf("write plans: %v", err)
+		return
+	}
+	logf("wrote %d plans to %s", len(plans), path)
+}
+
+// approverActorFirst returns one scale approver with pending drafts.
+func approverActorFirst(ctx context.Context, e *env) approverActor {
+	var a approverActor
+	err := e.main.DB.Pool().QueryRow(ctx, `
+		SELECT ap.workspace_id, m.slack_user_id FROM approvers ap
+		JOIN members m ON m.id = ap.member_id JOIN workspaces w ON w.id = ap.workspace_id
+		WHERE w.slug LIKE 'scale-%' ORDER BY ap.member_id LIMIT 1`).Scan(&a.WorkspaceID, &a.SlackUser)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		e.logger.Warn("pick approver", "err", err)
+	}
+	return a
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/cli"
+	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/mailer"
+)
+
+// Secrets of the throwaway deployment. They protect nothing: every
+// service listens on 127.0.0.1 and lives only as long as the run.
+const (
+	signingSecret = "bench-signing-secret-0123456789abcdef"
+	botToken      = "xoxb-bench"
+	slackTeam     = "TBENCH"
+	benchDB       = "signoff"
+)
+
+// env is everything a run starts: PostgreSQL, the SMTP sink, the fake
+// Slack and `signoff serve` (cli.Main, in this process) on 127.0.0.1:0.
+type env struct {
+	dir     string
+	cluster *pgtest.Cluster
+	smtp    *smtpSink
+	slack   *fakeSlack
+	main    *cli.Main
+	base    string // http://127.0.0.1:PORT
+	codec   *mailer.Codec
+	http    *http.Client
+	logger  *slog.Logger
+
+	stopServe context.CancelFunc
+	served    chan error
+}
+
+// startEnv starts PostgreSQL under a new temporary directory, the SMTP sink
+// and the fake Slack, and creates and migrates the signoff database. The
+// server is started later by serve (after seeding).
+func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) {
+	e := &env{logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	base := os.TempDir()
+	if os.Geteuid() == 0 {
+		base = "/tmp" // the postgres user must reach the cluster's directory
+	}
+	if e.dir, err = os.MkdirTemp(base, "signoff-bench-"); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := os.Chmod(e.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if e.cluster, err = pgtest.StartCluster(ctx, filepath.Join(e.dir, "pg")); err != nil {
+		return nil, fmt.Errorf("bench: start PostgreSQL: %w", err)
+	}
+	if err := e.exec(ctx, e.cluster.URL(), "CREATE DATABASE "+benchDB); err != nil {
+		return nil, err
+	}
+	if e.smtp, err = startSMTPSink(); err != nil {
+		return nil, err
+	}
+	e.slack = startFakeSlack()
+
+	key := mailer.GenerateKeyPair()
+	c := cli.DefaultConfig()
+	c.Database.URL = e.cluster.DatabaseURL(benchDB)
+	if cfg.PoolMaxConns > 0 {
+		c.Database.URL += fmt.Sprintf("&pool_max_conns=%d", cfg.PoolMaxConns)
+	}
+	c.HTTP.Addr = "127.0.0.1:0"
+	c.HTTP.BaseURL = "http://" + c.HTTP.Addr // follows the bound port
+	c.Log.Level = "warn"
+	c.Slack = bot.Config{BotToken: botToken, SigningSecret: signingSecret, APIURL: e.slack.apiURL()}
+	c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS, c.SMTP.Timeout = "127.0.0.1", e.smtp.port(), mailer.TLSNone, 10*time.Second
+	c.Mail.From = "Signoff Bench <signoff@bench.test>"
+	c.Links.Keys = []string{key}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("bench: server configuration: %w", err)
+	}
+	pairs, err := mailer.ParseKeys(c.Links.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if e.codec, err = mailer.NewCodec(pairs, c.Links.TTL); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	e.main = cli.NewMain(c, e.logger)
+	if err := e.main.Open(ctx); err != nil {
+		return nil, fmt.Errorf("bench: open database: %w", err)
+	}
+	if err := e.main.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	e.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+	}}
+	return e, nil
+}
+
+// serve starts `signoff serve` and waits until it listens.
+func (e *env) serve(ctx context.Context) error {
+	listening := make(chan string, 1)
+	e.main.Listening = func(addr string) { listening <- addr }
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopServe = cancel
+	e.served = make(chan error, 1)
+	go func() { e.served <- e.main.Serve(sctx) }()
+	select {
+	case addr := <-listening:
+		e.base = "http://" + addr
+		return nil
+	case err := <-e.served:
+		e.served <- err
+		return fmt.Errorf("bench: serve: %w", err)
+	case <-time.After(30 * time.Second):
+		return errors.New("bench: serve did not listen within 30s")
+	}
+}
+
+func (e *env) close() {
+	if e.stopServe != nil {
+		e.stopServe()
+		select {
+		case err := <-e.served:
+			if err != nil {
+				e.logger.Warn("serve stopped", "err", err)
+			}
+		case <-time.After(30 * time.Second):
+		}
+	}
+	if e.main != nil {
+		e.main.Close()
+	}
+	if e.smtp != nil {
+		e.smtp.close()
+	}
+	if e.slack != nil {
+		e.slack.close()
+	}
+	if e.cluster != nil {
+		if err := e.cluster.Stop(); err != nil {
+			e.logger.Warn("stop PostgreSQL", "err", err)
+		}
+	}
+	if e.dir != "" && strings.HasPrefix(filepath.Base(e.dir), "signoff-bench-") {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// exec runs one statement on a new connection to url.
+func (e *env) exec(ctx context.Context, url, sql string, args ...any) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("bench: connect: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("bench: %s: %w", firstLine(sql), err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

@@ -1,0 +1,95 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/signoff-app/signoff/internal/pgtest"
+)
+
+// findPgbench finds pgbench the way pgtest finds initdb: in
+// $SIGNOFF_PG_BIN, on PATH, or in the newest /usr/lib/postgresql/*/bin.
+func findPgbench() (string, error) {
+	if dir := os.Getenv(pgtest.EnvBin); dir != "" {
+		p := filepath.Join(dir, "pgbench")
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("bench: no pgbench in %s=%s: %w", pgtest.EnvBin, dir, err)
+		}
+		return p, nil
+	}
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p, nil
+	}
+	var dirs []string
+	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql@*/bin"} {
+		m, _ := filepath.Glob(pattern)
+		dirs = append(dirs, m...)
+	}
+	sort.SliceStable(dirs, func(i, j int) bool { return pathVersion(dirs[i]) > pathVersion(dirs[j]) })
+	for _, dir := range dirs {
+		p := filepath.Join(dir, "pgbench")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("bench: pgbench not found (set %s to the directory of the PostgreSQL binaries)", pgtest.EnvBin)
+}
+
+var versionRe = regexp.MustCompile(`[0-9]+`)
+
+func pathVersion(p string) int {
+	if m := versionRe.FindString(p); m != "" {
+		n, _ := strconv.Atoi(m)
+		return n
+	}
+	return 0
+}
+
+// pgbench runs pgbench against the bench cluster.
+type pgbench struct {
+	bin string
+	url string // the pgbench database
+}
+
+// init creates the pgbench tables at scale factor s.
+func (p *pgbench) init(ctx context.Context, s int) error {
+	_, err := p.run(ctx, "-i", "-q", "-s", strconv.Itoa(s), p.url)
+	return err
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
+
+// tpcb runs the built-in tpcb-like script with clients for secs seconds
+// and returns its TPS.
+func (p *pgbench) tpcb(ctx context.Context, clients, secs int) (float64, error) {
+	out, err := p.run(ctx, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(secs), "-b", "tpcb-like", p.url)
+	if err != nil {
+		return 0, err
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("bench: no TPS in pgbench output:\n%s", out)
+	}
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, fmt.Errorf("bench: pgbench TPS: %w", err)
+	}
+	return tps, nil
+}
+
+func (p *pgbench) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, p.bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("bench: pgbench %v: %w\n%s", args[:len(args)-1], err, out.Bytes())
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,21 @@
+// Command signoff-bench measures Signoff on this machine: it starts a
+// throwaway PostgreSQL, SMTP sink and fake Slack, runs `signoff serve`
+// against them, prints each figure with its target and writes them to
+// bench/results.json. See package bench.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/signoff-app/signoff/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := bench.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

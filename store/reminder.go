@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// Reminders and deadline policies: the tier clock of each pending draft,
+// the reminders sent, the policy actions taken and the approvers that
+// escalation added to one draft. See approvals.ReminderTx.
+
+// nullDuration maps 0 to NULL for optional intervals.
+func nullDuration(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
+}
+
+const clockColumns = `c.draft_id, c.workspace_id, c.revision, c.tier, c.entered_at, c.due_at`
+
+func scanClock(row pgx.Row) (*approvals.TierClock, error) {
+	var c approvals.TierClock
+	if err := row.Scan(&c.DraftID, &c.WorkspaceID, &c.Revision, &c.Tier, &c.EnteredAt, &c.DueAt); err != nil {
+		return nil, err
+	}
+	c.EnteredAt = c.EnteredAt.UTC()
+	c.DueAt = utcPtr(c.DueAt)
+	return &c, nil
+}
+
+// SetTierClock creates or replaces the draft's clock.
+func (t *tx) SetTierClock(ctx context.Context, c *approvals.TierClock) error {
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO draft_clocks (draft_id, workspace_id, revision, tier, entered_at, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (draft_id) DO UPDATE SET revision = EXCLUDED.revision, tier = EXCLUDED.tier,
+			entered_at = EXCLUDED.entered_at, due_at = EXCLUDED.due_at`,
+		c.DraftID, c.WorkspaceID, c.Revision, c.Tier, c.EnteredAt, c.DueAt)
+	return dbError(err, violations{
+		"draft_clocks_draft_fkey": {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no draft #%d in this workspace", c.DraftID)},
+	})
+}
+
+// TierClock returns the draft's clock; ENOTFOUND when it has none.
+func (t *tx) TierClock(ctx context.Context, workspaceID, draftID int64) (*approvals.TierClock, error) {
+	c, err := scanClock(t.tx.QueryRow(ctx, `
+		SELECT `+clockColumns+` FROM draft_clocks c WHERE c.workspace_id = $1 AND c.draft_id = $2`, workspaceID, draftID))
+	if err != nil {
+		return nil, notFound(err, "draft #%d has no tier clock", draftID)
+	}
+	return c, nil
+}
+
+// SetClockDue sets when the sweeper looks at the draft next (nil: never).
+func (t *tx) SetClockDue(ctx context.Context, workspaceID, draftID int64, due *time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE draft_clocks SET due_at = $3 WHERE workspace_id = $1 AND draft_id = $2`,
+		workspaceID, draftID, due)
+	return dbError(err, nil)
+}
+
+// ClaimDueDraft locks the draft whose clock is due first, skipping drafts
+// locked by others. It takes the same lock as LockDraft, so a sweeper and a
+// decision on one draft serialise, and two sweepers never share a draft.
+// The clock is read again by the caller after the lock is held.
+func (t *tx) ClaimDueDraft(ctx context.Context, now time.Time) (*approvals.Draft, error) {
+	d, err := scanDraft(t.tx.QueryRow(ctx, `
+		SELECT `+draftColumns+` FROM draft_clocks c JOIN drafts d ON d.id = c.draft_id
+		WHERE c.due_at <= $1
+		ORDER BY c.due_at, c.draft_id
+		LIMIT 1
+		FOR NO KEY UPDATE OF d SKIP LOCKED`, now), false)
+	if err != nil {
+		return nil, notFound(err, "no draft is due")
+	}
+	return d, nil
+}
+
+// WakeAccountClocks makes the clocks of the account's pending drafts due at
+// `at`. It locks those drafts first (in ID order), so it waits for a sweeper
+// working on one of them and the sweeper's next look sees the new settings.
+func (t *tx) WakeAccountClocks(ctx context.Context, workspaceID, accountID int64, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `
+		WITH locked AS (
+			SELECT d.id FROM drafts d
+			WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state IN ('pending_internal', 'pending_client')
+			ORDER BY d.id
+			FOR NO KEY UPDATE
+		)
+		UPDATE draft_clocks c SET due_at = $3 FROM locked WHERE c.draft_id = locked.id`,
+		workspaceID, accountID, at)
+	return dbError(err, nil)
+}
+
+// Reminders returns the reminders of (draft, revision, tier), by number.
+func (t *tx) Reminders(ctx context.Context, draftID int64, revision int, tier approvals.Tier) ([]*approvals.Reminder, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT workspace_id, draft_id, revision, tier, number, recipients, sent_at FROM draft_reminders
+		WHERE draft_id = $1 AND revision = $2 AND tier = $3 ORDER BY number`, draftID, revision, tier)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	var out []*approvals.Reminder
+	for rows.Next() {
+		var r approvals.Reminder
+		if err := rows.Scan(&r.WorkspaceID, &r.DraftID, &r.Revision, &r.Tier, &r.Number, &r.Recipients, &r.SentAt); err != nil {
+			return nil, dbError(err, nil)
+		}
+		r.SentAt = r.SentAt.UTC()
+		out = append(out, &r)
+	}
+	return out, dbError(rows.Err(), nil)
+}
+
+// CreateReminder records r; ECONFLICT when its number was taken (the
+// conflict does not abort the transaction).
+func (t *tx) CreateReminder(ctx context.Context, r *approvals.Reminder) error {
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO draft_reminders (workspace_id, draft_id, revision, tier, number, recipients, sent_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT ON CONSTRAINT draft_reminders_pkey DO NOTHING`,
+		r.WorkspaceID, r.DraftID, r.Revision, r.Tier, r.Number, r.Recipients, r.SentAt)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return approvals.Errorf(approvals.ECONFLICT, "reminder %d of draft #%d (revision %d, %s tier) was sent already", r.Number, r.DraftID, r.Revision, r.Tier)
+	}
+	return nil
+}
+
+// DeadlineAction returns the action taken on (draft, revision, tier).
+func (t *tx) DeadlineAction(ctx context.Context, draftID int64, revision int, tier approvals.Tier) (*approvals.DeadlineAction, error) {
+	var a approvals.DeadlineAction
+	err := t.tx.QueryRow(ctx, `
+		SELECT workspace_id, draft_id, revision, tier, policy, outcome, deadline_at, applied_at FROM draft_deadlines
+		WHERE draft_id = $1 AND revision = $2 AND tier = $3`, draftID, revision, tier).
+		Scan(&a.WorkspaceID, &a.DraftID, &a.Revision, &a.Tier, &a.Policy, &a.Outcome, &a.DeadlineAt, &a.AppliedAt)
+	if err != nil {
+		return nil, notFound(err, "no deadline action on draft #%d (revision %d, %s tier)", draftID, revision, tier)
+	}
+	a.DeadlineAt, a.AppliedAt = a.DeadlineAt.UTC(), a.AppliedAt.UTC()
+	return &a, nil
+}
+
+// CreateDeadlineAction records a; ECONFLICT when one exists.
+func (t *tx) CreateDeadlineAction(ctx context.Context, a *approvals.DeadlineAction) error {
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO draft_deadlines (workspace_id, draft_id, revision, tier, policy, outcome, deadline_at, applied_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT ON CONSTRAINT draft_deadlines_pkey DO NOTHING`,
+		a.WorkspaceID, a.DraftID, a.Revision, a.Tier, a.Policy, a.Outcome, a.DeadlineAt, a.AppliedAt)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if tag.RowsAffected() == 0 {
+		return approvals.Errorf(approvals.ECONFLICT, "the deadline policy already acted on draft #%d (revision %d, %s tier)", a.DraftID, a.Revision, a.Tier)
+	}
+	return nil
+}
+
+// CreatePolicyDecision records an approval by the deadline policy (no
+// approver, channel system); ECONFLICT when there is one for (draft,
+// revision, tier) already.
+func (t *tx) CreatePolicyDecision(ctx context.Context, d *approvals.Decision) error {
+	row := t.tx.QueryRow(ctx, `
+		WITH x AS (
+			INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
+			SELECT dr.workspace_id, dr.id, $2, $3, NULL, $4, $5, $6, coalesce($7, now())
+			FROM drafts dr WHERE dr.id = $1
+			ON CONFLICT (draft_id, revision, tier) WHERE approver_id IS NULL DO NOTHING
+			RETURNING *
+		)
+		SELECT `+decisionColumns+` FROM x LEFT JOIN members m ON m.id = x.approver_id`,
+		d.DraftID, d.Revision, d.Tier, d.Verdict, d.Comment, d.Channel, nullTime(d.CreatedAt))
+	got, err := scanDecision(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return approvals.Errorf(approvals.ECONFLICT, "the deadline policy already decided draft #%d (revision %d, %s tier), or it does not exist", d.DraftID, d.Revision, d.Tier)
+	}
+	if err != nil {
+		return dbError(err, violations{
+			"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
+		})
+	}
+	*d = *got
+	return nil
+}
+
+// AddExtraApprover makes the member an approver of one draft's revision in
+// one tier; ECONFLICT when they are one already.
+func (t *tx) AddExtraApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier, memberID int64, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `
+		INSERT INTO draft_extra_approvers (workspace_id, draft_id, revision, tier, member_id, added_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT ON CONSTRAINT draft_extra_approvers_pkey DO NOTHING`,
+		workspaceID, draftID, revision, tier, memberID, at)
+	if err != nil {
+		return dbError(err, violations{
+			"draft_extra_approvers_member_fkey": {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no member #%d in this workspace", memberID)},
+			"draft_extra_approvers_draft_fkey":  {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no draft #%d in this workspace", draftID)},
+		})
+	}
+	if tag.RowsAffected() == 0 {
+		return approvals.Errorf(approvals.ECONFLICT, "member #%d is already a backup approver of draft #%d (revision %d, %s tier)", memberID, draftID, revision, tier)
+	}
+	return nil
+}
+
+// ExtraApprovers returns the members added to (draft, revision, tier), by ID.
+func (t *tx) ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier) ([]*approvals.Member, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+memberColumns+` FROM draft_extra_approvers x JOIN members m ON m.id = x.member_id
+		WHERE x.workspace_id = $1 AND x.draft_id = $2 AND x.revision = $3 AND x.tier = $4
+		ORDER BY m.id`, workspaceID, draftID, revision, tier)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanMembers(rows)
+}
+
+// ExtraTiers returns the tiers of the draft's revision the member was added to.
+func (t *tx) ExtraTiers(ctx context.Context, workspaceID, draftID int64, revision int, memberID int64) ([]approvals.Tier, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT tier FROM draft_extra_approvers
+		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND member_id = $4
+		ORDER BY tier DESC`, workspaceID, draftID, revision, memberID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	tiers, err := pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
+	return tiers, dbError(err, nil)
+}
