@@ -12,7 +12,7 @@ MAILPIT ?= .dev/bin/mailpit
 # Extra services `make dev` needs before it starts.
 DEV_SERVICES ?= $(MAILPIT)
 
-.PHONY: all build test lint dev ensure-postgres ensure-chromium clean bench
+.PHONY: all build test lint dev ensure-postgres ensure-chromium clean bench faults
 
 all: build
 
@@ -37,6 +37,15 @@ test: ensure-postgres ensure-chromium $(MAILPIT)
 BENCH_FLAGS ?=
 bench: ensure-postgres
 	$(GO) run ./cmd/signoff-bench -out bench/results.json $(BENCH_FLAGS)
+
+# `make faults` runs the fault suite (faults/, build tag "faults"): the real
+# `signoff serve` binary against PostgreSQL, mailpit and a fake Slack, killed,
+# starved of its database, its SMTP sink and Slack, run as three replicas and
+# fed forged input. About four minutes; CI runs it after `make test`. It
+# prints a summary that README.md quotes ("Fault suite").
+faults: ensure-postgres $(MAILPIT)
+	$(GO) vet -tags faults ./faults/
+	MAILPIT_BIN=$(CURDIR)/$(MAILPIT) $(GO) test -tags faults -count=1 -v -timeout 20m ./faults/
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi

@@ -259,7 +259,8 @@ func (s *Service) MarkPublished(ctx context.Context, a Actor, draftID int64, pub
 			return nil, false, Errorf(EINVALID, "published url %q must be an absolute http or https URL", publishedURL)
 		}
 	}
-	err = s.doAs(ctx, a, "draft.published", draftID, func(ctx context.Context, tx Tx, p *principal, tok *APIToken, e *AuditEntry) error {
+	err = s.run(ctx, a, "draft.published", runOpts{draftID: draftID, publisher: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		tok := p.token
 		d, err := s.readableDraft(ctx, tx, p, draftID)
 		if err != nil {
 			return err
@@ -368,52 +369,9 @@ func (s *Service) handoffView(ctx context.Context, tx Tx, ws *Workspace, d *Draf
 	return out, nil
 }
 
-// viewAs is view for actors that may come through an API token: the
-// token is checked again in the transaction, and a publisher token acts
-// like the operator for reading.
+// viewAs is view that a publisher token (no member) may pass too.
 func (s *Service) viewAs(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
-	return s.doAs(ctx, a, action, 0, func(ctx context.Context, tx Tx, p *principal, _ *APIToken, e *AuditEntry) error {
-		e.Action = "" // reads are not audited when they succeed
+	return s.run(ctx, a, action, runOpts{read: true, publisher: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
 		return fn(ctx, tx, p)
 	})
-}
-
-// doAs is doOn for actors that may come through an API token. An entry
-// whose Action fn cleared is not written (a successful read).
-func (s *Service) doAs(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, tok *APIToken, e *AuditEntry) error) error {
-	var refused *AuditEntry
-	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label(), DraftID: draftID}
-		p, tok, err := s.tokenCaller(ctx, tx, a)
-		if p != nil {
-			e.WorkspaceID, e.ActorID, e.Actor = p.ws.ID, p.memberID(), p.label()
-			if tok != nil && p.member == nil {
-				e.Actor = "token " + tok.Name
-			}
-		}
-		if err == nil && p.member == nil && tok == nil && !a.isOperator() {
-			err = Errorf(EUNAUTHORIZED, "unknown actor")
-		}
-		if err == nil {
-			err = fn(ctx, tx, p, tok, e)
-		}
-		if err != nil {
-			if ErrorCode(err) == EUNAUTHORIZED || e.Action != "" {
-				e.Action = action
-				e.Outcome, e.Detail = OutcomeRefused, ErrorMessage(err)
-				refused = e
-			}
-			return err
-		}
-		if e.Action == "" {
-			return nil
-		}
-		return tx.AppendAudit(ctx, e)
-	})
-	if err != nil && refused != nil && auditable(err) {
-		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
-			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", action, "err", aerr)
-		}
-	}
-	return err
 }

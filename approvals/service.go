@@ -88,7 +88,8 @@ func (a Actor) label() string {
 // principal is a resolved actor.
 type principal struct {
 	ws     *Workspace
-	member *Member // nil for the operator
+	member *Member    // nil for the operator and for a publisher token
+	token  *APIToken // the API token the actor came with, checked again in the transaction
 	actor  Actor
 }
 
@@ -106,8 +107,17 @@ func (p *principal) label() string {
 	return p.actor.label()
 }
 
-// resolve finds the workspace and member an actor names.
-func (s *Service) resolve(ctx context.Context, tx Tx, a Actor) (*principal, error) {
+// resolve finds the workspace and member an actor names. A token that acts
+// for no member (a publisher's) is refused unless publisher is true: such a
+// principal has no member, like the operator, and must never pass for one.
+func (s *Service) resolve(ctx context.Context, tx Tx, a Actor, publisher bool) (*principal, error) {
+	if a.Token != nil {
+		p, err := s.tokenCaller(ctx, tx, a)
+		if err == nil && p.member == nil && !publisher {
+			err = Errorf(EUNAUTHORIZED, "API token %q acts for no member, so it may only read approved drafts and mark them published; create a token with --member EMAIL to do this", a.Token.Name)
+		}
+		return p, err
+	}
 	var ws *Workspace
 	var err error
 	switch {
@@ -153,41 +163,44 @@ func (s *Service) resolve(ctx context.Context, tx Tx, a Actor) (*principal, erro
 		}
 		p.member = m
 	case a.isOperator():
-	case a.Token != nil:
-		return p, Errorf(EUNAUTHORIZED, "API token %q acts for no member, so it may only read approved drafts and mark them published; create a token with --member EMAIL to do this", a.Token.Name)
 	default:
 		return p, Errorf(EUNAUTHORIZED, "unknown actor")
 	}
 	return p, nil
 }
 
-// do runs fn in a transaction as the resolved actor and writes the audit
-// entry: the one fn filled on success, or a "refused" entry on a refusal (in
-// a transaction of its own, since fn's was rolled back).
-func (s *Service) do(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
-	return s.doOn(ctx, a, action, 0, fn)
+// runOpts tunes run.
+type runOpts struct {
+	draftID   int64 // the draft acted on, known before anything is looked up
+	read      bool  // a read: audited only when refused for lack of rights
+	publisher bool  // a publisher token (no member) may act
 }
 
-// doOn is do for an action on one draft, so that even an attempt refused
-// before the draft is looked at (an unknown actor) is logged against it.
-func (s *Service) doOn(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+// run runs fn in a transaction as the resolved actor and writes the audit
+// entry: the one fn filled on success (not for reads), or a "refused" entry
+// on a refusal, in a transaction of its own since fn's was rolled back.
+// Every channel's call goes through here, so every refused attempt is
+// logged the same way.
+func (s *Service) run(ctx context.Context, a Actor, action string, o runOpts, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
 	var refused *AuditEntry
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label(), DraftID: draftID}
-		p, err := s.resolve(ctx, tx, a)
+		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label(), DraftID: o.draftID}
+		p, err := s.resolve(ctx, tx, a, o.publisher)
 		if p != nil {
-			e.WorkspaceID = p.ws.ID
-			e.ActorID = p.memberID()
-			e.Actor = p.label()
+			e.WorkspaceID, e.ActorID, e.Actor = p.ws.ID, p.memberID(), p.label()
 		}
 		if err == nil {
 			err = fn(ctx, tx, p, e)
 		}
 		if err != nil {
-			e.Outcome = OutcomeRefused
-			e.Detail = ErrorMessage(err)
-			refused = e
+			if !o.read || ErrorCode(err) == EUNAUTHORIZED {
+				e.Outcome, e.Detail = OutcomeRefused, ErrorMessage(err)
+				refused = e
+			}
 			return err
+		}
+		if o.read {
+			return nil
 		}
 		return tx.AppendAudit(ctx, e)
 	})
@@ -199,28 +212,22 @@ func (s *Service) doOn(ctx context.Context, a Actor, action string, draftID int6
 	return err
 }
 
-// view runs a read-only fn as the resolved actor; refusals are audited too.
+// do runs a state change as the resolved actor; see run.
+func (s *Service) do(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	return s.run(ctx, a, action, runOpts{}, fn)
+}
+
+// doOn is do for an action on one draft, so that even an attempt refused
+// before the draft is looked at (an unknown actor) is logged against it.
+func (s *Service) doOn(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	return s.run(ctx, a, action, runOpts{draftID: draftID}, fn)
+}
+
+// view runs a read as the resolved actor; refusals are audited too.
 func (s *Service) view(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
-	var refused *AuditEntry
-	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		p, err := s.resolve(ctx, tx, a)
-		if err == nil {
-			err = fn(ctx, tx, p)
-		}
-		if err != nil && ErrorCode(err) == EUNAUTHORIZED {
-			refused = &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeRefused, Meta: a.Meta, Actor: a.label(), Detail: ErrorMessage(err)}
-			if p != nil {
-				refused.WorkspaceID, refused.ActorID, refused.Actor = p.ws.ID, p.memberID(), p.label()
-			}
-		}
-		return err
+	return s.run(ctx, a, action, runOpts{read: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
+		return fn(ctx, tx, p)
 	})
-	if refused != nil {
-		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
-			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", action, "err", aerr)
-		}
-	}
-	return err
 }
 
 // auditable reports whether a failed attempt belongs in the audit log: every

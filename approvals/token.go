@@ -184,29 +184,26 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta Meta) (A
 
 // tokenCaller resolves an actor that came through Authenticate, checking
 // again inside the transaction that its token is still valid.
-func (s *Service) tokenCaller(ctx context.Context, tx Tx, a Actor) (*principal, *APIToken, error) {
-	if a.Token == nil {
-		p, err := s.resolve(ctx, tx, a)
-		return p, nil, err
-	}
+func (s *Service) tokenCaller(ctx context.Context, tx Tx, a Actor) (*principal, error) {
 	ws, err := tx.WorkspaceByID(ctx, a.Token.WorkspaceID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	p := &principal{ws: ws, actor: a}
 	t, err := tx.APITokenByID(ctx, ws.ID, a.Token.ID)
 	if ErrorCode(err) == ENOTFOUND {
-		return p, nil, Errorf(EUNAUTHORIZED, "invalid API token")
+		return p, Errorf(EUNAUTHORIZED, "invalid API token")
 	} else if err != nil {
-		return p, nil, err
+		return p, err
 	}
 	if t.RevokedAt != nil {
-		return p, nil, Errorf(EUNAUTHORIZED, "this API token was revoked")
+		return p, Errorf(EUNAUTHORIZED, "this API token was revoked")
 	}
+	p.token = t
 	if t.MemberID != 0 {
 		if p.member, err = tx.MemberByID(ctx, ws.ID, t.MemberID); err != nil {
-			return p, nil, err
+			return p, err
 		}
 	}
-	return p, t, nil
+	return p, nil
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Main is signoff-bench: it parses flags, runs, prints the table and
-// writes the results file. It returns the exit status: 0 when every
-// target was met, 1 when one was missed, 2 when the run failed.
+// writes the results file. It returns the exit status: 0 when the run
+// completed (missed targets are reported as MISS; with -strict they give
+// 1), 2 when the run failed.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("signoff-bench", flag.ContinueOnError)
@@ -31,6 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	queries := fs.Int("scale-queries", cfg.ScaleQueries, "timed Inbox and List calls of the scale phase")
 	phases := fs.String("phases", "", "comma-separated phases to run (decisions, slack, dispatch, e2e, scale); empty for all")
 	poolMax := fs.Int("pool-max-conns", 0, "override the server's database pool size (0: the server's default)")
+	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
 	prof := fs.String("profile", "", "directory for a CPU profile of each phase (and plans.txt)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -109,7 +111,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if missed := rep.Missed(); len(missed) > 0 {
 		fmt.Fprintf(stdout, "%d of the targets missed\n", len(missed))
-		return 1
+		if *strict {
+			return 1
+		}
 	}
 	return 0
 }

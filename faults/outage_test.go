@@ -270,14 +270,14 @@ func TestDatabaseOutage(t *testing.T) {
 	// A delivery in flight when the database went away cannot be marked
 	// sent, and goes again after its lease: at most one per outage.
 	if rep.Duplicates > 1 {
-		t.Errorf("%d deliveries arrived twice; at most the one in flight at the outage may", rep.Duplicates)
+		t.Errorf("%d deliveries arrived twice (%v); at most the one in flight at the outage may", rep.Duplicates, rep.Twice)
 	}
 	t.Logf("clicks %d (during outage %d: p50 %s, p99 %s, max %s; email 503s %d, Slack 'unavailable' %d); /readyz 503 after %s, 200 again %s after PostgreSQL restarted; decisions %d (%d from clicks after recovery); deliveries %d, duplicates %d",
 		len(probes), len(during), during[len(during)/2], during[len(during)*99/100], during[len(during)-1], n503, unavailable,
 		first503.Sub(downAt).Round(time.Millisecond), readyAt.Sub(upAt).Round(time.Millisecond), len(view), decidedAfter, rep.Expected, rep.Duplicates)
 	suite.Summary.Add(headFaults, "PostgreSQL stopped %s under load (%d clicks, %d during the outage): answers in ≤ %s (p99 %s; email 503, Slack \"unavailable\"), /readyz 503 after %s and 200 %s after restart, serve never restarted",
 		outage, len(probes), len(during), during[len(during)-1].Round(time.Millisecond), during[len(during)*99/100].Round(time.Millisecond),
-		first503.Sub(downAt).Round(100*time.Millisecond), readyAt.Sub(upAt).Round(100*time.Millisecond))
+		first503.Sub(downAt).Round(time.Millisecond), readyAt.Sub(upAt).Round(time.Millisecond))
 	suite.Summary.Add(headLost, "database outage: %d decisions, each told to its clicker, none for a 503 or \"unavailable\"; 0 half-applied (SQL invariants); %d deliveries, %d sent twice",
 		len(view), rep.Expected, rep.Duplicates)
 }
