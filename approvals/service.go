@@ -88,7 +88,7 @@ func (a Actor) label() string {
 // principal is a resolved actor.
 type principal struct {
 	ws     *Workspace
-	member *Member    // nil for the operator and for a publisher token
+	member *Member   // nil for the operator and for a publisher token
 	token  *APIToken // the API token the actor came with, checked again in the transaction
 	actor  Actor
 }
