@@ -38,8 +38,8 @@ ENV
 cat <<MSG
 
 Email: mailpit catches every email Signoff sends. Open http://$UI_ADDR to read
-them and click their Approve / Reject links. For CLI commands in another
-shell to email too, first run: source .dev/mail.env
+them and click their Approve / Reject links. The server delivers every
+email, including those of drafts submitted from the command line.
 
 MSG
 "$@"
