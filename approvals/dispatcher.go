@@ -1,12 +1,14 @@
 package approvals
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,6 +17,16 @@ import (
 // earliest next attempt (Slack's 429 Retry-After).
 type Sender interface {
 	Send(ctx context.Context, m *OutboxMessage) error
+}
+
+// ConcurrentSender is a Sender that may be handed several messages at once:
+// the dispatcher runs up to min(Workers, Concurrency()) of its Sends
+// concurrently. A Sender without it gets one message at a time, so a
+// rate-limited channel, whose Retry-After must hold for every call made
+// after it was answered (Slack), never has a call in flight when it says so.
+type ConcurrentSender interface {
+	Sender
+	Concurrency() int
 }
 
 // SenderFunc adapts a function to Sender.
@@ -54,6 +66,14 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 // Dispatcher delivers outbox messages. Several dispatchers (in one process or
 // in several `serve` replicas) may run on one database: claims use FOR UPDATE
 // SKIP LOCKED and a lease, so no row is handed to two of them at once.
+//
+// A claimed batch is delivered by up to Workers goroutines per channel whose
+// sender is a ConcurrentSender (one for the others). The messages of one
+// (channel, draft, target) stay in order on one worker — a Slack update in
+// place must follow the post it updates — while different drafts and
+// recipients go out concurrently. Each outcome is recorded as soon as its
+// send returns (Tx.MarkOutboxBatch with one outcome), so a crash repeats at
+// most the sends in flight.
 type Dispatcher struct {
 	Store   Store
 	Senders map[Channel]Sender
@@ -61,11 +81,12 @@ type Dispatcher struct {
 	Logger  *slog.Logger
 
 	Batch       int           // rows claimed per round (default 50)
+	Workers     int           // concurrent deliveries per ConcurrentSender channel (default 4)
 	Lease       time.Duration // how long a claim holds a row (default 2m)
 	MaxAttempts int           // attempts before a row goes dead (default 8)
 	BaseDelay   time.Duration // first retry delay (default 5s), doubled each attempt
 	MaxDelay    time.Duration // cap on the retry delay (default 1h)
-	Interval    time.Duration // idle poll interval (default 1s)
+	Interval    time.Duration // idle poll interval (default 250ms)
 	// Jitter returns a factor in [0.5, 1.5) applied to each delay; tests may
 	// fix it. Defaults to a random one.
 	Jitter func() float64
@@ -111,6 +132,9 @@ func (d *Dispatcher) defaults() {
 	if d.Batch <= 0 {
 		d.Batch = 50
 	}
+	if d.Workers <= 0 {
+		d.Workers = 4
+	}
 	if d.Lease <= 0 {
 		d.Lease = 2 * time.Minute
 	}
@@ -124,7 +148,7 @@ func (d *Dispatcher) defaults() {
 		d.MaxDelay = time.Hour
 	}
 	if d.Interval <= 0 {
-		d.Interval = time.Second
+		d.Interval = 250 * time.Millisecond
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -160,8 +184,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// RunOnce claims one batch of due messages and delivers it, returning how
-// many it handled.
+// RunOnce claims one batch of due messages, delivers it and records the
+// outcomes, returning how many messages it claimed.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
 	var msgs []*OutboxMessage
@@ -173,68 +197,181 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim outbox: %w", err)
 	}
-	for _, m := range msgs {
-		if err := d.deliver(ctx, m); err != nil {
-			return len(msgs), err
-		}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	// Senders of one batch share the drafts they load (NotificationView).
+	if err := d.deliverAll(withViewCache(ctx), msgs); err != nil {
+		return len(msgs), fmt.Errorf("record outbox outcomes: %w", err)
+	}
+	if ctx.Err() != nil {
+		return len(msgs), ctx.Err()
 	}
 	return len(msgs), nil
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, m *OutboxMessage) error {
+// delivery is what a send of one message came to.
+type delivery struct {
+	err      error
+	wait     time.Duration // deferred: the channel was paused for this long
+	deferred bool
+	done     bool // the sender was called, or the message was put off
+}
+
+// deliverAll delivers msgs, concurrently by lane (see Dispatcher), and
+// records each outcome as soon as its send returns: a crash then repeats at
+// most the sends that were in flight (the fault suite counts them), where
+// recording once per batch would repeat every send of the batch.
+func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) error {
+	var mu sync.Mutex
+	var firstErr error
+	// failed stops the batch once an outcome could not be recorded (the
+	// database is gone): every further send would be made again after the
+	// lease, so none is started.
+	var failed atomic.Bool
+	type laneKey struct {
+		ch     Channel
+		draft  int64
+		target string
+	}
+	lanes := map[laneKey][]int{}
+	var order []laneKey
+	for i, m := range msgs {
+		k := laneKey{m.Channel, m.Payload.DraftID, m.Payload.Target}
+		if _, ok := lanes[k]; !ok {
+			order = append(order, k)
+		}
+		lanes[k] = append(lanes[k], i)
+	}
+	slots := map[Channel]chan struct{}{}
+	var wg sync.WaitGroup
+	for _, k := range order {
+		sem, ok := slots[k.ch]
+		if !ok {
+			sem = make(chan struct{}, d.workers(k.ch))
+			slots[k.ch] = sem
+		}
+		idx := lanes[k]
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			for _, i := range idx {
+				if ctx.Err() != nil || failed.Load() {
+					return
+				}
+				r := d.deliver(ctx, msgs[i])
+				if err := d.record(ctx, msgs[i], r); err != nil {
+					failed.Store(true)
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// record writes the outcome of one delivery, even when ctx ended meanwhile
+// (shutdown): a delivery left unrecorded would be made again once the lease
+// runs out. Deliveries cut short by the shutdown itself are left to the
+// lease.
+func (d *Dispatcher) record(ctx context.Context, m *OutboxMessage, r delivery) error {
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := d.Now().UTC()
+	o, ok := d.outcome(mctx, m, r, now, ctx.Err() != nil)
+	if !ok {
+		return nil
+	}
+	var lease time.Time
+	if m.LeaseUntil != nil {
+		lease = *m.LeaseUntil
+	}
+	return d.Store.InTx(mctx, func(ctx context.Context, tx Tx) error {
+		stale, err := tx.MarkOutboxBatch(ctx, lease, now, []OutboxOutcome{o})
+		if err == nil && len(stale) > 0 {
+			d.Logger.WarnContext(ctx, "outbox lease ran out before the outcome was recorded (is outbox.lease shorter than a send takes?)",
+				"outbox_ids", stale, "lease_until", lease)
+		}
+		return err
+	})
+}
+
+// workers returns how many messages of ch may be in delivery at once.
+func (d *Dispatcher) workers(ch Channel) int {
+	if cs, ok := d.Senders[ch].(ConcurrentSender); ok {
+		return max(1, min(d.Workers, cs.Concurrency()))
+	}
+	return 1
+}
+
+// deliver hands m to its channel's sender, unless the channel is paused.
+func (d *Dispatcher) deliver(ctx context.Context, m *OutboxMessage) delivery {
 	sender, ok := d.Senders[m.Channel]
-	var sendErr error
 	// deferred: put off, unsent, until the channel's Retry-After elapses.
 	// That is no failed attempt: it never makes the message dead.
-	wait := d.paused(m.Channel, d.Now())
-	deferred := wait > 0
-	switch {
-	case deferred:
-		sendErr = &RetryAfterError{After: wait, Err: errPaused}
-	case !ok:
-		sendErr = Permanent(fmt.Errorf("no sender for channel %q", m.Channel))
-	default:
-		sendErr = sender.Send(ctx, m)
-		var ra *RetryAfterError
-		if errors.As(sendErr, &ra) {
-			d.pause(m.Channel, d.Now().Add(ra.After))
-		}
+	if wait := d.paused(m.Channel, d.Now()); wait > 0 {
+		return delivery{err: &RetryAfterError{After: wait, Err: errPaused}, wait: wait, deferred: true, done: true}
 	}
-	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the lease expires and another try follows
+	if !ok {
+		return delivery{err: Permanent(fmt.Errorf("no sender for channel %q", m.Channel)), done: true}
 	}
-	if d.Metrics != nil && !deferred {
-		if sendErr != nil && !IsPermanent(sendErr) && m.Attempts >= d.MaxAttempts {
+	err := sender.Send(ctx, m)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		d.pause(m.Channel, d.Now().Add(ra.After))
+	}
+	return delivery{err: err, done: true}
+}
+
+// outcome turns m's delivery into the outcome to record, counting it. It
+// reports false when there is nothing to record: the message was not
+// reached, or its send failed because the dispatcher is shutting down
+// (stopping), and the lease brings it back.
+func (d *Dispatcher) outcome(ctx context.Context, m *OutboxMessage, r delivery, now time.Time, stopping bool) (OutboxOutcome, bool) {
+	if !r.done || (stopping && r.err != nil) {
+		return OutboxOutcome{}, false
+	}
+	sendErr := r.err
+	// throttled: put off, or answered "retry after" (Slack's 429). That is
+	// no failure of the message, so it never makes it dead, however long
+	// the channel throttles: MaxAttempts ends only real failures.
+	var ra *RetryAfterError
+	throttled := errors.As(sendErr, &ra)
+	if d.Metrics != nil && !r.deferred {
+		if sendErr != nil && !IsPermanent(sendErr) && !throttled && m.Attempts >= d.MaxAttempts {
 			d.Metrics.Sent(m.Channel, Permanent(sendErr)) // the last attempt: it goes dead
 		} else {
 			d.Metrics.Sent(m.Channel, sendErr)
 		}
 	}
 	log := d.Logger.With("outbox_id", m.ID, "channel", m.Channel, "event", m.Payload.Event, "attempt", m.Attempts)
-	return d.Store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		now := d.Now().UTC()
-		switch {
-		case sendErr == nil:
-			return tx.MarkOutboxSent(ctx, m.ID, now)
-		case IsPermanent(sendErr) || (m.Attempts >= d.MaxAttempts && !deferred):
-			log.WarnContext(ctx, "outbox message dead", "err", sendErr)
-			return tx.MarkOutboxDead(ctx, m.ID, sendErr.Error())
-		case deferred:
-			// Exactly at the end of the wait: a backoff on top would only
-			// delay the message further.
-			next := now.Add(wait)
-			log.DebugContext(ctx, "outbox deferred", "next", next)
-			return tx.MarkOutboxRetry(ctx, m.ID, next, sendErr.Error())
-		default:
-			next := now.Add(d.Backoff(m.Attempts))
-			var ra *RetryAfterError
-			if errors.As(sendErr, &ra) && now.Add(ra.After).After(next) {
-				next = now.Add(ra.After)
-			}
-			log.InfoContext(ctx, "outbox retry", "err", sendErr, "next", next)
-			return tx.MarkOutboxRetry(ctx, m.ID, next, sendErr.Error())
+	switch {
+	case sendErr == nil:
+		return OutboxOutcome{ID: m.ID, State: OutboxSent}, true
+	case IsPermanent(sendErr) || (m.Attempts >= d.MaxAttempts && !throttled):
+		log.WarnContext(ctx, "outbox message dead", "err", sendErr)
+		return OutboxOutcome{ID: m.ID, State: OutboxDead, Error: sendErr.Error()}, true
+	case r.deferred:
+		// Exactly at the end of the wait: a backoff on top would only
+		// delay the message further.
+		next := now.Add(r.wait)
+		log.DebugContext(ctx, "outbox deferred", "next", next)
+		return OutboxOutcome{ID: m.ID, State: OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
+	default:
+		next := now.Add(d.Backoff(m.Attempts))
+		if throttled && now.Add(ra.After).After(next) {
+			next = now.Add(ra.After)
 		}
-	})
+		log.InfoContext(ctx, "outbox retry", "err", sendErr, "next", next)
+		return OutboxOutcome{ID: m.ID, State: OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
+	}
 }
 
 // Backoff returns the delay after the given attempt: exponential from
@@ -281,27 +418,139 @@ func (s *Service) Outbox(ctx context.Context, state OutboxState, limit int) ([]*
 
 // NotificationView loads what a sender shows for a notification: the draft
 // as it is now and the recipient (nil when the target is a channel). Senders
-// are trusted parts of the service; no actor check applies.
+// are trusted parts of the service; no actor check applies. Within one
+// dispatcher batch (see withViewCache) a draft is loaded once for all its
+// messages, and the view returned is shared: callers must not change it.
 // Errors: ENOTFOUND.
 func (s *Service) NotificationView(ctx context.Context, n Notification) (*DraftView, *Member, error) {
+	c := viewCacheFrom(ctx)
+	if c == nil {
+		return s.notificationView(ctx, n, true)
+	}
+	var recipient *Member
+	view, err := c.draft(n.WorkspaceID, n.DraftID, func() (*DraftView, error) {
+		v, r, err := s.notificationView(ctx, n, true)
+		if r != nil {
+			recipient = r
+			c.putMember(n.WorkspaceID, r)
+		}
+		return v, err
+	})
+	if err != nil || n.RecipientID == 0 || recipient != nil {
+		return view, recipient, err
+	}
+	recipient, err = c.member(n.WorkspaceID, n.RecipientID, func() (*Member, error) {
+		_, r, err := s.notificationView(ctx, n, false)
+		return r, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return view, recipient, nil
+}
+
+// notificationView loads, in one transaction, the draft view (withView) and
+// the notification's recipient, if it names one.
+func (s *Service) notificationView(ctx context.Context, n Notification, withView bool) (*DraftView, *Member, error) {
 	var view *DraftView
 	var recipient *Member
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		ws, err := tx.WorkspaceByID(ctx, n.WorkspaceID)
-		if err != nil {
-			return err
-		}
-		d, err := tx.DraftByID(ctx, ws.ID, n.DraftID)
-		if err != nil {
-			return err
-		}
-		if view, err = s.draftView(ctx, tx, ws, d); err != nil {
-			return err
+		if withView {
+			ws, err := tx.WorkspaceByID(ctx, n.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			d, err := tx.DraftByID(ctx, ws.ID, n.DraftID)
+			if err != nil {
+				return err
+			}
+			if view, err = s.draftView(ctx, tx, ws, d); err != nil {
+				return err
+			}
 		}
 		if n.RecipientID != 0 {
-			recipient, err = tx.MemberByID(ctx, ws.ID, n.RecipientID)
+			var err error
+			if recipient, err = tx.MemberByID(ctx, n.WorkspaceID, n.RecipientID); err != nil {
+				return err
+			}
 		}
-		return err
+		return nil
 	})
-	return view, recipient, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return view, recipient, nil
+}
+
+// viewCache memoises NotificationView's loads for one dispatcher batch,
+// whose messages often share a draft (a tier's request goes to each
+// approver, by email and by Slack). Concurrent loads of one key wait for
+// the first; a failed load is not kept, so the next caller tries again.
+type viewCache struct {
+	mu      sync.Mutex
+	drafts  map[[2]int64]*cacheEntry[*DraftView]
+	members map[[2]int64]*cacheEntry[*Member]
+}
+
+type cacheEntry[T any] struct {
+	ready chan struct{}
+	val   T
+	err   error
+}
+
+type viewCacheKey struct{}
+
+// withViewCache returns ctx carrying a fresh viewCache.
+func withViewCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, viewCacheKey{}, &viewCache{
+		drafts: map[[2]int64]*cacheEntry[*DraftView]{}, members: map[[2]int64]*cacheEntry[*Member]{}})
+}
+
+func viewCacheFrom(ctx context.Context) *viewCache {
+	c, _ := ctx.Value(viewCacheKey{}).(*viewCache)
+	return c
+}
+
+func (c *viewCache) draft(workspaceID, draftID int64, load func() (*DraftView, error)) (*DraftView, error) {
+	return cached(&c.mu, c.drafts, [2]int64{workspaceID, draftID}, load)
+}
+
+func (c *viewCache) member(workspaceID, memberID int64, load func() (*Member, error)) (*Member, error) {
+	return cached(&c.mu, c.members, [2]int64{workspaceID, memberID}, load)
+}
+
+func (c *viewCache) putMember(workspaceID int64, m *Member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := [2]int64{workspaceID, m.ID}
+	if _, ok := c.members[k]; !ok {
+		e := &cacheEntry[*Member]{ready: make(chan struct{}), val: m}
+		close(e.ready)
+		c.members[k] = e
+	}
+}
+
+func cached[T any](mu *sync.Mutex, m map[[2]int64]*cacheEntry[T], k [2]int64, load func() (T, error)) (T, error) {
+	mu.Lock()
+	e, ok := m[k]
+	if !ok {
+		e = &cacheEntry[T]{ready: make(chan struct{})}
+		m[k] = e
+	}
+	mu.Unlock()
+	if ok {
+		<-e.ready
+		if e.err == nil {
+			return e.val, nil
+		}
+		return load() // the first load failed: try for ourselves
+	}
+	e.val, e.err = load()
+	if e.err != nil {
+		mu.Lock()
+		delete(m, k)
+		mu.Unlock()
+	}
+	close(e.ready)
+	return e.val, e.err
 }

@@ -1,6 +1,7 @@
 package approvals
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
@@ -66,7 +67,36 @@ type OutboxMessage struct {
 	LastError      string       `json:"last_error,omitempty"`
 	CreatedAt      time.Time    `json:"created_at"`
 	SentAt         *time.Time   `json:"sent_at,omitempty"`
+	// LeaseUntil is the end of the lease of the claim that holds the
+	// message (nil when none ever did or it was released). A dispatcher
+	// hands it back with the outcome, so that only its own claim is acted on.
+	LeaseUntil *time.Time `json:"lease_until,omitempty"`
 }
 
 // PayloadJSON returns the payload encoded for storage.
 func (m *OutboxMessage) PayloadJSON() ([]byte, error) { return json.Marshal(m.Payload) }
+
+// OutboxOutcome is the result of one delivery attempt of a claimed message:
+// State OutboxSent, OutboxDead (with Error), or OutboxPending for another
+// attempt at NextAttemptAt (with Error).
+type OutboxOutcome struct {
+	ID            int64
+	State         OutboxState
+	NextAttemptAt time.Time
+	Error         string
+}
+
+// OutboxBatchTx records dispatcher outcomes in one statement, checking the
+// claim's lease (embedded in Tx).
+type OutboxBatchTx interface {
+	// MarkOutboxBatch applies the outcomes of messages claimed with the lease
+	// ending at lease (their LeaseUntil), and releases them; a sent one gets
+	// SentAt at. A retry or dead outcome applies only while the message is
+	// still pending under that very lease: a message whose lease ran out and
+	// that another claim took is left to that claim. A sent outcome applies
+	// to any pending message, whoever holds it — the delivery happened, and
+	// recording it keeps another claim's later failure from sending it again.
+	// It returns the IDs whose lease was no longer this claim's (a sign that
+	// outbox.lease is shorter than a batch takes to deliver).
+	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []OutboxOutcome) (stale []int64, err error)
+}

@@ -577,11 +577,14 @@ func TestDispatcher(t *testing.T) {
 
 	t.Run("fails three times then succeeds", func(t *testing.T) {
 		v := f.submit("ed@acme.test", "internal", "flaky")
+		var mu sync.Mutex // the two rows may go out at once
 		calls := 0
 		d := newDispatcher(approvals.SenderFunc(func(ctx context.Context, m *approvals.OutboxMessage) error {
 			if m.Payload.DraftID != v.ID {
 				return nil
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			calls++
 			if calls <= 3 {
 				return errors.New("smtp: 421 try later")

@@ -20,6 +20,17 @@ type SlackMessage struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// SlackAction is a Slack click acknowledged before it was acted on (an
+// Approve, a reject modal's submission), queued in Postgres for the bot's
+// worker. Payload is the bot's own encoding of the click.
+type SlackAction struct {
+	ID        int64
+	Key       string // the inbound delivery it came with
+	Payload   []byte
+	Attempts  int // leases taken, this one included
+	CreatedAt time.Time
+}
+
 // SlackMember returns the member linked to a Slack user of the team bound to
 // a workspace. It audits nothing: it is how the bot learns whether to link.
 // Errors: EUNAUTHORIZED (the team is bound to no workspace), ENOTFOUND (the
@@ -136,7 +147,34 @@ type Inbox struct {
 	Mine []DraftSummary `json:"mine"`
 }
 
-// Inbox returns the actor's inbox (for Slack's App Home).
+// InboxTx is what Inbox reads in bulk: a handful of set-based queries for
+// all of a member's drafts at once, however many there are. Every lookup is
+// scoped to the workspace.
+type InboxTx interface {
+	// PendingDraftsIn returns the drafts of the accounts that wait on a
+	// tier, oldest first.
+	PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs []int64) ([]*Draft, error)
+	// DecisionsOf returns the drafts' decisions by draft ID, each list
+	// oldest first with Approver filled (as Tx.Decisions).
+	DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Decision, error)
+	// RevisionsOf returns the drafts' revisions by draft ID, oldest first.
+	RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Revision, error)
+	// CommentsOf returns the drafts' comments by draft ID, each list oldest
+	// first with Author filled (as Tx.Comments).
+	CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Comment, error)
+	// MembersByID returns the members with the IDs by ID (absent IDs are
+	// left out).
+	MembersByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Member, error)
+	// ApproversOf returns the approvers of the accounts by account and tier,
+	// each list ordered as Tx.Approvers orders it.
+	ApproversOf(ctx context.Context, workspaceID int64, accountIDs []int64) (map[int64]map[Tier][]*Member, error)
+	// AuthoredDrafts returns at most limit of the author's drafts on the
+	// accounts in the states, newest first, with their current text.
+	AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []State, limit int) ([]*Draft, error)
+}
+
+// Inbox returns the actor's inbox (for Slack's App Home). It reads in a
+// fixed number of statements whatever the number of drafts.
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 	var out *Inbox
@@ -149,54 +187,28 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 			return err
 		}
 		in := &Inbox{Member: p.member, Waiting: []*DraftView{}, Mine: []DraftSummary{}}
-		handles := map[int64]string{}
-		var ids []int64
+		byAccount := map[int64]Access{}
+		var ids, approving []int64
 		for _, acc := range access {
-			handles[acc.Account.ID] = acc.Account.Handle
+			byAccount[acc.Account.ID] = acc
 			ids = append(ids, acc.Account.ID)
-			if len(acc.Tiers) == 0 {
-				continue
+			if len(acc.Tiers) > 0 {
+				approving = append(approving, acc.Account.ID)
 			}
-			ds, err := tx.PendingDrafts(ctx, p.ws.ID, acc.Account.ID)
-			if err != nil {
+		}
+		if len(approving) > 0 {
+			if in.Waiting, err = s.waiting(ctx, tx, p, byAccount, approving); err != nil {
 				return err
-			}
-			for _, d := range ds {
-				t, _ := d.State.Tier()
-				if !acc.IsApprover(t) || d.AuthorID == p.member.ID || !canSee(p.member, acc, d) {
-					continue
-				}
-				decisions, err := tx.Decisions(ctx, d.ID)
-				if err != nil {
-					return err
-				}
-				decided := false
-				for _, x := range decisions {
-					if x.Revision == d.Revision && x.Tier == t && x.ApproverID == p.member.ID {
-						decided = true
-					}
-				}
-				if decided {
-					continue
-				}
-				v, err := s.draftView(ctx, tx, p.ws, d)
-				if err != nil {
-					return err
-				}
-				in.Waiting = append(in.Waiting, v)
 			}
 		}
 		if len(ids) > 0 {
-			ds, err := tx.Drafts(ctx, DraftFilter{WorkspaceID: p.ws.ID, AccountIDs: ids,
-				States: []State{StatePendingInternal, StatePendingClient, StateRejected}, Limit: 200})
+			ds, err := tx.AuthoredDrafts(ctx, p.ws.ID, p.member.ID, ids,
+				[]State{StatePendingInternal, StatePendingClient, StateRejected}, 200)
 			if err != nil {
 				return err
 			}
 			for _, d := range ds {
-				if d.AuthorID != p.member.ID {
-					continue
-				}
-				in.Mine = append(in.Mine, DraftSummary{ID: d.ID, Account: handles[d.AccountID], Author: p.member.Label(),
+				in.Mine = append(in.Mine, DraftSummary{ID: d.ID, Account: byAccount[d.AccountID].Account.Handle, Author: p.member.Label(),
 					State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
 			}
 		}
@@ -204,6 +216,145 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 		return nil
 	})
 	return out, err
+}
+
+// waiting returns the drafts of the approving accounts that wait on the
+// member's decision, as full views, oldest first.
+func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount map[int64]Access, approving []int64) ([]*DraftView, error) {
+	out := []*DraftView{}
+	pending, err := tx.PendingDraftsIn(ctx, p.ws.ID, approving)
+	if err != nil || len(pending) == 0 {
+		return out, err
+	}
+	pendingIDs := make([]int64, len(pending))
+	for i, d := range pending {
+		pendingIDs[i] = d.ID
+	}
+	decisions, err := tx.DecisionsOf(ctx, p.ws.ID, pendingIDs)
+	if err != nil {
+		return nil, err
+	}
+	var ds []*Draft
+	var draftIDs, authorIDs, accountIDs []int64
+	seenAccount := map[int64]bool{}
+	for _, d := range pending {
+		acc := byAccount[d.AccountID]
+		t, _ := d.State.Tier()
+		if !acc.IsApprover(t) || d.AuthorID == p.member.ID || !canSee(p.member, acc, d) {
+			continue
+		}
+		decided := false
+		for _, x := range decisions[d.ID] {
+			if x.Revision == d.Revision && x.Tier == t && x.ApproverID == p.member.ID {
+				decided = true
+			}
+		}
+		if decided {
+			continue
+		}
+		ds = append(ds, d)
+		draftIDs = append(draftIDs, d.ID)
+		authorIDs = append(authorIDs, d.AuthorID)
+		if !seenAccount[d.AccountID] {
+			seenAccount[d.AccountID] = true
+			accountIDs = append(accountIDs, d.AccountID)
+		}
+	}
+	if len(ds) == 0 {
+		return out, nil
+	}
+	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, drafts: map[int64]bool{}, accounts: map[int64]*Account{}, decisions: decisions}
+	for _, id := range draftIDs {
+		pre.drafts[id] = true
+	}
+	for id := range seenAccount {
+		acc := byAccount[id].Account
+		pre.accounts[id] = &acc
+	}
+	if pre.revisions, err = tx.RevisionsOf(ctx, p.ws.ID, draftIDs); err != nil {
+		return nil, err
+	}
+	if pre.comments, err = tx.CommentsOf(ctx, p.ws.ID, draftIDs); err != nil {
+		return nil, err
+	}
+	if pre.members, err = tx.MembersByID(ctx, p.ws.ID, authorIDs); err != nil {
+		return nil, err
+	}
+	if pre.approvers, err = tx.ApproversOf(ctx, p.ws.ID, accountIDs); err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		v, err := s.draftView(ctx, pre, p.ws, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// preloadedTx answers the lookups of draftView from rows read in bulk, so
+// that building many views takes no further statement; anything it was not
+// given goes to the transaction itself.
+type preloadedTx struct {
+	Tx
+	ws        int64
+	drafts    map[int64]bool // the drafts whose revisions, decisions and comments were read
+	accounts  map[int64]*Account
+	members   map[int64]*Member
+	revisions map[int64][]*Revision
+	decisions map[int64][]*Decision
+	comments  map[int64][]*Comment
+	approvers map[int64]map[Tier][]*Member
+}
+
+func (t *preloadedTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {
+	if a, ok := t.accounts[id]; ok && workspaceID == t.ws {
+		return a, nil
+	}
+	return t.Tx.AccountByID(ctx, workspaceID, id)
+}
+
+func (t *preloadedTx) MemberByID(ctx context.Context, workspaceID, id int64) (*Member, error) {
+	if m, ok := t.members[id]; ok && workspaceID == t.ws {
+		return m, nil
+	}
+	return t.Tx.MemberByID(ctx, workspaceID, id)
+}
+
+func (t *preloadedTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, error) {
+	if t.drafts[draftID] {
+		return t.revisions[draftID], nil
+	}
+	return t.Tx.Revisions(ctx, draftID)
+}
+
+func (t *preloadedTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, error) {
+	if t.drafts[draftID] {
+		return t.decisions[draftID], nil
+	}
+	return t.Tx.Decisions(ctx, draftID)
+}
+
+func (t *preloadedTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error) {
+	if t.drafts[draftID] {
+		return t.comments[draftID], nil
+	}
+	return t.Tx.Comments(ctx, draftID)
+}
+
+func (t *preloadedTx) Approvers(ctx context.Context, workspaceID, accountID int64, tier Tier) ([]*Member, error) {
+	if _, ok := t.accounts[accountID]; ok && workspaceID == t.ws {
+		return t.approvers[accountID][tier], nil
+	}
+	return t.Tx.Approvers(ctx, workspaceID, accountID, tier)
+}
+
+// CommentError checks a rejection's comment by the rule Decide applies, so
+// a channel can show the error next to the field before it queues the
+// rejection. Errors: EINVALID.
+func (s *Service) CommentError(comment string) error {
+	return validateComment(comment, true)
 }
 
 // DraftField names a field of DraftInput, for channels that show an error

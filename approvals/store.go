@@ -18,8 +18,10 @@ type Store interface {
 // an *Error with code ENOTFOUND naming what was looked for, never nil, nil.
 // Every lookup is scoped to a workspace: nothing crosses workspaces.
 type Tx interface {
-	HandoffTx  // hand-offs and API tokens (handoff.go, token.go)
-	ReminderTx // reminders and deadline policies (reminder.go, deadline.go)
+	HandoffTx     // hand-offs and API tokens (handoff.go, token.go)
+	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
+	InboxTx       // bulk reads of the App Home inbox (slack.go)
+	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

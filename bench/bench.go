@@ -243,11 +243,20 @@ func (e *env) slackAck(ctx context.Context, cfg Config, rep *Report, w *world, l
 	logf("Slack Approve clicks at %d/s for %d requests", cfg.SlackRate, len(latencyPool))
 	stop := profile("slack-ack")
 	lr := e.clickOpen(ctx, w, latencyPool, cfg.SlackRate)
+	last := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	derr := e.drainSlackActions(dctx)
+	cancel()
+	drained := time.Since(last)
 	stop()
 	if lr.Done == 0 {
 		return fmt.Errorf("bench: no Slack click succeeded: %w", lr.FirstEr)
 	}
-	note := fmt.Sprintf("%d clicks at %d/s, each an Approve that commits a decision; measured from the scheduled send time", lr.Done, cfg.SlackRate)
+	note := fmt.Sprintf("%d clicks at %d/s, each an Approve acknowledged at once and decided by the queue worker; measured from the scheduled send time; "+
+		"the queue held no click %s after the last acknowledgement", lr.Done, cfg.SlackRate, drained.Round(time.Millisecond))
+	if derr != nil {
+		note += fmt.Sprintf(" (%v)", derr)
+	}
 	if lr.Errors > 0 {
 		note += fmt.Sprintf("; %d failed, first: %v", lr.Errors, lr.FirstEr)
 	}

@@ -156,9 +156,31 @@ func (e *env) decideClosed(ctx context.Context, w *world, items []pending, clien
 		})
 	}
 	wg.Wait()
+	// Slack clicks are acknowledged before they are decided: the run ends
+	// when the last queued click has committed its decision.
+	if err := e.drainSlackActions(ctx); err != nil {
+		once.Do(func() { res.FirstEr = err })
+	}
 	res.Elapsed = time.Since(start)
 	res.Done, res.Errors = int(done.Load()), int(failed.Load())
 	return res
+}
+
+// drainSlackActions waits until the server has acted on every queued Slack
+// click (they are acknowledged first, decided after).
+func (e *env) drainSlackActions(ctx context.Context) error {
+	for {
+		var n int
+		err := e.main.DB.Pool().QueryRow(ctx, `SELECT count(*) FROM slack_actions`).Scan(&n)
+		if err == nil && n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d Slack clicks still queued: %w", n, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // clickOpen sends Slack Approve clicks open-loop at rate per second, one

@@ -32,6 +32,17 @@ type Store interface {
 	// ReleaseSlackDelivery forgets a claim whose action failed, so that a
 	// retry may act.
 	ReleaseSlackDelivery(ctx context.Context, key string) error
+	// EnqueueSlackAction claims an inbound delivery and queues the click
+	// it carries, in one statement; false means it was claimed before and
+	// nothing was queued.
+	EnqueueSlackAction(ctx context.Context, key string, payload []byte) (bool, error)
+	// ClaimSlackActions leases up to limit due queued clicks until
+	// now+lease; concurrent claimers never get the same row.
+	ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.SlackAction, error)
+	// DeleteSlackActions removes clicks that were acted on.
+	DeleteSlackActions(ctx context.Context, ids []int64) error
+	// RetrySlackAction releases a click that failed for now, due at next.
+	RetrySlackAction(ctx context.Context, id int64, next time.Time, lastErr string) error
 	// SaveSlackMessage records a posted approval request.
 	SaveSlackMessage(ctx context.Context, m *approvals.SlackMessage) error
 	// SlackMessages returns the posted requests of a draft revision; tier ""
@@ -53,8 +64,16 @@ type Bot struct {
 	// FollowUpTimeout bounds the Slack calls made after a request was
 	// answered (ephemeral answers, App Home). Default 30s.
 	FollowUpTimeout time.Duration
+	// ActionWorkers is how many queued clicks RunActions acts on at once
+	// (default 2); ActionLease how long a worker holds one before another
+	// may take it (default 30s); ActionInterval how often RunActions looks
+	// for clicks it was not woken for (default 1s).
+	ActionWorkers  int
+	ActionLease    time.Duration
+	ActionInterval time.Duration
 
-	wg sync.WaitGroup
+	actionWake chan struct{}
+	wg         sync.WaitGroup
 }
 
 // New returns a Bot. cfg must be valid (see Config.Validate).
@@ -77,6 +96,10 @@ func New(cfg Config, svc *approvals.Service, store Store, logger *slog.Logger) (
 		cfg: cfg, svc: svc, store: store, logger: logger.With("channel", "slack"),
 		api:             slack.New(cfg.BotToken, opts...),
 		FollowUpTimeout: 30 * time.Second,
+		ActionWorkers:   defaultActionWorkers,
+		ActionLease:     defaultActionLease,
+		ActionInterval:  defaultActionInterval,
+		actionWake:      make(chan struct{}, 1),
 	}, nil
 }
 
@@ -94,7 +117,7 @@ func (b *Bot) Handler() http.Handler {
 }
 
 // Wait blocks until the follow-ups of answered requests are done (tests
-// and shutdown).
+// and shutdown). Queued clicks are RunActions' business, not Wait's.
 func (b *Bot) Wait() { b.wg.Wait() }
 
 // later runs fn after the request is answered, with a context that outlives

@@ -153,10 +153,21 @@ func TestSubmitApproveUpdatesMessageAndTellsAuthor(t *testing.T) {
 		}
 	}
 
-	w := h.send("/slack/interactions", "application/x-www-form-urlencoded",
+	// Slack gets its answer before the decision is made: the click is queued.
+	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
 		payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
-	if w.Code != http.StatusOK {
-		t.Fatalf("click: %d", w.Code)
+	if w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("click: %d %q, want an empty 200", w.Code, w.Body.String())
+	}
+	if got, n := h.draft(id).State, h.queued(); got != approvals.StatePendingClient || n != 1 {
+		t.Fatalf("after the acknowledgement: state %s with %d clicks queued, want pending_client and 1", got, n)
+	}
+	if calls := h.slack.take(); len(calls) != 0 {
+		t.Errorf("the acknowledgement called Slack: %v", methods(calls))
+	}
+	h.work()
+	if n := h.queued(); n != 0 {
+		t.Errorf("%d clicks still queued after the worker ran", n)
 	}
 	if got := h.draft(id).State; got != approvals.StateApproved {
 		t.Fatalf("state after approve = %s, want approved", got)
@@ -239,10 +250,22 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 		t.Fatalf("state after a blank reject = %s, want pending_client", got)
 	}
 
+	if n := h.queued(); n != 0 {
+		t.Fatalf("a blank reject queued %d clicks", n)
+	}
+
 	comment := "Bitte kürzer — <b>nicht</b> so & laut.\nZweite Zeile 🙂"
-	w = h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, opened[0], "V0REJ", map[string]any{"comment": textValue("comment", comment)})), nil)
+	w = h.ack("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, opened[0], "V0REJ", map[string]any{"comment": textValue("comment", comment)})), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("reject submission answered %d %q, want an empty 200 (close)", w.Code, w.Body.String())
+	}
+	if got, n := h.draft(id).State, h.queued(); got != approvals.StatePendingClient || n != 1 {
+		t.Fatalf("after the acknowledgement: state %s with %d queued, want pending_client and 1", got, n)
+	}
+	h.work()
+	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || eph[0].str("user") != uClient || eph[0].str("channel") != chanAcme ||
+		!strings.Contains(eph[0].str("text"), "Rejected draft") {
+		t.Errorf("answers to the rejection = %+v, want one ephemeral saying rejected", eph)
 	}
 	v := h.draft(id)
 	if v.State != approvals.StateRejected {
@@ -441,7 +464,18 @@ func TestRetriesActOnce(t *testing.T) {
 	h.request(id)
 
 	clickBody := payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
-	for range 3 {
+	for i := range 3 {
+		hd := sign(time.Now(), clickBody)
+		if i > 0 {
+			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+		}
+		h.ack("/slack/interactions", "application/x-www-form-urlencoded", clickBody, hd)
+		if n := h.queued(); n != 1 {
+			t.Errorf("clicks queued after delivery %d = %d, want 1", i, n)
+		}
+	}
+	h.work()
+	for range 2 { // and a retry after the click was acted on
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", clickBody, nil)
 	}
 	if n := len(only(h.slack.take(), "chat.postEphemeral")); n != 1 {
@@ -704,5 +738,57 @@ func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 	h.must(err)
 	if len(dead) != 1 || !strings.Contains(dead[0].LastError, "channel_not_found") || dead[0].Attempts != 1 {
 		t.Errorf("dead rows = %+v, want the channel_not_found one, dead after one attempt", dead)
+	}
+}
+
+// A click acknowledged to Slack is acted on even when the worker that
+// leased it dies (its lease runs out), and acting on it again after a crash
+// between the decision and the dequeue changes nothing.
+func TestQueuedClickSurvivesACrash(t *testing.T) {
+	h := newHarness(t)
+	id := h.submitNew(uEditor, "Crash-proof copy")
+	h.request(id)
+	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
+		payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
+	if w.Code != http.StatusOK {
+		t.Fatalf("click: %d", w.Code)
+	}
+	// A replica leases the click and dies.
+	lease := 300 * time.Millisecond
+	dead, err := h.db.ClaimSlackActions(h.ctx, time.Now(), 10, lease)
+	h.must(err)
+	if len(dead) != 1 {
+		t.Fatalf("leased %d clicks, want 1", len(dead))
+	}
+	if n, err := h.bot.RunActionsOnce(h.ctx); err != nil || n != 0 {
+		t.Fatalf("a leased click was taken again: %d, %v", n, err)
+	}
+	if st := h.draft(id).State; st != approvals.StatePendingClient {
+		t.Fatalf("state %s while the click is leased", st)
+	}
+	time.Sleep(lease + 100*time.Millisecond)
+	h.work()
+	v := h.draft(id)
+	if v.State != approvals.StateApproved || len(v.Decisions) != 1 {
+		t.Fatalf("state %s with %d decisions after the lease ran out, want approved with 1", v.State, len(v.Decisions))
+	}
+	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].str("text"), "Approved draft") {
+		t.Errorf("answers = %+v, want one saying approved", eph)
+	}
+
+	// A worker that decided but died before removing the click: the
+	// click is acted on again, and the core records nothing new.
+	_, err = h.db.Pool().Exec(h.ctx, `INSERT INTO slack_actions (delivery_key, payload) VALUES ('crash-replay', $1::jsonb)`, dead[0].Payload)
+	h.must(err)
+	h.work()
+	if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
+		t.Errorf("state %s with %d decisions after the replay, want approved with 1", v.State, len(v.Decisions))
+	}
+	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].str("text"), "You already approved draft") {
+		t.Errorf("answers to the replay = %+v, want one saying already approved", eph)
+	}
+	h.dispatch()
+	if upd := only(h.slack.take(), "chat.update"); len(upd) != 1 {
+		t.Errorf("chat.update calls = %d, want 1 (one decision, one update)", len(upd))
 	}
 }

@@ -31,12 +31,26 @@ func (b *Bot) Interaction(ctx context.Context, req Request, cb slack.Interaction
 	return nil
 }
 
-// blockAction handles an Approve or Reject click.
+// blockAction handles an Approve or Reject click. Approve is queued and
+// acknowledged at once (the worker decides and answers, see action.go);
+// Reject opens the comment modal at once, since its trigger_id expires in
+// about three seconds.
 func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.InteractionCallback, act *slack.BlockAction) {
 	if act.ActionID != actionApprove && act.ActionID != actionReject {
 		return
 	}
 	key := fmt.Sprintf("action:%s:%s:%s:%s:%s:%s", cb.Team.ID, cb.User.ID, act.ActionTs, act.ActionID, act.BlockID, cb.Container.MessageTs+cb.Container.ViewID)
+	ref, refErr := parseDecisionRef(act.Value)
+	if act.ActionID == actionApprove && refErr == nil {
+		q := queuedAction{Meta: req.Meta, TeamID: cb.Team.ID, UserID: cb.User.ID, Channel: cb.Channel.ID,
+			Home: cb.Container.Type == "view", DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier,
+			Verdict: approvals.VerdictApprove}
+		q.Meta.SlackTeamID, q.Meta.SlackUserID = cb.Team.ID, cb.User.ID
+		if _, err := b.enqueue(ctx, key, q); err != nil {
+			b.answer(ctx, cb, b.userMessage(ctx, err))
+		}
+		return // queued, or a retry or a duplicate of a click already queued
+	}
 	ok, done, err := b.claim(ctx, key)
 	if err != nil {
 		b.answer(ctx, cb, b.userMessage(ctx, err))
@@ -47,49 +61,31 @@ func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.Interaction
 	}
 	failed := true
 	defer func() { done(failed) }()
-	ref, err := parseDecisionRef(act.Value)
-	if err != nil {
+	if refErr != nil {
 		failed = false
 		b.answer(ctx, cb, "This button is not one of Signoff's.")
 		return
 	}
 	a, _, err := b.identify(ctx, req, cb.Team.ID, cb.User.ID)
 	if err != nil {
-		failed = approvals.ErrorCode(err) == approvals.EINTERNAL || approvals.ErrorCode(err) == approvals.EUNAVAILABLE
-		b.answer(ctx, cb, b.userMessage(ctx, err))
-		return
-	}
-	in := approvals.DecideInput{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier}
-	if act.ActionID == actionReject {
-		// Ask for the comment at once (the trigger expires in 3 seconds),
-		// unless the core would refuse any rejection by this member now.
-		in.Verdict = approvals.VerdictReject
-		if _, err := b.svc.PreviewDecision(ctx, a, in); err != nil {
-			failed = transient(err)
-			b.answer(ctx, cb, b.userMessage(ctx, err))
-			return
-		}
-		ref.Channel = cb.Channel.ID
-		if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, rejectModal(ref)); err != nil {
-			b.answer(ctx, cb, b.userMessage(ctx, fmt.Errorf("views.open: %w", err)))
-			return
-		}
-		failed = false
-		return
-	}
-	in.Verdict = approvals.VerdictApprove
-	res, err := b.svc.Decide(ctx, a, in)
-	if err != nil {
 		failed = transient(err)
 		b.answer(ctx, cb, b.userMessage(ctx, err))
 		return
 	}
-	failed = false
-	b.wake()
-	b.answer(ctx, cb, upperFirst(res.Message)+".")
-	if cb.Container.Type == "view" {
-		b.later(ctx, "app home", func(ctx context.Context) error { return b.publishHome(ctx, req, cb.Team.ID, cb.User.ID) })
+	// Ask for the comment at once, unless the core would refuse any
+	// rejection by this member now.
+	in := approvals.DecideInput{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier, Verdict: approvals.VerdictReject}
+	if _, err := b.svc.PreviewDecision(ctx, a, in); err != nil {
+		failed = transient(err)
+		b.answer(ctx, cb, b.userMessage(ctx, err))
+		return
 	}
+	ref.Channel = cb.Channel.ID
+	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, rejectModal(ref)); err != nil {
+		b.answer(ctx, cb, b.userMessage(ctx, fmt.Errorf("views.open: %w", err)))
+		return
+	}
+	failed = false
 }
 
 // transient reports whether a failure may succeed on Slack's retry.
@@ -102,22 +98,26 @@ func transient(err error) bool {
 }
 
 // answer tells the clicking user something only they see, after the
-// request was acknowledged: ephemerally in the channel of the click, or in
-// their DM with the app when the click came from elsewhere (App Home).
+// request was acknowledged (see say).
 func (b *Bot) answer(ctx context.Context, cb slack.InteractionCallback, text string) {
 	channel, user := cb.Channel.ID, cb.User.ID
-	b.later(ctx, "answer", func(ctx context.Context) error {
-		if channel == "" {
-			_, _, err := b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
-			return err
-		}
-		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
-		if err != nil {
-			// The app may not be in that conversation: say it in the DM.
-			_, _, err = b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
-		}
+	b.later(ctx, "answer", func(ctx context.Context) error { return b.say(ctx, channel, user, text) })
+}
+
+// say tells user something only they see: ephemerally in channel, or in
+// their DM with the app when there is no channel (App Home) or the app is
+// not in it.
+func (b *Bot) say(ctx context.Context, channel, user, text string) error {
+	if channel == "" {
+		_, _, err := b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
 		return err
-	})
+	}
+	_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
+	if err != nil {
+		// The app may not be in that conversation: say it in the DM.
+		_, _, err = b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
+	}
+	return err
 }
 
 // viewSubmission handles the new-draft, revise and reject modals.
@@ -140,6 +140,9 @@ func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.Interact
 		return nil
 	}
 	key := "view:" + cb.Team.ID + ":" + cb.View.ID + ":" + cb.View.Hash
+	if cb.View.CallbackID == callbackReject {
+		return b.queueReject(ctx, req, cb, meta, key)
+	}
 	ok, done, err := b.claim(ctx, key)
 	if err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{field: b.userMessage(ctx, err)})
@@ -160,28 +163,12 @@ func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.Interact
 func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta) map[string]string {
 	values := cb.View.State.Values
 	first := blockText
-	if cb.View.CallbackID == callbackReject {
-		first = blockComment
-	} else if cb.View.CallbackID == callbackSubmit {
+	if cb.View.CallbackID == callbackSubmit {
 		first = blockAccount
 	}
 	a, _, err := b.identify(ctx, req, cb.Team.ID, cb.User.ID)
 	if err != nil {
 		return map[string]string{first: b.userMessage(ctx, err)}
-	}
-	if cb.View.CallbackID == callbackReject {
-		comment := values[blockComment][blockComment].Value
-		res, err := b.svc.Decide(ctx, a, approvals.DecideInput{DraftID: meta.DraftID, Revision: meta.Revision, Tier: meta.Tier,
-			Verdict: approvals.VerdictReject, Comment: comment})
-		if err != nil {
-			return map[string]string{blockComment: b.userMessage(ctx, err)}
-		}
-		b.wake()
-		if meta.Channel != "" {
-			cb.Channel.ID = meta.Channel
-			b.answer(ctx, cb, upperFirst(res.Message)+".")
-		}
-		return nil
 	}
 	in := approvals.DraftInput{
 		Account: values[blockAccount][blockAccount].SelectedOption.Value,
@@ -224,4 +211,22 @@ func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionC
 	}
 	b.answer(ctx, cb, text)
 	return nil
+}
+
+// queueReject handles the reject modal's submission: a comment the core
+// would refuse is an inline error on the field at once; otherwise the
+// rejection is queued (claimed with the delivery, so retries do nothing),
+// the modal closes, and the worker decides and answers the clicker.
+func (b *Bot) queueReject(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta, key string) *slack.ViewSubmissionResponse {
+	comment := cb.View.State.Values[blockComment][blockComment].Value
+	if err := b.svc.CommentError(comment); err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockComment: b.userMessage(ctx, err)})
+	}
+	q := queuedAction{Meta: req.Meta, TeamID: cb.Team.ID, UserID: cb.User.ID, Channel: meta.Channel,
+		DraftID: meta.DraftID, Revision: meta.Revision, Tier: meta.Tier, Verdict: approvals.VerdictReject, Comment: comment}
+	q.Meta.SlackTeamID, q.Meta.SlackUserID = cb.Team.ID, cb.User.ID
+	if _, err := b.enqueue(ctx, key, q); err != nil {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockComment: b.userMessage(ctx, err)})
+	}
+	return nil // queued, or already queued by an earlier delivery: close the modal
 }

@@ -301,8 +301,40 @@ func sign(ts time.Time, body string) http.Header {
 }
 
 // send posts a signed body to path and returns the response, after the
-// bot's follow-ups finished.
+// bot's follow-ups finished and the clicks it queued were acted on.
 func (h *harness) send(path, contentType, body string, hd http.Header) *httptest.ResponseRecorder {
+	h.t.Helper()
+	w := h.ack(path, contentType, body, hd)
+	h.work()
+	return w
+}
+
+// work runs the action worker until no queued click is due.
+func (h *harness) work() {
+	h.t.Helper()
+	for range 20 {
+		n, err := h.bot.RunActionsOnce(h.ctx)
+		if err != nil {
+			h.t.Fatalf("slack actions: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	h.t.Fatal("slack actions: the queue never drained")
+}
+
+// queued counts the clicks waiting in the queue.
+func (h *harness) queued() int {
+	h.t.Helper()
+	var n int
+	h.must(h.db.Pool().QueryRow(h.ctx, `SELECT count(*) FROM slack_actions`).Scan(&n))
+	return n
+}
+
+// ack posts a signed body to path and returns Slack's answer, after the
+// bot's follow-ups finished, without acting on queued clicks.
+func (h *harness) ack(path, contentType, body string, hd http.Header) *httptest.ResponseRecorder {
 	h.t.Helper()
 	if hd == nil {
 		hd = sign(time.Now(), body)

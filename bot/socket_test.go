@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot"
 )
 
@@ -105,6 +106,25 @@ func TestSocketMode(t *testing.T) {
 	h.bot.Wait()
 	if n := len(only(h.slack.take(), "views.publish")); n != 1 {
 		t.Errorf("views.publish calls = %d, want 1", n)
+	}
+
+	// An Approve click: acknowledged with no payload, queued, and decided
+	// by the same worker as an HTTP click.
+	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
+	h.must(err)
+	if len(ds) != 1 {
+		t.Fatalf("drafts = %d, want 1", len(ds))
+	}
+	raw, _ = json.Marshal(map[string]any{"envelope_id": "E5", "type": "interactive", "accepts_response_payload": true,
+		"payload": click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", ds[0].ID), chanAcme, "1700000000.000001")})
+	envelopes <- string(raw)
+	if ack := waitAck("E5"); ack["payload"] != nil {
+		t.Errorf("click ack payload = %v, want none", ack["payload"])
+	}
+	h.bot.Wait()
+	h.work()
+	if st := h.draft(ds[0].ID).State; st != approvals.StateApproved {
+		t.Errorf("state after a Socket Mode approve = %s, want approved", st)
 	}
 
 	cancel()

@@ -86,6 +86,15 @@ func (m *Main) Close() {
 // graceful shutdown.
 func (m *Main) Serve(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
+	// Every commit in this process that queues outbox rows wakes the
+	// dispatcher, whichever channel or sweeper made it.
+	m.DB.OnEnqueue(func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	defer m.DB.OnEnqueue(nil)
 	if m.Config.Slack.Enabled() {
 		b, err := bot.New(m.Config.Slack, m.Service, m.DB, m.Logger)
 		if err != nil {
@@ -146,6 +155,9 @@ func (m *Main) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.runOutbox(ctx, wake) })
 	wg.Go(func() { m.runSweeper(ctx) }) // reminders and deadline policies
+	if m.Bot != nil {
+		wg.Go(func() { _ = m.Bot.RunActions(ctx) }) // acknowledged Slack clicks
+	}
 	if m.Bot != nil && m.Config.Slack.SocketMode() {
 		wg.Go(func() {
 			if err := m.Bot.RunSocketMode(ctx); err != nil {

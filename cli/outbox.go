@@ -24,6 +24,10 @@ type OutboxConfig struct {
 	// MaxAttempts is how many attempts a row gets before it goes dead
 	// (default 8).
 	MaxAttempts int `mapstructure:"max_attempts"`
+	// Workers is how many messages of one channel are delivered at once
+	// (default 4); messages of one draft to one recipient stay in order.
+	// With email, smtp.connections caps the SMTP sessions they share.
+	Workers int `mapstructure:"workers"`
 }
 
 func (c OutboxConfig) validate() []error {
@@ -40,10 +44,13 @@ func (c OutboxConfig) validate() []error {
 	if c.MaxAttempts < 0 {
 		errs = append(errs, &ConfigError{Key: "outbox.max_attempts", Message: fmt.Sprintf("must be a positive number, got %d", c.MaxAttempts)})
 	}
+	if c.Workers < 0 || c.Workers > 64 {
+		errs = append(errs, &ConfigError{Key: "outbox.workers", Message: fmt.Sprintf("must be from 1 to 64, got %d", c.Workers)})
+	}
 	return errs
 }
 
 // apply sets the configured values on d; unset ones keep d's defaults.
 func (c OutboxConfig) apply(d *approvals.Dispatcher) {
-	d.Lease, d.BaseDelay, d.MaxDelay, d.MaxAttempts = c.Lease, c.BaseDelay, c.MaxDelay, c.MaxAttempts
+	d.Lease, d.BaseDelay, d.MaxDelay, d.MaxAttempts, d.Workers = c.Lease, c.BaseDelay, c.MaxDelay, c.MaxAttempts, c.Workers
 }

@@ -13,9 +13,9 @@ import (
 // delivers 1,000 outbox rows (500 approval requests, each one Slack post
 // and one email) and restarts it each time. Every row is delivered. A row
 // whose delivery was in flight at the kill (the sink took it, the process
-// died before marking it sent) is sent again after the lease: at most one
-// per kill, and an email's copy carries the same Message-ID, which
-// receiving systems fold into one.
+// died before marking it sent) is sent again after the lease: at most the
+// sends under way at once per kill (inFlightMax), and an email's copy
+// carries the same Message-ID, which receiving systems fold into one.
 func TestKillDuringDelivery(t *testing.T) {
 	h := newHarness(t)
 	h.account("crash", "C0CRASH", approvals.RuleAny, h.clients("k", 1))
@@ -49,15 +49,22 @@ func TestKillDuringDelivery(t *testing.T) {
 	if rep.Expected != 1000 {
 		t.Errorf("%d deliveries owed, want 1000", rep.Expected)
 	}
-	// One dispatcher per process delivers one row at a time: at most one
-	// delivery can be ambiguous per kill.
-	if rep.Duplicates > kills {
-		t.Errorf("%d deliveries arrived twice after %d kills; at most one per kill may", rep.Duplicates, kills)
+	// Only a send under way at the kill can be ambiguous (the sink took
+	// it, the sent mark was never written): at most inFlightMax per kill.
+	if rep.Duplicates > kills*inFlightMax {
+		t.Errorf("%d deliveries arrived twice after %d kills (%v); at most %d per kill may (the sends under way): are rows marked sent long after their send?",
+			rep.Duplicates, kills, rep.Twice, inFlightMax)
 	}
 	t.Logf("kills: %d; rows leased by the killed process: %v; deliveries %d emails + %d Slack posts; in-flight duplicates %d (emails with the same Message-ID: %d); %s",
 		kills, leased, rep.Emails, rep.SlackPosts, rep.Duplicates, rep.DupSameID, took.Round(time.Millisecond))
 	suite.Summary.Add(headFaults, "kill -9 of serve ×%d while delivering 1,000 outbox rows (%v rows leased by the dead process), restarted: drained in %s",
 		kills, leased, took.Round(100*time.Millisecond))
-	suite.Summary.Add(headLost, "kill -9: 1,000/1,000 rows delivered (%d emails, %d Slack posts); %d sent twice because the kill fell between the sink's OK and the sent mark (bound: 1 per kill; email copies share the Message-ID)",
-		rep.Emails, rep.SlackPosts, rep.Duplicates)
+	suite.Summary.Add(headLost, "kill -9: 1,000/1,000 rows delivered (%d emails, %d Slack posts); %d sent twice because the kill fell between the sink's OK and the sent mark (bound: the %d sends under way per kill; email copies share the Message-ID)",
+		rep.Emails, rep.SlackPosts, rep.Duplicates, inFlightMax)
 }
+
+// inFlightMax is how many sends one `serve` has under way at once: the
+// dispatcher's default of 4 concurrent deliveries per channel, for email
+// and Slack. A crash or a database outage can leave at most these
+// ambiguous (delivered, not yet marked sent), hence sent twice.
+const inFlightMax = 4 * 2

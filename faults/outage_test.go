@@ -169,16 +169,9 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("/readyz did not go 503 within 2s of the outage (first 503 at %s)", first503.Sub(downAt))
 	}
 
-	// Every click answered quickly; what it was told matches the database.
-	view := map[int64]bool{} // draft → has a decision
-	rows, err := h.db.Pool().Query(h.ctx, `SELECT DISTINCT draft_id FROM decisions`)
-	h.ok(err)
-	for rows.Next() {
-		var id int64
-		h.ok(rows.Scan(&id))
-		view[id] = true
-	}
-	rows.Close()
+	// Every click answered quickly; what it was told matches the database
+	// (read once every Slack click was answered: Slack clicks are decided
+	// after their acknowledgement).
 	told := map[int64]bool{} // Slack: drafts whose clicker was told "approved"
 	unavailable := 0
 	deadline := time.Now().Add(15 * time.Second)
@@ -207,6 +200,15 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	view := map[int64]bool{} // draft → has a decision
+	rows, err := h.db.Pool().Query(h.ctx, `SELECT DISTINCT draft_id FROM decisions`)
+	h.ok(err)
+	for rows.Next() {
+		var id int64
+		h.ok(rows.Scan(&id))
+		view[id] = true
+	}
+	rows.Close()
 	var during []time.Duration
 	var n503, decidedDuring, decidedAfter int
 	for _, p := range probes {
@@ -267,10 +269,11 @@ func TestDatabaseOutage(t *testing.T) {
 	if len(rep.Missing) > 0 || len(rep.Unexpected) > 0 {
 		h.exactlyOnce(rep)
 	}
-	// A delivery in flight when the database went away cannot be marked
-	// sent, and goes again after its lease: at most one per outage.
-	if rep.Duplicates > 1 {
-		t.Errorf("%d deliveries arrived twice (%v); at most the one in flight at the outage may", rep.Duplicates, rep.Twice)
+	// A delivery under way when the database went away cannot be marked
+	// sent, and goes again after its lease: at most inFlightMax.
+	if rep.Duplicates > inFlightMax {
+		t.Errorf("%d deliveries arrived twice (%v); at most the %d under way at the outage may: are rows marked sent long after their send?",
+			rep.Duplicates, rep.Twice, inFlightMax)
 	}
 	t.Logf("clicks %d (during outage %d: p50 %s, p99 %s, max %s; email 503s %d, Slack 'unavailable' %d); /readyz 503 after %s, 200 again %s after PostgreSQL restarted; decisions %d (%d from clicks after recovery); deliveries %d, duplicates %d",
 		len(probes), len(during), during[len(during)/2], during[len(during)*99/100], during[len(during)-1], n503, unavailable,

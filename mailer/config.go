@@ -35,7 +35,13 @@ type SMTPConfig struct {
 	Password string        `mapstructure:"password"` // a secret: never logged
 	TLS      string        `mapstructure:"tls"`      // none, starttls or tls
 	Timeout  time.Duration `mapstructure:"timeout"`
+	// Connections caps the SMTP sessions kept open for concurrent
+	// deliveries (outbox.workers); 0 means DefaultConnections.
+	Connections int `mapstructure:"connections"`
 }
+
+// DefaultConnections is smtp.connections' default.
+const DefaultConnections = 4
 
 // MailConfig is the "mail" section.
 type MailConfig struct {
@@ -71,7 +77,7 @@ const (
 // DefaultConfig returns the defaults of the email settings.
 func DefaultConfig() Config {
 	return Config{
-		SMTP:  SMTPConfig{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second},
+		SMTP:  SMTPConfig{Port: 587, TLS: TLSStartTLS, Timeout: 30 * time.Second, Connections: DefaultConnections},
 		Links: LinksConfig{TTL: 168 * time.Hour},
 	}
 }
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.SMTP.Timeout <= 0 {
 		bad("smtp.timeout", "must be a positive duration such as 30s, got %s", c.SMTP.Timeout)
+	}
+	if c.SMTP.Connections < 0 || c.SMTP.Connections > 32 {
+		bad("smtp.connections", "must be from 1 to 32, got %d", c.SMTP.Connections)
 	}
 	if (c.SMTP.Username == "") != (c.SMTP.Password == "") {
 		bad("smtp.password", "smtp.username and smtp.password go together: set both or neither")

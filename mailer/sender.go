@@ -10,7 +10,6 @@ import (
 	"net/mail"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -19,9 +18,11 @@ import (
 	"github.com/signoff-app/signoff/templates"
 )
 
-// Sender delivers the outbox messages of approvals.ChannelEmail by SMTP. It
-// keeps one connection open across messages and redials when the server
-// dropped it. Register it with the dispatcher for ChannelEmail.
+// Sender delivers the outbox messages of approvals.ChannelEmail by SMTP.
+// Send is safe for concurrent use: it keeps a small pool of connections
+// (smtp.connections), each reused across messages, dialed when first needed
+// and redialed when the server dropped it. Register it with the dispatcher
+// for ChannelEmail.
 type Sender struct {
 	svc    *approvals.Service
 	codec  *Codec
@@ -29,7 +30,16 @@ type Sender struct {
 	cfg    Config
 	logger *slog.Logger
 
-	mu     sync.Mutex // one SMTP transaction at a time on the shared connection
+	// conns holds the idle connections; a Send takes one for its SMTP
+	// transaction and puts it back, so each is used by one at a time.
+	conns chan *conn
+	all   []*conn
+}
+
+var _ approvals.ConcurrentSender = (*Sender)(nil)
+
+// conn is one SMTP client of the pool and whether it is connected.
+type conn struct {
 	client *gomail.Client
 	dialed bool
 }
@@ -66,26 +76,47 @@ func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates
 		}
 		opts = append(opts, gomail.WithAlwaysDKIMSign(gomail.NewDKIMSigner(d.Domain, d.Selector, key)))
 	}
-	client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("smtp client: %w", err)
+	n := cfg.SMTP.Connections
+	if n <= 0 {
+		n = DefaultConnections
 	}
-	return &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, client: client}, nil
+	s := &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, conns: make(chan *conn, n)}
+	for range n {
+		// NewClient only configures; nothing is dialed until a Send.
+		client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("smtp client: %w", err)
+		}
+		c := &conn{client: client}
+		s.all = append(s.all, c)
+		s.conns <- c
+	}
+	return s, nil
 }
 
-// Close closes the SMTP connection, if one is open.
+// Concurrency is the size of the connection pool: as many Sends as there
+// are connections run at once (approvals.ConcurrentSender).
+func (s *Sender) Concurrency() int { return len(s.all) }
+
+// Close closes the open SMTP connections. It waits for Sends in flight.
 func (s *Sender) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hangUp()
+	var errs []error
+	for range s.all {
+		c := <-s.conns
+		errs = append(errs, c.hangUp())
+	}
+	for _, c := range s.all {
+		s.conns <- c
+	}
+	return errors.Join(errs...)
 }
 
-func (s *Sender) hangUp() error {
-	if !s.dialed {
+func (c *conn) hangUp() error {
+	if !c.dialed {
 		return nil
 	}
-	s.dialed = false
-	return s.client.Close()
+	c.dialed = false
+	return c.client.Close()
 }
 
 // Send delivers one outbox message: it loads the draft as it is now,
@@ -238,32 +269,37 @@ func idempotencyRef(key string) string {
 	return "signoff." + hex.EncodeToString(sum[:16])
 }
 
-// deliver sends msg on the shared connection, dialing when there is none
-// and redialing once when the server dropped the one there was.
+// deliver sends msg on a pooled connection, dialing when it has none and
+// redialing once when the server dropped the one it had.
 func (s *Sender) deliver(ctx context.Context, msg *gomail.Msg) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	var c *conn
+	select {
+	case c = <-s.conns:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.conns <- c }()
 	for attempt := 0; ; attempt++ {
-		if !s.dialed {
-			if err := s.client.DialWithContext(ctx); err != nil {
+		if !c.dialed {
+			if err := c.client.DialWithContext(ctx); err != nil {
 				return fmt.Errorf("smtp dial %s:%d: %w", s.cfg.SMTP.Host, s.cfg.SMTP.Port, err)
 			}
-			s.dialed = true
+			c.dialed = true
 		}
-		err := s.client.Send(msg)
+		err := c.client.Send(msg)
 		if err == nil {
 			return nil
 		}
 		var se *gomail.SendError
 		if errors.As(err, &se) && se.Reason == gomail.ErrConnCheck && attempt == 0 {
 			// An idle connection the server closed: nothing was sent on it.
-			_ = s.hangUp()
+			_ = c.hangUp()
 			continue
 		}
 		if !(errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo) {
 			// After anything but a refused recipient (which go-mail resets)
 			// the session state is unknown: start afresh next time.
-			_ = s.hangUp()
+			_ = c.hangUp()
 		}
 		return classify(err)
 	}

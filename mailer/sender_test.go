@@ -1,6 +1,7 @@
 package mailer_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/mailer"
 )
 
 var linkRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_=-]+`)
@@ -187,5 +189,43 @@ func TestRejectedAndApprovedNotices(t *testing.T) {
 	msg = mp.MessageTo(author, "Approved: Acme Instagram post (revision 2)")
 	if !strings.Contains(msg.Text, "Draft two") || !strings.Contains(msg.Text, "Dan Client") {
 		t.Errorf("approved notice:\n%s", msg.Text)
+	}
+}
+
+// Concurrent deliveries share the pool of SMTP connections: a batch of
+// 20 emails goes out over at most smtp.connections sessions at once, each
+// email exactly once.
+func TestConcurrentSends(t *testing.T) {
+	mp := startMailpit(t)
+	f := newFixture(t, mp)
+	if got := f.send.Concurrency(); got != mailer.DefaultConnections {
+		t.Errorf("Concurrency() = %d, want smtp.connections' default %d", got, mailer.DefaultConnections)
+	}
+	for i := range 10 {
+		f.submit(fmt.Sprintf("Post %d", i))
+	}
+	f.disp.Workers = 8 // more workers than connections: Sends wait for one
+	f.dispatch()
+	// Each email's Message-ID derives from its outbox row: 20 distinct
+	// IDs are 20 rows, each delivered once.
+	ids := map[string]int{}
+	for _, s := range mp.Messages() {
+		raw := mp.Raw(s.ID)
+		_, rest, _ := strings.Cut(raw, "Message-ID: <")
+		id, _, _ := strings.Cut(rest, ">")
+		ids[id]++
+	}
+	if len(ids) != 20 {
+		t.Errorf("%d distinct Message-IDs, want 20: %v", len(ids), ids)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s: %d copies", id, n)
+		}
+	}
+	for _, m := range f.outbox() {
+		if m.State != approvals.OutboxSent || m.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts (%s), want sent at the first", m.IdempotencyKey, m.State, m.Attempts, m.LastError)
+		}
 	}
 }

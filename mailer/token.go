@@ -158,7 +158,7 @@ func (c *Codec) CSRF(token, purpose string) string {
 // CheckCSRF reports whether got is the CSRF token of token for purpose
 // under any configured key.
 func (c *Codec) CheckCSRF(token, purpose, got string) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(got)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(got)
 	if err != nil || len(raw) != sha256.Size {
 		return false
 	}

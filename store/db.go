@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,20 @@ import (
 // DB is a pool of connections to the Signoff database.
 type DB struct {
 	pool *pgxpool.Pool
+	// onEnqueue, when set, is called after each commit that added outbox
+	// rows (see OnEnqueue).
+	onEnqueue atomic.Pointer[func()]
+}
+
+// OnEnqueue makes every transaction of db that added outbox rows call f
+// once it committed: serve wakes its dispatcher with it, so that a message
+// goes out at once rather than at the next poll. f must not block.
+func (db *DB) OnEnqueue(f func()) {
+	if f == nil {
+		db.onEnqueue.Store(nil)
+		return
+	}
+	db.onEnqueue.Store(&f)
 }
 
 var _ approvals.Store = (*DB)(nil)
@@ -85,7 +100,8 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx approval
 			_ = pgtx.Rollback(rctx)
 		}
 	}()
-	if err := fn(ctx, &tx{tx: pgtx}); err != nil {
+	t := &tx{tx: pgtx}
+	if err := fn(ctx, t); err != nil {
 		return err
 	}
 	done = true
@@ -95,6 +111,9 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx approval
 				Err: fmt.Errorf("commit of a transaction in which a statement failed (an error was ignored): %w", err)}
 		}
 		return dbError(err, nil)
+	}
+	if f := db.onEnqueue.Load(); f != nil && t.enqueued {
+		(*f)()
 	}
 	return nil
 }
@@ -115,6 +134,8 @@ func beginError(err error) error {
 // file named for their noun.
 type tx struct {
 	tx pgx.Tx
+	// enqueued records that EnqueueOutbox added rows.
+	enqueued bool
 }
 
 var _ approvals.Tx = (*tx)(nil)

@@ -13,19 +13,19 @@ import (
 )
 
 const outboxColumns = `id, coalesce(workspace_id, 0), channel, idempotency_key, payload, state, attempts,
-	next_attempt_at, last_error, created_at, sent_at`
+	next_attempt_at, last_error, created_at, sent_at, lease_until`
 
 func scanOutbox(row pgx.Row) (*approvals.OutboxMessage, error) {
 	var m approvals.OutboxMessage
 	var payload []byte
 	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Channel, &m.IdempotencyKey, &payload, &m.State, &m.Attempts,
-		&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.SentAt); err != nil {
+		&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.SentAt, &m.LeaseUntil); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(payload, &m.Payload); err != nil {
 		return nil, fmt.Errorf("outbox message %d: decode payload: %w", m.ID, err)
 	}
-	m.NextAttemptAt, m.CreatedAt, m.SentAt = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), utcPtr(m.SentAt)
+	m.NextAttemptAt, m.CreatedAt, m.SentAt, m.LeaseUntil = m.NextAttemptAt.UTC(), m.CreatedAt.UTC(), utcPtr(m.SentAt), utcPtr(m.LeaseUntil)
 	return &m, nil
 }
 
@@ -68,6 +68,7 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 			return dbError(err, nil)
 		}
 		*m = *got
+		t.enqueued = true
 	}
 	return nil
 }
@@ -152,6 +153,67 @@ func (t *tx) MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
 		return t.outboxState(ctx, id, "pending")
 	}
 	return nil
+}
+
+// MarkOutboxBatch applies a claimed batch's outcomes in one statement (see
+// approvals.OutboxBatchTx). The row locks are taken first, so the lease
+// compared is the row's latest, not the statement's snapshot.
+func (t *tx) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+	if len(outcomes) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(outcomes))
+	states := make([]string, len(outcomes))
+	nexts := make([]*time.Time, len(outcomes))
+	errs := make([]*string, len(outcomes))
+	for i, o := range outcomes {
+		switch o.State {
+		case approvals.OutboxSent, approvals.OutboxDead:
+		case approvals.OutboxPending:
+			nexts[i] = &outcomes[i].NextAttemptAt
+		default:
+			return nil, approvals.Errorf(approvals.EINVALID, "outbox message #%d: unknown outcome %q", o.ID, o.State)
+		}
+		ids[i], states[i] = o.ID, string(o.State)
+		if o.State != approvals.OutboxSent {
+			errs[i] = &outcomes[i].Error
+		}
+	}
+	rows, err := t.tx.Query(ctx, `
+		WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS v(id, state, next_at, err)),
+		old AS (
+			SELECT o.id, o.lease_until FROM outbox o
+			WHERE o.id IN (SELECT id FROM v) AND o.state = 'pending'
+			FOR UPDATE),
+		upd AS (
+			UPDATE outbox o SET state = v.state, lease_until = NULL,
+				sent_at = CASE WHEN v.state = 'sent' THEN $6 ELSE o.sent_at END,
+				next_attempt_at = coalesce(v.next_at, o.next_attempt_at),
+				last_error = coalesce(v.err, o.last_error)
+			FROM v JOIN old USING (id)
+			WHERE o.id = v.id AND (v.state = 'sent' OR old.lease_until = $5)
+			RETURNING o.id, old.lease_until IS NOT DISTINCT FROM $5 AS ours)
+		SELECT id FROM upd WHERE ours`,
+		ids, states, nexts, errs, lease, at)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	ours, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	held := make(map[int64]bool, len(ours))
+	for _, id := range ours {
+		held[id] = true
+	}
+	var stale []int64
+	for _, id := range ids {
+		if !held[id] {
+			stale = append(stale, id)
+		}
+	}
+	return stale, nil
 }
 
 // Outbox lists messages in state ("" for all), newest first; limit <= 0

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,4 +193,97 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("claimed %d messages, want 200", len(seen))
 		}
 	})
+}
+
+// TestOutboxBatch: MarkOutboxBatch records a batch's outcomes in one
+// statement; retry and dead apply only under the claim's own lease, sent
+// applies to any pending row, and what was not this claim's is reported.
+func TestOutboxBatch(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	w := newWorld(t, db)
+	enqueue(t, db, w.ws.ID, "a", "b", "c", "d")
+	first := claim(t, db, t0, 10)                     // leased until t0+1m
+	second := claim(t, db, t0.Add(2*time.Minute), 10) // first's lease ran out: taken again
+	if len(first) != 4 || len(second) != 4 || first[0].LeaseUntil == nil || !first[0].LeaseUntil.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("claims: %d and %d rows, first lease %v", len(first), len(second), first[0].LeaseUntil)
+	}
+	mark := func(lease *time.Time, at time.Time, outcomes ...approvals.OutboxOutcome) (stale []int64) {
+		t.Helper()
+		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+			stale, err = tx.MarkOutboxBatch(ctx, *lease, at, outcomes)
+			return err
+		})
+		return stale
+	}
+	a, b, c, d := first[0].ID, first[1].ID, first[2].ID, first[3].ID
+	stale := mark(first[0].LeaseUntil, t0.Add(3*time.Minute),
+		approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
+		approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421"},
+		approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550"})
+	if diff := cmp.Diff([]int64{a, b, c}, stale); diff != "" {
+		t.Errorf("stale of the expired claim (-want +got)\n%s", diff)
+	}
+	stale = mark(second[0].LeaseUntil, t0.Add(4*time.Minute),
+		approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
+		approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421 try later"},
+		approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550 no such user"},
+		approvals.OutboxOutcome{ID: d, State: approvals.OutboxSent})
+	if diff := cmp.Diff([]int64{a}, stale); diff != "" {
+		t.Errorf("stale of the live claim (-want +got)\n%s", diff)
+	}
+	var all []*approvals.OutboxMessage
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
+	type row struct {
+		Key, State, Err string
+		Next            time.Time
+		Sent            *time.Time
+		Leased          bool
+	}
+	var got []row
+	for _, m := range all {
+		got = append(got, row{m.IdempotencyKey, string(m.State), m.LastError, m.NextAttemptAt, m.SentAt, m.LeaseUntil != nil})
+	}
+	sentA, sentD := t0.Add(3*time.Minute), t0.Add(4*time.Minute)
+	want := []row{
+		{"d", "sent", "", t0, &sentD, false},
+		{"c", "dead", "550 no such user", t0, nil, false},
+		{"b", "pending", "421 try later", t0.Add(time.Hour), nil, false},
+		{"a", "sent", "", t0, &sentA, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got)\n%s", diff)
+	}
+	if _, err := markUnknownOutcome(db, first[0].LeaseUntil); approvals.ErrorCode(err) != approvals.EINVALID {
+		t.Errorf("unknown outcome state: %v, want EINVALID", err)
+	}
+}
+
+func markUnknownOutcome(db *store.DB, lease *time.Time) ([]int64, error) {
+	var stale []int64
+	err := inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
+		stale, err = tx.MarkOutboxBatch(ctx, *lease, t0, []approvals.OutboxOutcome{{ID: 1, State: "lost"}})
+		return err
+	})
+	return stale, err
+}
+
+// TestOnEnqueue: the hook runs after a commit that added outbox rows, not
+// after one that added none or rolled back.
+func TestOnEnqueue(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	w := newWorld(t, db)
+	var calls atomic.Int64
+	db.OnEnqueue(func() { calls.Add(1) })
+	defer db.OnEnqueue(nil)
+	enqueue(t, db, w.ws.ID, "x")
+	enqueue(t, db, w.ws.ID, "x") // a duplicate: nothing added
+	_ = inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+		if err := tx.EnqueueOutbox(ctx, []*approvals.OutboxMessage{{WorkspaceID: w.ws.ID, Channel: "email", IdempotencyKey: "y"}}); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if got := calls.Load(); got != 1 {
+		t.Errorf("hook called %d times, want 1", got)
+	}
 }

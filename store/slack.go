@@ -85,3 +85,73 @@ func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, ti
 	}
 	return out, nil
 }
+
+// EnqueueSlackAction claims the inbound delivery named by key and queues
+// the click it carries, in one statement: either both are written or
+// neither. It returns false when key was claimed before (a retry or a
+// duplicate delivery), in which case nothing is queued.
+func (db *DB) EnqueueSlackAction(ctx context.Context, key string, payload []byte) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `
+		WITH claim AS (
+			INSERT INTO slack_deliveries (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key)
+		INSERT INTO slack_actions (delivery_key, payload) SELECT key, $2::jsonb FROM claim`, key, payload)
+	if err != nil {
+		return false, dbError(err, nil)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimSlackActions leases up to limit due queued clicks until now+lease
+// and counts the attempt, oldest first. SKIP LOCKED lets several workers
+// (serve replicas) take disjoint rows; a click whose lease ran out (its
+// worker died) is due again.
+func (db *DB) ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.SlackAction, error) {
+	rows, err := db.pool.Query(ctx, `
+		WITH claimed AS (
+			UPDATE slack_actions SET lease_until = $1::timestamptz + $3::interval, attempts = attempts + 1
+			WHERE id IN (
+				SELECT id FROM slack_actions
+				WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+				ORDER BY due_at, id
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			RETURNING id, delivery_key, payload, attempts, created_at)
+		SELECT * FROM claimed ORDER BY id`, now, limit, lease)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	out := []*approvals.SlackAction{}
+	for rows.Next() {
+		a := &approvals.SlackAction{}
+		if err := rows.Scan(&a.ID, &a.Key, &a.Payload, &a.Attempts, &a.CreatedAt); err != nil {
+			return nil, dbError(err, nil)
+		}
+		a.CreatedAt = a.CreatedAt.UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return out, nil
+}
+
+// DeleteSlackActions removes clicks that were acted on. Their deliveries'
+// claims stay, so a late retry of one still does nothing.
+func (db *DB) DeleteSlackActions(ctx context.Context, ids []int64) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM slack_actions WHERE id = ANY ($1)`, ids); err != nil {
+		return dbError(err, nil)
+	}
+	return nil
+}
+
+// RetrySlackAction releases a click whose action failed for now, due again
+// at next.
+func (db *DB) RetrySlackAction(ctx context.Context, id int64, next time.Time, lastErr string) error {
+	if _, err := db.pool.Exec(ctx, `
+		UPDATE slack_actions SET due_at = $2, lease_until = NULL, last_error = left($3, 1000) WHERE id = $1`,
+		id, next, lastErr); err != nil {
+		return dbError(err, nil)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// Slack gets its answer to a decision click at once: the handler verifies
+// the request, and in one statement claims the delivery and queues the
+// click in Postgres (slack_actions); the worker then decides through the
+// core and tells the clicker the outcome ephemerally. The message itself is
+// updated by the outbox (decision_recorded), as for every channel. A worker
+// that dies after the acknowledgement leaves the click queued: its lease
+// runs out and a worker (this replica or another) acts on it; a decision
+// made twice by one approver is a no-op in the core, so nothing acts twice.
+
+// queuedAction is a decision click as it waits in the queue: everything
+// the worker needs to decide and to answer.
+type queuedAction struct {
+	Meta     approvals.Meta    `json:"meta"` // the request's, for the audit log
+	TeamID   string            `json:"team"`
+	UserID   string            `json:"user"`
+	Channel  string            `json:"channel,omitempty"` // where to answer; "" for the user's DM
+	Home     bool              `json:"home,omitempty"`    // clicked in App Home: publish it again after
+	DraftID  int64             `json:"draft"`
+	Revision int               `json:"revision"`
+	Tier     approvals.Tier    `json:"tier"`
+	Verdict  approvals.Verdict `json:"verdict"`
+	Comment  string            `json:"comment,omitempty"`
+}
+
+// Defaults of the action worker.
+const (
+	defaultActionLease    = 30 * time.Second
+	defaultActionInterval = time.Second
+	// defaultActionWorkers is kept below the database pool's size (pgx's
+	// default is 4 on small machines), so that the acknowledgements, which
+	// need a connection for their one INSERT, never wait behind the worker.
+	defaultActionWorkers = 2
+	// maxActionAttempts bounds the leases of a click that keeps failing
+	// for a transient cause; then the clicker is told to try again.
+	maxActionAttempts = 8
+)
+
+// enqueue claims the delivery key and queues the click in one statement,
+// then wakes the worker. False means the delivery was seen before.
+func (b *Bot) enqueue(ctx context.Context, key string, q queuedAction) (bool, error) {
+	payload, err := json.Marshal(q)
+	if err != nil {
+		return false, fmt.Errorf("encode slack action: %w", err)
+	}
+	ok, err := b.store.EnqueueSlackAction(ctx, key, payload)
+	if err != nil || !ok {
+		return false, err
+	}
+	select {
+	case b.actionWake <- struct{}{}:
+	default:
+	}
+	return true, nil
+}
+
+// RunActions acts on queued clicks until ctx ends: at once when this
+// process queued one, else every ActionInterval (clicks queued by another
+// replica, leases run out, retries come due).
+func (b *Bot) RunActions(ctx context.Context) error {
+	for {
+		n, err := b.RunActionsOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			b.logger.WarnContext(ctx, "slack actions", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue // more may be due
+		}
+		t := time.NewTimer(b.ActionInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-b.actionWake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// RunActionsOnce leases one batch of due clicks (up to ActionWorkers) and
+// acts on them concurrently, returning how many it leased.
+func (b *Bot) RunActionsOnce(ctx context.Context) (int, error) {
+	rows, err := b.store.ClaimSlackActions(ctx, time.Now().UTC(), b.ActionWorkers, b.ActionLease)
+	if err != nil {
+		return 0, fmt.Errorf("claim slack actions: %w", err)
+	}
+	// A batch leased is finished even when ctx ends (shutdown): the clicks
+	// were acknowledged. It gets half the lease at most, so that no other
+	// worker takes a click this one is still acting on.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(b.FollowUpTimeout, b.ActionLease/2))
+	defer cancel()
+	var wg sync.WaitGroup
+	done := make([]bool, len(rows))
+	for i, row := range rows {
+		wg.Go(func() { done[i] = b.act(actx, row) })
+	}
+	wg.Wait()
+	var ids []int64
+	for i, row := range rows {
+		if done[i] {
+			ids = append(ids, row.ID)
+		}
+	}
+	// Removed together, in one statement: should that fail, the leases run
+	// out and acting again is a no-op in the core.
+	if len(ids) > 0 {
+		if err := b.store.DeleteSlackActions(actx, ids); err != nil {
+			return len(rows), fmt.Errorf("delete slack actions: %w", err)
+		}
+	}
+	return len(rows), nil
+}
+
+// act decides one queued click through the core and answers the clicker
+// with the outcome. It reports whether the click is done with (to remove
+// from the queue); a transient failure leaves it queued for a later
+// attempt.
+func (b *Bot) act(ctx context.Context, row *approvals.SlackAction) bool {
+	var q queuedAction
+	if err := json.Unmarshal(row.Payload, &q); err != nil {
+		b.logger.ErrorContext(ctx, "slack action undecodable; dropped", "id", row.ID, "key", row.Key, "err", err)
+		return true
+	}
+	req := Request{Meta: q.Meta}
+	a, _, err := b.identify(ctx, req, q.TeamID, q.UserID)
+	var res *approvals.DecisionResult
+	if err == nil {
+		res, err = b.svc.Decide(ctx, a, approvals.DecideInput{DraftID: q.DraftID, Revision: q.Revision, Tier: q.Tier,
+			Verdict: q.Verdict, Comment: q.Comment})
+	}
+	if err != nil && transient(err) && row.Attempts < maxActionAttempts && ctx.Err() == nil {
+		next := time.Now().Add(min(time.Duration(1<<row.Attempts)*time.Second, time.Minute))
+		if rerr := b.store.RetrySlackAction(ctx, row.ID, next, err.Error()); rerr != nil {
+			b.logger.WarnContext(ctx, "slack action retry", "id", row.ID, "err", rerr) // the lease runs out instead
+		}
+		b.logger.WarnContext(ctx, "slack action failed; will retry", "id", row.ID, "attempt", row.Attempts, "err", err)
+		return false
+	}
+	if ctx.Err() != nil && err != nil {
+		return false // out of time: the lease runs out and a worker acts again
+	}
+	text := ""
+	if err != nil {
+		text = b.userMessage(ctx, err)
+	} else {
+		b.wake() // the decision enqueued outbox messages
+		text = upperFirst(res.Message) + "."
+	}
+	if serr := b.say(ctx, q.Channel, q.UserID, text); serr != nil {
+		b.logger.WarnContext(ctx, "slack action answer", "id", row.ID, "err", serr)
+	}
+	if err == nil && q.Home {
+		if herr := b.publishHome(ctx, req, q.TeamID, q.UserID); herr != nil {
+			b.logger.WarnContext(ctx, "slack follow-up failed", "what", "app home", "err", herr)
+		}
+	}
+	return true
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// The App Home inbox's bulk reads (approvals.InboxTx): one statement per
+// kind of row for all of a member's drafts, each on an index.
+
+// PendingDraftsIn returns the drafts of the accounts that wait on a tier,
+// oldest first (drafts_list_idx).
+func (t *tx) PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs []int64) ([]*approvals.Draft, error) {
+	if len(accountIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+draftColumns+` FROM drafts d
+		WHERE d.workspace_id = $1 AND d.account_id = ANY ($2) AND d.state IN ('pending_internal', 'pending_client')
+		ORDER BY d.id`,
+		workspaceID, accountIDs)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanDrafts(rows, false)
+}
+
+// DecisionsOf returns the drafts' decisions by draft, each list oldest
+// first (decisions_draft_idx).
+func (t *tx) DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Decision, error) {
+	out := map[int64][]*approvals.Decision{}
+	if len(draftIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
+		WHERE x.draft_id = ANY ($2) AND x.workspace_id = $1
+		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	err = collectBy(rows, scanDecision, func(d *approvals.Decision) { out[d.DraftID] = append(out[d.DraftID], d) })
+	return out, err
+}
+
+// RevisionsOf returns the drafts' revisions by draft, oldest first
+// (revisions_pkey).
+func (t *tx) RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Revision, error) {
+	out := map[int64][]*approvals.Revision{}
+	if len(draftIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+revisionColumns+` FROM revisions r
+		WHERE r.draft_id = ANY ($2) AND r.workspace_id = $1
+		ORDER BY r.draft_id, r.number`, workspaceID, draftIDs)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	err = collectBy(rows, scanRevision, func(r *approvals.Revision) { out[r.DraftID] = append(out[r.DraftID], r) })
+	return out, err
+}
+
+// CommentsOf returns the drafts' comments by draft, each list oldest first
+// (comments_draft_idx).
+func (t *tx) CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Comment, error) {
+	out := map[int64][]*approvals.Comment{}
+	if len(draftIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+commentColumns+` FROM comments x LEFT JOIN members m ON m.id = x.author_id
+		WHERE x.draft_id = ANY ($2) AND x.workspace_id = $1
+		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	err = collectBy(rows, scanComment, func(c *approvals.Comment) { out[c.DraftID] = append(out[c.DraftID], c) })
+	return out, err
+}
+
+// MembersByID returns the workspace's members with the IDs, by ID.
+func (t *tx) MembersByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*approvals.Member, error) {
+	out := map[int64]*approvals.Member{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+memberColumns+` FROM members m WHERE m.id = ANY ($2) AND m.workspace_id = $1`, workspaceID, ids)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	err = collectBy(rows, scanMember, func(m *approvals.Member) { out[m.ID] = m })
+	return out, err
+}
+
+// ApproversOf returns the approvers of the accounts by account and tier,
+// each list ordered by email as Approvers orders it (approvers_pkey).
+func (t *tx) ApproversOf(ctx context.Context, workspaceID int64, accountIDs []int64) (map[int64]map[approvals.Tier][]*approvals.Member, error) {
+	out := map[int64]map[approvals.Tier][]*approvals.Member{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT ap.account_id, ap.tier, `+memberColumns+`
+		FROM approvers ap JOIN members m ON m.id = ap.member_id
+		WHERE ap.account_id = ANY ($2) AND ap.workspace_id = $1
+		ORDER BY ap.account_id, ap.tier, lower(m.email), m.id`,
+		workspaceID, accountIDs)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var accountID int64
+		var tier approvals.Tier
+		var m approvals.Member
+		if err := rows.Scan(&accountID, &tier, &m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt); err != nil {
+			return nil, dbError(err, nil)
+		}
+		m.CreatedAt = m.CreatedAt.UTC()
+		if out[accountID] == nil {
+			out[accountID] = map[approvals.Tier][]*approvals.Member{}
+		}
+		out[accountID][tier] = append(out[accountID][tier], &m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return out, nil
+}
+
+// AuthoredDrafts returns at most limit of the author's drafts on the
+// accounts in the states, newest first, with their current text
+// (drafts_author_idx).
+func (t *tx) AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []approvals.State, limit int) ([]*approvals.Draft, error) {
+	if len(accountIDs) == 0 || len(states) == 0 {
+		return nil, nil
+	}
+	ss := make([]string, len(states))
+	for i, s := range states {
+		ss[i] = string(s)
+	}
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+draftColumns+`, coalesce(r.text, '') FROM drafts d
+		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = d.revision
+		WHERE d.author_id = $2 AND d.workspace_id = $1 AND d.account_id = ANY ($3) AND d.state = ANY ($4)
+		ORDER BY d.id DESC
+		LIMIT $5`,
+		workspaceID, authorID, accountIDs, ss, limit)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanDrafts(rows, true)
+}
+
+// collectBy scans every row with scan and hands each value to add.
+func collectBy[T any](rows pgx.Rows, scan func(pgx.Row) (T, error), add func(T)) error {
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return dbError(err, nil)
+		}
+		add(v)
+	}
+	if err := rows.Err(); err != nil {
+		return dbError(err, nil)
+	}
+	return nil
+}
