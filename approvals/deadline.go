@@ -263,8 +263,16 @@ func (s *Service) backupProblem(ctx context.Context, tx Tx, m *Member, acc *Acco
 // revision that escalation made them an approver of.
 func (s *Service) withEscalation(ctx context.Context, tx Tx, m *Member, d *Draft, access Access) (Access, error) {
 	tiers, err := tx.ExtraTiers(ctx, d.WorkspaceID, d.ID, d.Revision, m.ID)
-	if err != nil || len(tiers) == 0 {
+	if err != nil {
 		return access, err
+	}
+	return escalated(access, tiers), nil
+}
+
+// escalated adds to access the tiers an escalation added the member to.
+func escalated(access Access, tiers []Tier) Access {
+	if len(tiers) == 0 {
+		return access
 	}
 	have := map[Tier]bool{}
 	for _, t := range access.Tiers {
@@ -274,7 +282,7 @@ func (s *Service) withEscalation(ctx context.Context, tx Tx, m *Member, d *Draft
 		have[t] = true
 	}
 	access.Tiers = sortedTiers(have)
-	return access, nil
+	return access
 }
 
 // backupApproved reports whether an approver escalation added approved the

@@ -200,8 +200,9 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// Senders of one batch share the drafts they load (NotificationView).
-	if err := d.deliverAll(withViewCache(ctx), msgs); err != nil {
+	// Senders of one batch share the drafts they load (NotificationView),
+	// read for the whole batch before the first send.
+	if err := d.deliverAll(withViewCache(ctx, msgs), msgs); err != nil {
 		return len(msgs), fmt.Errorf("record outbox outcomes: %w", err)
 	}
 	if ctx.Err() != nil {
@@ -427,6 +428,14 @@ func (s *Service) NotificationView(ctx context.Context, n Notification) (*DraftV
 	if c == nil {
 		return s.notificationView(ctx, n, true)
 	}
+	// The first call of a batch reads the views of all its drafts at once;
+	// the others wait for it.
+	c.once.Do(func() {
+		if err := c.preload(ctx, s.store, n); err != nil && ctx.Err() == nil {
+			// Each call then loads its own view, as without the preload.
+			s.Logger.WarnContext(ctx, "outbox: preload the batch's drafts", "err", err)
+		}
+	})
 	var recipient *Member
 	view, err := c.draft(n.WorkspaceID, n.DraftID, func() (*DraftView, error) {
 		v, r, err := s.notificationView(ctx, n, true)
@@ -482,11 +491,176 @@ func (s *Service) notificationView(ctx context.Context, n Notification, withView
 	return view, recipient, nil
 }
 
+// ViewsTx is what a dispatcher reads in bulk for a claimed batch: with
+// InboxTx's reads, the views of all the batch's drafts in a fixed number of
+// statements. Every lookup is scoped to the workspace.
+type ViewsTx interface {
+	// DraftsByID returns the drafts with the IDs, by ID (absent IDs are
+	// left out).
+	DraftsByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Draft, error)
+	// AccountsByID returns the accounts with the IDs, by ID (absent IDs are
+	// left out).
+	AccountsByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Account, error)
+}
+
+// preload reads, in one transaction and a few set-based statements per
+// workspace, the views of the drafts the batch's messages are about and
+// their recipients, and keeps them in c, so that NotificationView answers
+// every message of the batch from memory. The draft of first (the call
+// that started it) is read as NotificationView reads one (DraftByID), the
+// others in bulk. A draft or member it does not find is left out:
+// NotificationView then looks for it itself, and reports what it finds.
+func (c *viewCache) preload(ctx context.Context, store Store, first Notification) error {
+	msgs := c.batch
+	type want struct {
+		drafts, members []int64
+		seen            map[[2]int64]bool
+	}
+	byWS := map[int64]*want{}
+	var order []int64
+	for _, m := range msgs {
+		n := m.Payload
+		if n.WorkspaceID == 0 || n.DraftID == 0 {
+			continue
+		}
+		w := byWS[n.WorkspaceID]
+		if w == nil {
+			w = &want{seen: map[[2]int64]bool{}}
+			byWS[n.WorkspaceID] = w
+			order = append(order, n.WorkspaceID)
+		}
+		if !w.seen[[2]int64{0, n.DraftID}] {
+			w.seen[[2]int64{0, n.DraftID}] = true
+			w.drafts = append(w.drafts, n.DraftID)
+		}
+		if n.RecipientID != 0 && !w.seen[[2]int64{1, n.RecipientID}] {
+			w.seen[[2]int64{1, n.RecipientID}] = true
+			w.members = append(w.members, n.RecipientID)
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	views := map[[2]int64]*DraftView{}
+	members := map[[2]int64]*Member{}
+	err := store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		for _, wsID := range order {
+			w := byWS[wsID]
+			ws, err := tx.WorkspaceByID(ctx, wsID)
+			if ErrorCode(err) == ENOTFOUND {
+				continue
+			} else if err != nil {
+				return err
+			}
+			var rest []int64
+			for _, id := range w.drafts {
+				if wsID != first.WorkspaceID || id != first.DraftID {
+					rest = append(rest, id)
+				}
+			}
+			ds, err := tx.DraftsByID(ctx, wsID, rest)
+			if err != nil {
+				return err
+			}
+			if wsID == first.WorkspaceID && first.DraftID != 0 {
+				d, err := tx.DraftByID(ctx, wsID, first.DraftID)
+				if err == nil {
+					ds[d.ID] = d
+				} else if ErrorCode(err) != ENOTFOUND {
+					return err
+				}
+			}
+			pre := &preloadedTx{Tx: tx, ws: wsID, drafts: map[int64]bool{}}
+			var draftIDs, accountIDs, memberIDs []int64
+			seenAccount, seenMember := map[int64]bool{}, map[int64]bool{}
+			for _, id := range w.members {
+				seenMember[id] = true
+				memberIDs = append(memberIDs, id)
+			}
+			for _, id := range w.drafts {
+				d, ok := ds[id]
+				if !ok {
+					continue
+				}
+				pre.drafts[id] = true
+				draftIDs = append(draftIDs, id)
+				if !seenAccount[d.AccountID] {
+					seenAccount[d.AccountID] = true
+					accountIDs = append(accountIDs, d.AccountID)
+				}
+				if !seenMember[d.AuthorID] {
+					seenMember[d.AuthorID] = true
+					memberIDs = append(memberIDs, d.AuthorID)
+				}
+			}
+			if pre.members, err = tx.MembersByID(ctx, wsID, memberIDs); err != nil {
+				return err
+			}
+			for _, id := range w.members {
+				if m, ok := pre.members[id]; ok {
+					members[[2]int64{wsID, id}] = m
+				}
+			}
+			if len(draftIDs) == 0 {
+				continue
+			}
+			if pre.accounts, err = tx.AccountsByID(ctx, wsID, accountIDs); err != nil {
+				return err
+			}
+			if pre.revisions, err = tx.RevisionsOf(ctx, wsID, draftIDs); err != nil {
+				return err
+			}
+			if pre.decisions, err = tx.DecisionsOf(ctx, wsID, draftIDs); err != nil {
+				return err
+			}
+			if pre.comments, err = tx.CommentsOf(ctx, wsID, draftIDs); err != nil {
+				return err
+			}
+			if pre.approvers, err = tx.ApproversOf(ctx, wsID, accountIDs); err != nil {
+				return err
+			}
+			for _, id := range draftIDs {
+				d := ds[id]
+				if _, ok := pre.accounts[d.AccountID]; !ok {
+					continue
+				}
+				if _, ok := pre.members[d.AuthorID]; !ok {
+					continue
+				}
+				v, err := loadDraftView(ctx, pre, ws, d)
+				if err != nil {
+					return err
+				}
+				views[[2]int64{wsID, id}] = v
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range views {
+		e := &cacheEntry[*DraftView]{ready: make(chan struct{}), val: v}
+		close(e.ready)
+		c.drafts[k] = e
+	}
+	for k, m := range members {
+		e := &cacheEntry[*Member]{ready: make(chan struct{}), val: m}
+		close(e.ready)
+		c.members[k] = e
+	}
+	return nil
+}
+
 // viewCache memoises NotificationView's loads for one dispatcher batch,
 // whose messages often share a draft (a tier's request goes to each
 // approver, by email and by Slack). Concurrent loads of one key wait for
 // the first; a failed load is not kept, so the next caller tries again.
 type viewCache struct {
+	batch   []*OutboxMessage // the batch's messages, whose drafts preload reads
+	once    sync.Once        // preload, at the batch's first NotificationView
 	mu      sync.Mutex
 	drafts  map[[2]int64]*cacheEntry[*DraftView]
 	members map[[2]int64]*cacheEntry[*Member]
@@ -500,9 +674,9 @@ type cacheEntry[T any] struct {
 
 type viewCacheKey struct{}
 
-// withViewCache returns ctx carrying a fresh viewCache.
-func withViewCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, viewCacheKey{}, &viewCache{
+// withViewCache returns ctx carrying a fresh viewCache for the batch msgs.
+func withViewCache(ctx context.Context, msgs []*OutboxMessage) context.Context {
+	return context.WithValue(ctx, viewCacheKey{}, &viewCache{batch: msgs,
 		drafts: map[[2]int64]*cacheEntry[*DraftView]{}, members: map[[2]int64]*cacheEntry[*Member]{}})
 }
 

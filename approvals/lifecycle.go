@@ -239,13 +239,16 @@ func (s *Service) Reject(ctx context.Context, a Actor, draftID int64, comment st
 func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*DecisionResult, error) {
 	var out *DecisionResult
 	action := "draft." + string(in.Verdict)
-	err := s.doOn(ctx, a, action, in.DraftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.doOn(ctx, a, action, in.DraftID, func(ctx context.Context, ptx Tx, p *principal, e *AuditEntry) error {
 		if in.Verdict != VerdictApprove && in.Verdict != VerdictReject {
 			return Errorf(EINVALID, "unknown verdict %q", in.Verdict)
 		}
 		if err := requireMember(p); err != nil {
 			return err
 		}
+		// Each step reads what an earlier one read from the call's cache,
+		// and the call's outbox messages go out in one statement.
+		tx := newCallTx(ptx, p.ws.ID, p.member)
 		e.DraftID = in.DraftID
 		d, err := s.lockDraft(ctx, tx, p.ws, in.DraftID)
 		if err != nil {
@@ -288,6 +291,9 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		if err := s.settle(ctx, tx, p, acc, d, a.Channel); err != nil {
 			return err
 		}
+		if err := tx.flush(ctx); err != nil {
+			return err
+		}
 		view, err := s.draftView(ctx, tx, p.ws, d)
 		if err != nil {
 			return err
@@ -313,17 +319,12 @@ type decisionCheck struct {
 // earlier decision of the actor is returned, not refused: Decide answers a
 // repeat as a no-op.
 func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Draft, tier Tier, rev int) (*decisionCheck, error) {
-	acc, err := tx.AccountByID(ctx, p.ws.ID, d.AccountID)
+	rows, err := tx.DecisionRows(ctx, p.ws.ID, d, p.member.ID)
 	if err != nil {
 		return nil, err
 	}
-	access, err := s.access(ctx, tx, p.member, acc)
-	if err != nil {
-		return nil, err
-	}
-	if access, err = s.withEscalation(ctx, tx, p.member, d, access); err != nil {
-		return nil, err
-	}
+	acc := &rows.Access.Account
+	access := escalated(effective(p.member, rows.Access), rows.ExtraTiers)
 	if !access.Can(CapView) {
 		return nil, Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
 	}
@@ -343,10 +344,7 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
 			Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
 	}
-	decisions, err := tx.Decisions(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
+	decisions := rows.Decisions
 	c := &decisionCheck{acc: acc, tier: tier, decisions: decisions}
 	for _, x := range decisions {
 		if x.Revision == d.Revision && x.Tier == tier && x.ApproverID == p.member.ID {
@@ -946,6 +944,12 @@ func (v *DraftView) LastDecision(t Tier) *Decision {
 }
 
 func (s *Service) draftView(ctx context.Context, tx Tx, ws *Workspace, d *Draft) (*DraftView, error) {
+	return loadDraftView(ctx, tx, ws, d)
+}
+
+// loadDraftView reads d's view through tx: the rows it reads are those a
+// preloadedTx or a callTx can answer from memory.
+func loadDraftView(ctx context.Context, tx Tx, ws *Workspace, d *Draft) (*DraftView, error) {
 	acc, err := tx.AccountByID(ctx, ws.ID, d.AccountID)
 	if err != nil {
 		return nil, err

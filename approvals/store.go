@@ -22,6 +22,8 @@ type Tx interface {
 	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
 	InboxTx       // bulk reads of the App Home inbox (slack.go)
 	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
+	ViewsTx       // bulk reads of a dispatcher batch's draft views (dispatcher.go)
+	DecisionTx    // what a decision reads, in one round trip (calltx.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

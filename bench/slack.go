@@ -95,10 +95,3 @@ func (f *fakeSlack) arrival(marker string) (time.Time, bool) {
 	t, ok := f.byMarker[marker]
 	return t, ok
 }
-
-// callCount returns how many calls of method arrived.
-func (f *fakeSlack) callCount(method string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[method]
-}

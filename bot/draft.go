@@ -332,7 +332,7 @@ func rejectModal(ref decisionRef) slack.ModalViewRequest {
 	in := slack.NewPlainTextInputBlockElement(plain("What should change?"), blockComment)
 	in.Multiline = true
 	in.MaxLength = approvals.MaxCommentLen
-	meta := modalMeta{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier, Channel: ref.Channel}
+	meta := modalMeta(ref)
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, Title: plain("Reject draft"), Submit: plain("Reject"), Close: plain("Cancel"),
 		CallbackID: callbackReject, PrivateMetadata: meta.String(),

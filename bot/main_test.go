@@ -195,7 +195,6 @@ type harness struct {
 	disp  *approvals.Dispatcher
 	slug  string
 	http  http.Handler
-	now   func() time.Time
 
 	members map[string]*approvals.Member // by Slack user ID
 }

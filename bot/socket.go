@@ -41,13 +41,12 @@ func (b *Bot) RunSocketMode(ctx context.Context) error {
 	err := client.RunContext(ctx)
 	cancel()
 	<-done
-	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+	// RunContext only returns with an error; after a shutdown that is the
+	// context's own.
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("socket mode: %w", err)
-	}
-	return nil
+	return fmt.Errorf("socket mode: %w", err)
 }
 
 // acker acknowledges a Socket Mode request with an optional payload (the

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/mailer"
 	"github.com/signoff-app/signoff/store"
 )
@@ -43,7 +44,7 @@ type harness struct {
 	dbURL string
 	db    *store.DB
 	svc   *approvals.Service
-	mail  *mailpit
+	mail  *mailpit.Server
 	slack *fakeSlack
 	keys  []string
 	codec *mailer.Codec
@@ -78,7 +79,7 @@ func newHarness(t *testing.T) *harness {
 	h.svc = approvals.NewService(h.db)
 	h.svc.Logger = slog.New(slog.DiscardHandler)
 
-	h.mail = startMailpit(t)
+	h.mail = mailpit.StartBin(t, suite.Mailpit)
 	h.slack = newFakeSlack(t)
 	h.keys = []string{mailer.GenerateKeyPair(), mailer.GenerateKeyPair()}
 	pairs, err := mailer.ParseKeys(h.keys)
@@ -188,7 +189,7 @@ func (h *harness) env() map[string]string {
 		"SIGNOFF_SLACK_SIGNING_SECRET": signingSecret,
 		"SIGNOFF_SLACK_API_URL":        h.slack.URL(),
 		"SIGNOFF_SMTP_HOST":            "127.0.0.1",
-		"SIGNOFF_SMTP_PORT":            strconv.Itoa(h.mail.smtpPort),
+		"SIGNOFF_SMTP_PORT":            strconv.Itoa(h.mail.SMTPPort),
 		"SIGNOFF_SMTP_TLS":             "none",
 		"SIGNOFF_SMTP_TIMEOUT":         "5s",
 		"SIGNOFF_MAIL_FROM":            mailFrom,

@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/internal/pgtest"
 )
 
@@ -70,8 +70,8 @@ func setUp(ctx context.Context) (_ *Suite, err error) {
 			s.tearDown()
 		}
 	}()
-	if s.Mailpit, err = findMailpit(); err != nil {
-		return nil, err
+	if s.Mailpit, err = mailpit.Find(); err != nil {
+		return nil, &missingError{what: "mailpit (set MAILPIT_BIN, or run: make .dev/bin/mailpit)"}
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -100,35 +100,6 @@ func (s *Suite) tearDown() {
 		}
 	}
 	os.RemoveAll(s.Dir)
-}
-
-// findMailpit looks for mailpit in $MAILPIT_BIN, PATH, the repository's
-// .dev/bin (where `make dev` installs it), then $(go env GOPATH)/bin.
-func findMailpit() (string, error) {
-	if p := os.Getenv("MAILPIT_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MAILPIT_BIN=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, ".dev", "bin", "mailpit")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "mailpit")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-	}
-	return "", &missingError{what: "mailpit (set MAILPIT_BIN, or run: make .dev/bin/mailpit)"}
 }
 
 func moduleRoot() (string, error) {

@@ -5,10 +5,7 @@ package faults
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -181,115 +178,4 @@ func (s *serve) Tail(n int) string {
 func (s *serve) LogCount(substr string) int {
 	b, _ := os.ReadFile(s.log)
 	return bytes.Count(b, []byte(substr))
-}
-
-// mailpit is a real mailpit process: the SMTP sink, counted through its
-// HTTP API. Stop and Start keep its ports and its stored messages, so a
-// test can take SMTP down and bring it back.
-type mailpit struct {
-	t        testing.TB
-	args     []string
-	smtpPort int
-	httpPort int
-	cmd      *exec.Cmd
-	done     chan struct{}
-}
-
-func startMailpit(t testing.TB) *mailpit {
-	t.Helper()
-	m := &mailpit{t: t, smtpPort: freePort(t), httpPort: freePort(t)}
-	m.args = []string{
-		"--smtp", fmt.Sprintf("127.0.0.1:%d", m.smtpPort),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", m.httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"),
-		"--max", "1000000", // keep every message: the suite counts them
-		"--smtp-disable-rdns", "--disable-version-check", "--quiet",
-	}
-	m.Start()
-	t.Cleanup(m.Stop)
-	return m
-}
-
-// Start runs mailpit and waits until both ports answer.
-func (m *mailpit) Start() {
-	m.t.Helper()
-	m.cmd = exec.Command(suite.Mailpit, m.args...)
-	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("start mailpit: %v", err)
-	}
-	m.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(m.cmd, m.done)
-	deadline := time.Now().Add(20 * time.Second)
-	for _, port := range []int{m.smtpPort, m.httpPort} {
-		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				m.t.Fatalf("mailpit did not listen on %d: %v", port, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
-// Stop ends mailpit (idempotent).
-func (m *mailpit) Stop() {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
-	m.cmd = nil
-}
-
-// mail is one captured message.
-type mail struct {
-	ID        string
-	MessageID string
-	Subject   string
-	To        []struct{ Address string }
-}
-
-// Messages lists every captured message.
-func (m *mailpit) Messages() []mail {
-	m.t.Helper()
-	var all []mail
-	for start := 0; ; {
-		var page struct {
-			Total    int    `json:"total"`
-			Messages []mail `json:"messages"`
-		}
-		m.get(fmt.Sprintf("/api/v1/messages?start=%d&limit=1000", start), &page)
-		all = append(all, page.Messages...)
-		start += len(page.Messages)
-		if len(page.Messages) == 0 || start >= page.Total {
-			return all
-		}
-	}
-}
-
-func (m *mailpit) get(path string, v any) {
-	m.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", m.httpPort, path), nil)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		m.t.Fatalf("mailpit API %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		m.t.Fatalf("mailpit API %s: %s %s", path, resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		m.t.Fatalf("mailpit API %s: %v", path, err)
-	}
 }

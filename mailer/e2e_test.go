@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/mailpit"
 )
 
 // chromiumPath finds Debian's Chromium ($CHROMIUM_BIN overrides).
@@ -68,7 +69,7 @@ func text(t *testing.T, ctx context.Context, sel chromedp.ID) string {
 // Approve link in a real browser and clicks Approve; the draft is approved
 // and the other approver's link says who approved it.
 func TestE2EApproveInBrowser(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	ctx := browser(t)
 
@@ -115,7 +116,7 @@ func TestE2EApproveInBrowser(t *testing.T) {
 // Scenario 2: the approver rejects with a comment typed into the form; the
 // author's notice carries it exactly.
 func TestE2ERejectInBrowser(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	ctx := browser(t)
 

@@ -2,21 +2,16 @@ package mailer_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/mailer"
 	"github.com/signoff-app/signoff/store"
@@ -36,202 +31,6 @@ func requireTool(t testing.TB, what string) {
 		t.Fatalf("%s not found; CI must provide it", what)
 	}
 	t.Skipf("%s not found; install it to run this test (it is required under CI=true)", what)
-}
-
-// mailpitBin finds mailpit: $MAILPIT_BIN, then PATH, then the repository's
-// .dev/bin (where `make dev` installs it), then $(go env GOPATH)/bin.
-func mailpitBin(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("MAILPIT_BIN"); p != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		t.Fatalf("MAILPIT_BIN=%s does not exist", p)
-	}
-	if p, err := exec.LookPath("mailpit"); err == nil {
-		return p
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, ".dev", "bin", "mailpit")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "mailpit")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	requireTool(t, "mailpit (set MAILPIT_BIN, or: GOBIN=$PWD/.dev/bin go install github.com/axllent/mailpit@v1.27.11)")
-	return ""
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// mailpit is a real mailpit process on free local ports. Stop and Start
-// keep the ports and the database, so a test can take SMTP down and bring
-// it back.
-type mailpit struct {
-	t        testing.TB
-	bin      string
-	args     []string
-	smtpPort int
-	httpPort int
-	cmd      *exec.Cmd
-	done     chan struct{}
-}
-
-func startMailpit(t testing.TB, extra ...string) *mailpit {
-	t.Helper()
-	m := &mailpit{t: t, bin: mailpitBin(t), smtpPort: freePort(t), httpPort: freePort(t)}
-	m.args = append([]string{
-		"--smtp", fmt.Sprintf("127.0.0.1:%d", m.smtpPort),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", m.httpPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"),
-		"--smtp-disable-rdns", "--disable-version-check", "--quiet",
-	}, extra...)
-	m.Start()
-	t.Cleanup(m.Stop)
-	return m
-}
-
-// Start runs mailpit and waits until both ports answer.
-func (m *mailpit) Start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, m.args...)
-	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("start mailpit: %v", err)
-	}
-	m.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(m.cmd, m.done)
-	deadline := time.Now().Add(15 * time.Second)
-	for _, port := range []int{m.smtpPort, m.httpPort} {
-		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				m.t.Fatalf("mailpit did not listen on %d: %v", port, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
-// Stop ends mailpit (idempotent).
-func (m *mailpit) Stop() {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Kill()
-	<-m.done
-	m.cmd = nil
-}
-
-type mailSummary struct {
-	ID      string
-	Subject string
-	To      []struct{ Address string }
-}
-
-type mailMessage struct {
-	ID      string
-	Subject string
-	To      []struct{ Address string }
-	Text    string
-	HTML    string
-}
-
-// Messages lists the captured messages, newest first.
-func (m *mailpit) Messages() []mailSummary {
-	m.t.Helper()
-	var out struct {
-		Total    int
-		Messages []mailSummary `json:"messages"`
-	}
-	m.get("/api/v1/messages?limit=500", &out)
-	return out.Messages
-}
-
-// MessageTo returns the one message to addr whose subject starts with
-// prefix, failing when there is not exactly one.
-func (m *mailpit) MessageTo(addr, prefix string) mailMessage {
-	m.t.Helper()
-	var found []mailSummary
-	for _, s := range m.Messages() {
-		if len(s.To) == 1 && strings.EqualFold(s.To[0].Address, addr) && strings.HasPrefix(s.Subject, prefix) {
-			found = append(found, s)
-		}
-	}
-	if len(found) != 1 {
-		m.t.Fatalf("%d messages to %s with subject %q…, want 1", len(found), addr, prefix)
-	}
-	var msg mailMessage
-	m.get("/api/v1/message/"+found[0].ID, &msg)
-	// SMTP lines end in CR LF; that is the transport's, not the text's.
-	msg.Text = strings.ReplaceAll(msg.Text, "\r\n", "\n")
-	return msg
-}
-
-// Raw returns a message's source.
-func (m *mailpit) Raw(id string) string {
-	m.t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/message/%s/raw", m.httpPort, id))
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return string(b)
-}
-
-func (m *mailpit) get(path string, v any) {
-	m.t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", m.httpPort, path))
-	if err != nil {
-		m.t.Fatalf("mailpit API: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		m.t.Fatalf("mailpit API %s: %s", path, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		m.t.Fatalf("mailpit API %s: %v", path, err)
-	}
 }
 
 // Emails of the fixture's people.
@@ -254,7 +53,7 @@ type fixture struct {
 	codec *mailer.Codec
 	cfg   mailer.Config
 	srv   *httptest.Server
-	mp    *mailpit
+	mp    *mailpit.Server
 	send  *mailer.Sender
 	disp  *approvals.Dispatcher
 	now   time.Time // the dispatcher's clock
@@ -263,7 +62,7 @@ type fixture struct {
 	ids   map[string]int64 // member IDs by email
 }
 
-func newFixture(t *testing.T, mp *mailpit) *fixture {
+func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, ctx: ctx, mp: mp, ws: "agency", ids: map[string]int64{}, now: time.Now()}
@@ -311,7 +110,7 @@ func newFixture(t *testing.T, mp *mailpit) *fixture {
 	mailer.NewLinks(f.svc, f.codec, tmpl, f.cfg, logger).Register(mux)
 
 	if mp != nil {
-		f.cfg.SMTP.Host, f.cfg.SMTP.Port, f.cfg.SMTP.TLS, f.cfg.SMTP.Timeout = "127.0.0.1", mp.smtpPort, mailer.TLSNone, 5*time.Second
+		f.cfg.SMTP.Host, f.cfg.SMTP.Port, f.cfg.SMTP.TLS, f.cfg.SMTP.Timeout = "127.0.0.1", mp.SMTPPort, mailer.TLSNone, 5*time.Second
 		f.cfg.Mail.From = "Signoff <signoff@agency.test>"
 		f.cfg.Mail.ReplyTo = "studio@agency.test"
 		f.ok(f.cfg.Validate())

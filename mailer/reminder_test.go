@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/mailpit"
 )
 
 // A reminder is a fresh approval email whose links work; an expired draft
 // tells its author.
 func TestReminderAndExpiryEmails(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	clock := time.Now().UTC()
 	f.svc.Now = func() time.Time { return clock }

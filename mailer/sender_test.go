@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/mailer"
 )
 
@@ -38,7 +39,7 @@ func outboxStates(f *fixture) map[string]string {
 }
 
 func TestSendApprovalRequests(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	f.submit("Summer sale 🌞\n<b>20%</b> off")
 	f.dispatch()
@@ -81,7 +82,7 @@ func TestSendApprovalRequests(t *testing.T) {
 // SMTP down for a while: the dispatcher retries, and each email is
 // delivered exactly once when the server returns.
 func TestSMTPDownThenUp(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	mp.Stop()
 	f.submit("Outage-proof post")
@@ -109,7 +110,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 // The server drops the kept connection between two messages: the sender
 // redials and delivers.
 func TestSMTPRedialAfterDrop(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	f.submit("First")
 	f.dispatch()
@@ -141,7 +142,7 @@ func TestSMTPRedialAfterDrop(t *testing.T) {
 // A 5xx answer to a recipient ends that row dead with the reason; the
 // other recipient is delivered.
 func TestPermanentRecipientFailure(t *testing.T) {
-	mp := startMailpit(t, "--smtp-allowed-recipients", `^carla@`)
+	mp := mailpit.Start(t, "--smtp-allowed-recipients", `^carla@`)
 	f := newFixture(t, mp)
 	f.submit("Bounce test")
 	f.dispatch()
@@ -169,7 +170,7 @@ func TestPermanentRecipientFailure(t *testing.T) {
 }
 
 func TestRejectedAndApprovedNotices(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	d := f.submit("Draft one")
 	comment := "Trop long.\nÉcris « moins » 🙏 <i>please</i>"
@@ -196,7 +197,7 @@ func TestRejectedAndApprovedNotices(t *testing.T) {
 // 20 emails goes out over at most smtp.connections sessions at once, each
 // email exactly once.
 func TestConcurrentSends(t *testing.T) {
-	mp := startMailpit(t)
+	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
 	if got := f.send.Concurrency(); got != mailer.DefaultConnections {
 		t.Errorf("Concurrency() = %d, want smtp.connections' default %d", got, mailer.DefaultConnections)

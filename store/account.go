@@ -249,9 +249,9 @@ const accessColumns = `,
 	ARRAY(SELECT ap.tier FROM approvers ap
 	      WHERE ap.account_id = a.id AND ap.member_id = $2 ORDER BY ap.tier = 'client')`
 
-func scanAccess(row pgx.Row) (*approvals.AccountAccess, error) {
+func scanAccess(row pgx.Row, extra ...any) (*approvals.AccountAccess, error) {
 	var direct, groups, tiers []string
-	a, err := scanAccount(row, &direct, &groups, &tiers)
+	a, err := scanAccount(row, append([]any{&direct, &groups, &tiers}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -50,25 +49,49 @@ func scanOutboxes(rows pgx.Rows) ([]*approvals.OutboxMessage, error) {
 // Inserted messages get their ID, State and times set; skipped ones keep
 // ID 0. A zero NextAttemptAt or CreatedAt means now().
 func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage) error {
-	for _, m := range msgs {
+	if len(msgs) == 0 {
+		return nil
+	}
+	// One statement for the lot, rows inserted in the order given.
+	n := len(msgs)
+	workspaces, channels, keys, payloads := make([]*int64, n), make([]string, n), make([]string, n), make([]string, n)
+	nexts, createds := make([]*time.Time, n), make([]*time.Time, n)
+	for i, m := range msgs {
 		payload, err := m.PayloadJSON()
 		if err != nil {
 			return fmt.Errorf("outbox %q: encode payload: %w", m.IdempotencyKey, err)
 		}
-		got, err := scanOutbox(t.tx.QueryRow(ctx, `
-			INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, coalesce($5, $6, now()), coalesce($6, now()))
-			ON CONFLICT (idempotency_key) DO NOTHING
-			RETURNING `+outboxColumns,
-			nullID(m.WorkspaceID), m.Channel, m.IdempotencyKey, payload, nullTime(m.NextAttemptAt), nullTime(m.CreatedAt)))
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			continue // a duplicate
-		case err != nil:
-			return dbError(err, nil)
+		workspaces[i], channels[i], keys[i], payloads[i] = nullID(m.WorkspaceID), string(m.Channel), m.IdempotencyKey, string(payload)
+		nexts[i], createds[i] = nullTime(m.NextAttemptAt), nullTime(m.CreatedAt)
+	}
+	rows, err := t.tx.Query(ctx, `
+		INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at)
+		SELECT u.w, u.c, u.k, u.p::jsonb, coalesce(u.n, u.cr, now()), coalesce(u.cr, now())
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+			WITH ORDINALITY AS u (w, c, k, p, n, cr, ord)
+		ORDER BY u.ord
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING `+outboxColumns,
+		workspaces, channels, keys, payloads, nexts, createds)
+	if err != nil {
+		return dbError(err, nil)
+	}
+	got, err := scanOutboxes(rows)
+	if err != nil {
+		return err
+	}
+	// Skipped rows (duplicates, within msgs too: the first one wins) are
+	// not returned and keep their fields.
+	byKey := make(map[string]*approvals.OutboxMessage, len(got))
+	for _, g := range got {
+		byKey[g.IdempotencyKey] = g
+	}
+	for _, m := range msgs {
+		if g, ok := byKey[m.IdempotencyKey]; ok {
+			*m = *g
+			delete(byKey, m.IdempotencyKey)
+			t.enqueued = true
 		}
-		*m = *got
-		t.enqueued = true
 	}
 	return nil
 }

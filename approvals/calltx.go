@@ -1,0 +1,216 @@
+package approvals
+
+import (
+	"cmp"
+	"context"
+	"slices"
+)
+
+// callTx is one service call's view of its transaction: it remembers the
+// rows the call has read, so that the steps of a decision (the check, the
+// notifications, settling, the resulting view) each read a row once rather
+// than once per step, and it sends the call's outbox messages in one
+// statement when the call is done (flush).
+//
+// It only serves what the call itself could not have changed since it read
+// it: the call's own writes keep it true (a decision it records joins the
+// draft's decisions; a comment or revision it adds drops what it had of
+// them), and nothing else writes the draft meanwhile, since the call holds
+// the draft's row lock. Accounts, members and approvers do not change in
+// the calls that use it. Returned rows are shared: callers must not change
+// them (none does).
+// DecisionTx reads at once what a decision on a draft needs.
+type DecisionTx interface {
+	// DecisionRows returns, for a member deciding on d: their raw access
+	// to d's account (as AccountMemberAccess), the tiers of d's revision
+	// an escalation added them to (as ExtraTiers), d's decisions,
+	// revisions and comments (as Decisions, Revisions, Comments), the
+	// account's approvers and the revision's added approvers by tier (as
+	// Approvers and ExtraApprovers) and d's author (nil if gone). Errors:
+	// ENOTFOUND (the account, or the member).
+	DecisionRows(ctx context.Context, workspaceID int64, d *Draft, memberID int64) (*DecisionRows, error)
+}
+
+// DecisionRows is what DecisionTx.DecisionRows read.
+type DecisionRows struct {
+	Access         *AccountAccess
+	ExtraTiers     []Tier
+	Decisions      []*Decision
+	Revisions      []*Revision
+	Comments       []*Comment
+	Approvers      map[Tier][]*Member
+	ExtraApprovers map[Tier][]*Member
+	Author         *Member
+}
+
+type callTx struct {
+	Tx
+	ws        int64
+	accounts  map[int64]*Account
+	members   map[int64]*Member
+	approvers map[int64]map[Tier][]*Member
+	revisions map[int64][]*Revision
+	decisions map[int64][]*Decision
+	comments  map[int64][]*Comment
+	extras    map[[2]int64]map[Tier][]*Member // by (draft, revision)
+	outbox    []*OutboxMessage
+}
+
+// newCallTx returns a callTx over tx for a call in workspace ws, which
+// knows the members given already (the actor).
+func newCallTx(tx Tx, ws int64, known ...*Member) *callTx {
+	t := &callTx{Tx: tx, ws: ws, accounts: map[int64]*Account{}, members: map[int64]*Member{},
+		approvers: map[int64]map[Tier][]*Member{}, revisions: map[int64][]*Revision{},
+		decisions: map[int64][]*Decision{}, comments: map[int64][]*Comment{}, extras: map[[2]int64]map[Tier][]*Member{}}
+	for _, m := range known {
+		if m != nil && m.WorkspaceID == ws {
+			t.members[m.ID] = m
+		}
+	}
+	return t
+}
+
+// DecisionRows reads the rows and keeps them for the lookups they answer.
+func (t *callTx) DecisionRows(ctx context.Context, workspaceID int64, d *Draft, memberID int64) (*DecisionRows, error) {
+	rows, err := t.Tx.DecisionRows(ctx, workspaceID, d, memberID)
+	if err != nil || workspaceID != t.ws {
+		return rows, err
+	}
+	acc := rows.Access.Account
+	t.accounts[acc.ID] = &acc
+	t.approvers[acc.ID] = rows.Approvers
+	t.revisions[d.ID], t.decisions[d.ID], t.comments[d.ID] = rows.Revisions, rows.Decisions, rows.Comments
+	t.extras[[2]int64{d.ID, int64(d.Revision)}] = rows.ExtraApprovers
+	if rows.Author != nil {
+		t.members[rows.Author.ID] = rows.Author
+	}
+	return rows, nil
+}
+
+func (t *callTx) ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error) {
+	if byTier, ok := t.extras[[2]int64{draftID, int64(revision)}]; ok && workspaceID == t.ws {
+		return byTier[tier], nil
+	}
+	return t.Tx.ExtraApprovers(ctx, workspaceID, draftID, revision, tier)
+}
+
+// flush writes the outbox messages the call queued, in the order it
+// queued them, with one EnqueueOutbox.
+func (t *callTx) flush(ctx context.Context) error {
+	msgs := t.outbox
+	t.outbox = nil
+	if len(msgs) == 0 {
+		return nil
+	}
+	return t.Tx.EnqueueOutbox(ctx, msgs)
+}
+
+// EnqueueOutbox queues msgs until flush.
+func (t *callTx) EnqueueOutbox(_ context.Context, msgs []*OutboxMessage) error {
+	t.outbox = append(t.outbox, msgs...)
+	return nil
+}
+
+func (t *callTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {
+	if a, ok := t.accounts[id]; ok && workspaceID == t.ws {
+		return a, nil
+	}
+	a, err := t.Tx.AccountByID(ctx, workspaceID, id)
+	if err == nil && workspaceID == t.ws {
+		t.accounts[id] = a
+	}
+	return a, err
+}
+
+func (t *callTx) MemberByID(ctx context.Context, workspaceID, id int64) (*Member, error) {
+	if m, ok := t.members[id]; ok && workspaceID == t.ws {
+		return m, nil
+	}
+	m, err := t.Tx.MemberByID(ctx, workspaceID, id)
+	if err == nil && workspaceID == t.ws {
+		t.members[id] = m
+	}
+	return m, err
+}
+
+// Approvers reads the approvers of every tier of the account at once.
+func (t *callTx) Approvers(ctx context.Context, workspaceID, accountID int64, tier Tier) ([]*Member, error) {
+	if workspaceID != t.ws {
+		return t.Tx.Approvers(ctx, workspaceID, accountID, tier)
+	}
+	byTier, ok := t.approvers[accountID]
+	if !ok {
+		all, err := t.Tx.ApproversOf(ctx, workspaceID, []int64{accountID})
+		if err != nil {
+			return nil, err
+		}
+		byTier = all[accountID]
+		t.approvers[accountID] = byTier
+	}
+	return byTier[tier], nil
+}
+
+func (t *callTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, error) {
+	if rs, ok := t.revisions[draftID]; ok {
+		return rs, nil
+	}
+	rs, err := t.Tx.Revisions(ctx, draftID)
+	if err == nil {
+		t.revisions[draftID] = rs
+	}
+	return rs, err
+}
+
+func (t *callTx) CreateRevision(ctx context.Context, r *Revision) error {
+	delete(t.revisions, r.DraftID)
+	return t.Tx.CreateRevision(ctx, r)
+}
+
+func (t *callTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, error) {
+	if ds, ok := t.decisions[draftID]; ok {
+		return ds, nil
+	}
+	ds, err := t.Tx.Decisions(ctx, draftID)
+	if err == nil {
+		t.decisions[draftID] = ds
+	}
+	return ds, err
+}
+
+// CreateDecision records d and, when the draft's decisions were read, adds
+// it to them where Decisions would list it (by time, then ID).
+func (t *callTx) CreateDecision(ctx context.Context, d *Decision) error {
+	if err := t.Tx.CreateDecision(ctx, d); err != nil {
+		delete(t.decisions, d.DraftID)
+		return err
+	}
+	ds, ok := t.decisions[d.DraftID]
+	if !ok {
+		return nil
+	}
+	x := *d
+	i, _ := slices.BinarySearchFunc(ds, &x, func(a, b *Decision) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	t.decisions[d.DraftID] = slices.Insert(slices.Clip(ds), i, &x)
+	return nil
+}
+
+func (t *callTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error) {
+	if cs, ok := t.comments[draftID]; ok {
+		return cs, nil
+	}
+	cs, err := t.Tx.Comments(ctx, draftID)
+	if err == nil {
+		t.comments[draftID] = cs
+	}
+	return cs, err
+}
+
+func (t *callTx) CreateComment(ctx context.Context, c *Comment) error {
+	delete(t.comments, c.DraftID)
+	return t.Tx.CreateComment(ctx, c)
+}

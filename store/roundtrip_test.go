@@ -1,0 +1,208 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/store"
+)
+
+// countingTracer counts the round trips a connection makes: every query
+// outside a batch, and every batch (its queries travel together) once.
+type countingTracer struct {
+	on      atomic.Bool
+	n       atomic.Int64
+	inBatch atomic.Bool
+	log     []string
+}
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if c.on.Load() && !c.inBatch.Load() {
+		c.n.Add(1)
+		c.log = append(c.log, strings.Join(strings.Fields(d.SQL), " "))
+	}
+	return ctx
+}
+
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	if c.on.Load() {
+		c.n.Add(1)
+		c.inBatch.Store(true)
+		c.log = append(c.log, fmt.Sprintf("batch of %d", d.Batch.Len()))
+	}
+	return ctx
+}
+
+func (c *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {
+	c.inBatch.Store(false)
+}
+
+// count runs f with the tracer on and returns the round trips it made.
+func (c *countingTracer) count(t *testing.T, f func()) int {
+	t.Helper()
+	c.log = nil
+	c.n.Store(0)
+	c.on.Store(true)
+	f()
+	c.on.Store(false)
+	if testing.Verbose() {
+		for _, q := range c.log {
+			if len(q) > 110 {
+				q = q[:110]
+			}
+			t.Log(q)
+		}
+	}
+	return int(c.n.Load())
+}
+
+// TestRoundTrips counts the statements (round trips, BEGIN and COMMIT
+// included) of the two hot paths the benchmark drives: one approval, and
+// the delivery of a batch of approval emails. The bounds keep them from
+// creeping back up; -v lists the statements.
+func TestRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &countingTracer{}
+	cfg.ConnConfig.Tracer = tr
+	cfg.MaxConns = 1 // one connection: the counts are of one caller
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := store.FromPool(pool)
+	t.Cleanup(db.Close)
+	if err := store.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	svc := approvals.NewService(db)
+	svc.Logger = slog.New(slog.DiscardHandler)
+	op := approvals.Operator("acme")
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := func(err error) { t.Helper(); must(nil, err) }
+	must(svc.CreateWorkspace(ctx, op, "acme", "Acme"))
+	team := "T1"
+	must(svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{SlackTeamID: &team}))
+	must(svc.AddMember(ctx, op, "ed@acme.test", "Ed", approvals.RoleEditor))
+	must(svc.AddMember(ctx, op, "boss@acme.test", "Boss", approvals.RoleAdmin))
+	must(svc.AddMember(ctx, op, "c1@client.test", "C1", approvals.RoleClient))
+	must(svc.AddMember(ctx, op, "c2@client.test", "C2", approvals.RoleClient))
+	must(svc.AddAccount(ctx, op, "brand", "Brand"))
+	for email, caps := range map[string]string{"ed@acme.test": "view,comment,create", "boss@acme.test": "view,comment", "c1@client.test": "view,comment", "c2@client.test": "view,comment"} {
+		c, err := approvals.ParseCaps(caps)
+		ok(err)
+		ok(svc.Grant(ctx, op, "brand", approvals.GrantTarget{Email: email}, c))
+	}
+	ok(svc.AddApprover(ctx, op, "brand", "boss@acme.test", approvals.TierInternal))
+	ok(svc.AddApprover(ctx, op, "brand", "c1@client.test", approvals.TierClient))
+	ok(svc.AddApprover(ctx, op, "brand", "c2@client.test", approvals.TierClient))
+	on, anyRule := true, approvals.RuleAny
+	must(svc.SetAccount(ctx, op, "brand", approvals.AccountSettings{NeedsInternalApproval: &on, InternalRule: &anyRule, NeedsClientApproval: &on, ClientRule: &anyRule}))
+	as := func(email string) approvals.Actor {
+		return approvals.Actor{Workspace: "acme", Email: email, Channel: approvals.ChannelEmail}
+	}
+	const drafts = 20
+	var ids []int64
+	for i := range drafts {
+		v, err := svc.Submit(ctx, as("ed@acme.test"), approvals.DraftInput{Account: "brand", Text: fmt.Sprintf("post %d", i)})
+		ok(err)
+		ids = append(ids, v.ID)
+	}
+
+	// Each email of a batch renders its draft, as the mailer does.
+	var views atomic.Int64
+	send := approvals.SenderFunc(func(ctx context.Context, m *approvals.OutboxMessage) error {
+		v, r, err := svc.NotificationView(ctx, m.Payload)
+		if err == nil && (v == nil || r == nil) {
+			err = fmt.Errorf("no view or recipient for %s", m.IdempotencyKey)
+		}
+		views.Add(1)
+		return err
+	})
+	disp := &approvals.Dispatcher{Store: db, Senders: map[approvals.Channel]approvals.Sender{
+		approvals.ChannelEmail: send, approvals.ChannelSlack: approvals.SenderFunc(func(context.Context, *approvals.OutboxMessage) error { return nil })}}
+	drain := func() { // deliver what is queued, uncounted
+		for {
+			n, err := disp.RunOnce(ctx)
+			ok(err)
+			if n == 0 {
+				return
+			}
+		}
+	}
+	drain()
+
+	var r *approvals.DecisionResult
+	internal := tr.count(t, func() {
+		r, err = svc.Approve(ctx, as("boss@acme.test"), ids[0])
+		ok(err)
+	})
+	if r.Draft.State != approvals.StatePendingClient {
+		t.Fatalf("state = %s", r.Draft.State)
+	}
+	final := tr.count(t, func() {
+		r, err = svc.Approve(ctx, as("c1@client.test"), ids[0])
+		ok(err)
+	})
+	if r.Draft.State != approvals.StateApproved {
+		t.Fatalf("state = %s", r.Draft.State)
+	}
+	t.Logf("Decide, internal tier → client tier: %d round trips", internal)
+	t.Logf("Decide, client tier → approved: %d round trips", final)
+	// Was 35 and 34 (a statement per lookup, repeated by each step, and one
+	// per outbox row).
+	if internal > 11 || final > 13 {
+		t.Errorf("Decide took %d and %d round trips, want at most 11 and 13", internal, final)
+	}
+
+	// A batch of approval emails, one draft each (the benchmark's shape).
+	now := time.Now().UTC()
+	var msgs []*approvals.OutboxMessage
+	for _, id := range ids {
+		msgs = append(msgs, &approvals.OutboxMessage{WorkspaceID: r.Draft.WorkspaceID, Channel: approvals.ChannelEmail, State: approvals.OutboxPending,
+			IdempotencyKey: fmt.Sprintf("count/d%d", id), NextAttemptAt: now, CreatedAt: now,
+			Payload: approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: r.Draft.WorkspaceID, DraftID: id, Revision: 1,
+				Tier: approvals.TierInternal, RecipientID: r.Draft.Tiers[0].Approvers[0].MemberID, Target: "boss@acme.test"}})
+	}
+	drain()
+	ok(db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) }))
+	views.Store(0)
+	batch := tr.count(t, func() {
+		n, err := disp.RunOnce(ctx)
+		ok(err)
+		if n != drafts {
+			t.Fatalf("claimed %d, want %d", n, drafts)
+		}
+	})
+	if views.Load() != drafts {
+		t.Fatalf("sent %d, want %d", views.Load(), drafts)
+	}
+	t.Logf("dispatch of %d emails: %d round trips, %.1f per email", drafts, batch, float64(batch)/drafts)
+	// Was 343: a view in its own transaction per email. Each outcome is
+	// still recorded in a transaction of its own (3 round trips), on purpose.
+	if want := 3*drafts + 15; batch > want {
+		t.Errorf("dispatch took %d round trips, want at most %d", batch, want)
+	}
+}
