@@ -50,6 +50,9 @@ faults: ensure-postgres $(MAILPIT)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./faults/
+	GOBIN=$(CURDIR)/.dev/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	.dev/bin/staticcheck ./...
 
 dev: ensure-postgres $(DEV_SERVICES)
 	@MAILPIT=$(MAILPIT) bash scripts/with-mailpit.sh $(GO) run ./cmd/signoff dev

@@ -69,9 +69,6 @@ type DeadlineTx interface {
 	AddExtraApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier, memberID int64, at time.Time) error
 	// ExtraApprovers returns the members added to (draft, revision, tier).
 	ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error)
-	// ExtraTiers returns the tiers of the draft's revision the member was
-	// added to.
-	ExtraTiers(ctx context.Context, workspaceID, draftID int64, revision int, memberID int64) ([]Tier, error)
 }
 
 // deadlineOf returns the deadline of the tier a clock runs for, if the
@@ -257,16 +254,6 @@ func (s *Service) backupProblem(ctx context.Context, tx Tx, m *Member, acc *Acco
 		return fmt.Sprintf("backup approver %s already approves in the %s tier", m.Label(), tier), nil
 	}
 	return "", nil
-}
-
-// withEscalation adds to a member's access the tiers of d's current
-// revision that escalation made them an approver of.
-func (s *Service) withEscalation(ctx context.Context, tx Tx, m *Member, d *Draft, access Access) (Access, error) {
-	tiers, err := tx.ExtraTiers(ctx, d.WorkspaceID, d.ID, d.Revision, m.ID)
-	if err != nil {
-		return access, err
-	}
-	return escalated(access, tiers), nil
 }
 
 // escalated adds to access the tiers an escalation added the member to.

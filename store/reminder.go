@@ -225,16 +225,3 @@ func (t *tx) ExtraApprovers(ctx context.Context, workspaceID, draftID int64, rev
 	}
 	return scanMembers(rows)
 }
-
-// ExtraTiers returns the tiers of the draft's revision the member was added to.
-func (t *tx) ExtraTiers(ctx context.Context, workspaceID, draftID int64, revision int, memberID int64) ([]approvals.Tier, error) {
-	rows, err := t.tx.Query(ctx, `
-		SELECT tier FROM draft_extra_approvers
-		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND member_id = $4
-		ORDER BY tier DESC`, workspaceID, draftID, revision, memberID)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	tiers, err := pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
-	return tiers, dbError(err, nil)
-}
