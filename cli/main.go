@@ -121,6 +121,7 @@ func (m *Main) Serve(ctx context.Context) error {
 		m.Logger.Info("email is not configured (smtp.host unset): notifications are logged, not emailed")
 	}
 	m.HTTP = httpserver.New(m.Config.HTTP.Addr, m.Logger)
+	m.HTTP.RedactPath = mailer.RedactPath // link tokens never reach the request log
 	if m.Config.Metrics.Enabled {
 		m.Metrics = metrics.New()
 		m.Metrics.WatchOutbox(m.DB, nil)

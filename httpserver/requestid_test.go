@@ -75,3 +75,16 @@ func TestRequestIDWithoutLogHandler(t *testing.T) {
 		t.Errorf("request line %q does not carry request_id %q once", buf.String(), id)
 	}
 }
+
+// TestRedactPath checks that a path carrying a secret is logged only as
+// the redactor rewrites it.
+func TestRedactPath(t *testing.T) {
+	var buf bytes.Buffer
+	s := New("127.0.0.1:0", slog.New(slog.NewJSONHandler(&buf, nil)))
+	s.RedactPath = func(p string) string { return strings.Replace(p, "s3cret", "[redacted]", 1) }
+	s.HandleFunc("GET /l/{token}", func(w http.ResponseWriter, r *http.Request) {})
+	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/l/s3cret", nil))
+	if strings.Contains(buf.String(), "s3cret") || !strings.Contains(buf.String(), `"path":"/l/[redacted]"`) {
+		t.Fatalf("request log = %s", buf.String())
+	}
+}

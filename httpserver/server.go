@@ -29,6 +29,9 @@ type Server struct {
 	ShutdownTimeout time.Duration
 	// Observer, when set, is told of every request once served (metrics).
 	Observer RequestObserver
+	// RedactPath, when set, rewrites a request's path before it is logged:
+	// paths that carry secrets (email link tokens) must never reach a log.
+	RedactPath func(path string) string
 
 	mux *http.ServeMux
 	ln  net.Listener
@@ -209,9 +212,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if s.Observer != nil {
 			s.Observer.ObserveRequest(r.Method, routeOf(r.Pattern), sw.status, d)
 		}
+		path := r.URL.Path
+		if s.RedactPath != nil {
+			path = s.RedactPath(path)
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", path),
 			slog.String("route", routeOf(r.Pattern)),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),

@@ -154,6 +154,14 @@ func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*goma
 	if recipient == nil {
 		return nil, approvals.Permanent(fmt.Errorf("outbox message %d names no recipient member", m.ID))
 	}
+	return s.compose(ctx, m, view, recipient)
+}
+
+// compose renders the email for m from the loaded view and recipient, or
+// returns nil when m owes none (a superseded request).
+func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *approvals.DraftView, recipient *approvals.Member) (*gomail.Msg, error) {
+	n := m.Payload
+	var err error
 	data := emailData{
 		Name: displayName(*recipient), Email: recipient.Email, Draft: view,
 		Account: view.Account.Name, Author: displayName(view.Author),

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -183,6 +184,22 @@ func csrfMAC(key []byte, token, purpose string) []byte {
 func TokenRef(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:4])
+}
+
+// RedactPath hides the token of a link page's path for logs: "/l/TOKEN"
+// becomes "/l/[REF]" with REF the token's TokenRef, the reference the link
+// handler logs too. Other paths are returned as they are.
+func RedactPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "/l/")
+	if !ok {
+		return path
+	}
+	token, tail, more := strings.Cut(rest, "/")
+	out := "/l/[" + TokenRef(token) + "]"
+	if more {
+		out += "/" + tail
+	}
+	return out
 }
 
 // GenerateKeyPair returns a fresh links.keys pair: a 32-byte hash key and a

@@ -283,3 +283,22 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactPath(t *testing.T) {
+	tok := "MTc5NTYyNjY4MnxMcHo1OXJmeEdNWE9hOFgwVXo1ZC1ocz"
+	tests := []struct{ in, want string }{
+		{"/l/" + tok, "/l/[" + mailer.TokenRef(tok) + "]"},
+		{"/l/" + tok + "/resend", "/l/[" + mailer.TokenRef(tok) + "]/resend"},
+		{"/api/v1/drafts/12", "/api/v1/drafts/12"},
+		{"/healthz", "/healthz"},
+	}
+	for _, tt := range tests {
+		got := mailer.RedactPath(tt.in)
+		if got != tt.want {
+			t.Errorf("RedactPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if strings.Contains(got, tok) {
+			t.Errorf("RedactPath(%q) keeps the token", tt.in)
+		}
+	}
+}
