@@ -29,6 +29,7 @@ type Sender struct {
 	tmpl   *templates.Set
 	cfg    Config
 	logger *slog.Logger
+	domain string // of mail.from, for Message-IDs (fromDomain)
 
 	// conns holds the idle connections; a Send takes one for its SMTP
 	// transaction and puts it back, so each is used by one at a time.
@@ -81,6 +82,7 @@ func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates
 		n = DefaultConnections
 	}
 	s := &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, conns: make(chan *conn, n)}
+	s.domain = s.fromDomain()
 	for range n {
 		// NewClient only configures; nothing is dialed until a Send.
 		client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
@@ -231,8 +233,8 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data emailData, 
 	if err != nil {
 		return nil, approvals.Permanent(err)
 	}
-	var html strings.Builder
-	if err := s.tmpl.HTML(&html, htmlT, data); err != nil {
+	html, err := s.tmpl.HTMLString(htmlT, data)
+	if err != nil {
 		return nil, approvals.Permanent(err)
 	}
 	msg := gomail.NewMsg()
@@ -254,12 +256,12 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data emailData, 
 	// connection died before its answer) carries the same ID and receiving
 	// systems can fold the copies into one.
 	ref := idempotencyRef(m.IdempotencyKey)
-	msg.SetMessageIDWithValue(ref + "@" + s.fromDomain())
+	msg.SetMessageIDWithValue(ref + "@" + s.domain)
 	msg.SetGenHeader("X-Signoff-Ref", ref)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	msg.SetBodyString(gomail.TypeTextPlain, text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -138,21 +139,49 @@ func read(dir, name string) (string, error) {
 	return string(b), nil
 }
 
+// bufs are the render buffers, reused across executions: an email renders
+// three templates, and growing a fresh buffer for each was a good part of
+// its allocations.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer { return bufs.Get().(*bytes.Buffer) }
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 256<<10 { // an outsized render: let it go
+		return
+	}
+	b.Reset()
+	bufs.Put(b)
+}
+
 // HTML executes the HTML template name with data into w. It renders into a
 // buffer first so a failing template never leaves half a page.
 func (s *Set) HTML(w io.Writer, name string, data any) error {
-	var buf bytes.Buffer
-	if err := s.html.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	_, err := buf.WriteTo(w)
 	return err
 }
 
+// HTMLString executes the HTML template name with data and returns the
+// result (as HTML does, without the copy through a writer).
+func (s *Set) HTMLString(name string, data any) (string, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return buf.String(), nil
+}
+
 // Text executes the text template name with data and returns the result.
 func (s *Set) Text(name string, data any) (string, error) {
-	var buf bytes.Buffer
-	if err := s.text.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.text.ExecuteTemplate(buf, name, data); err != nil {
 		return "", fmt.Errorf("render %s: %w", name, err)
 	}
 	return buf.String(), nil
