@@ -148,6 +148,5 @@ type DraftFilter struct {
 	// HidePendingInternalExceptAuthor hides pending_internal drafts unless
 	// authored by this member (clients never see them); 0 disables.
 	HidePendingInternalExceptAuthor int64
-	HideInternal                    bool
 	Limit                           int
 }

@@ -116,7 +116,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 			return err
 		}
 		e.DraftID, e.Revision, e.Detail = d.ID, 1, "state "+string(d.State)
-		if err := s.enterState(ctx, tx, p, acc, d, ChannelOf(a)); err != nil {
+		if err := s.enterState(ctx, tx, p, acc, d, a.Channel); err != nil {
 			return err
 		}
 		out, err = s.draftView(ctx, tx, p.ws, d)
@@ -124,9 +124,6 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 	})
 	return out, err
 }
-
-// ChannelOf returns the channel an actor acts through.
-func ChannelOf(a Actor) Channel { return a.Channel }
 
 func newRevision(acc *Account, in DraftInput, by int64, n int, now time.Time) *Revision {
 	media := append([]string{}, in.MediaURLs...)

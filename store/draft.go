@@ -114,8 +114,7 @@ func (t *tx) LockDraft(ctx context.Context, workspaceID, id int64) (*approvals.D
 
 // Drafts lists the drafts f selects, newest first, with Text set to the
 // current revision's text. A nil AccountIDs selects nothing: the core
-// decides visibility and must say which accounts. HideInternal hides every
-// pending_internal draft.
+// decides visibility and must say which accounts.
 func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.Draft, error) {
 	if len(f.AccountIDs) == 0 {
 		return nil, nil
@@ -135,10 +134,9 @@ func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.
 		  AND d.account_id = ANY ($2)
 		  AND ($3::text[] IS NULL OR d.state = ANY ($3))
 		  AND ($4 = 0 OR d.state <> 'pending_internal' OR d.author_id = $4)
-		  AND (NOT $5 OR d.state <> 'pending_internal')
 		ORDER BY d.id DESC
-		LIMIT $6`,
-		f.WorkspaceID, f.AccountIDs, states, f.HidePendingInternalExceptAuthor, f.HideInternal, limit)
+		LIMIT $5`,
+		f.WorkspaceID, f.AccountIDs, states, f.HidePendingInternalExceptAuthor, limit)
 	if err != nil {
 		return nil, dbError(err, nil)
 	}

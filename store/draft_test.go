@@ -141,8 +141,6 @@ func TestDrafts(t *testing.T) {
 		{"pending internal only the client's own", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID},
 			HidePendingInternalExceptAuthor: w.client.ID},
 			ids(approved, client, internalByClient)},
-		{"hide internal", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID}, HideInternal: true},
-			ids(approved, client)},
 		{"limit", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID}, Limit: 2},
 			ids(approved, client)},
 	}
