@@ -68,60 +68,43 @@ func (s *Service) slackWorkspace(ctx context.Context, tx Tx, teamID string) (*Wo
 // Errors: EUNAUTHORIZED (team not bound, no email, no such member, member
 // linked to someone else).
 func (s *Service) LinkSlackUser(ctx context.Context, teamID, slackUserID, verifiedEmail string) (*Member, error) {
+	if strings.TrimSpace(slackUserID) == "" {
+		return nil, Errorf(EINVALID, "no Slack user given")
+	}
+	if strings.TrimSpace(teamID) == "" {
+		return nil, Errorf(EUNAUTHORIZED, "no Slack team given")
+	}
 	a := Actor{SlackUserID: slackUserID, Channel: ChannelSlack, Meta: Meta{SlackTeamID: teamID, SlackUserID: slackUserID}}
 	var out *Member
-	var refused *AuditEntry
-	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		e := &AuditEntry{At: s.now(), Channel: ChannelSlack, Action: "member.link_slack", Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label()}
-		err := func() error {
-			if strings.TrimSpace(slackUserID) == "" {
-				return Errorf(EINVALID, "no Slack user given")
-			}
-			ws, err := s.slackWorkspace(ctx, tx, teamID)
-			if err != nil {
-				return err
-			}
-			e.WorkspaceID = ws.ID
-			if m, err := tx.MemberBySlackUser(ctx, ws.ID, slackUserID); err == nil {
-				out = m
-				return nil
-			} else if ErrorCode(err) != ENOTFOUND {
-				return err
-			}
-			howTo := "ask an admin to run: signoff admin member set --workspace " + ws.Slug + " --email YOUR_EMAIL --slack-user " + slackUserID
-			email := normEmail(verifiedEmail)
-			if email == "" {
-				return Errorf(EUNAUTHORIZED, "your Slack profile shows Signoff no email address, so it cannot link you to a member of %q; %s", ws.Name, howTo)
-			}
-			m, err := tx.MemberByEmail(ctx, ws.ID, email)
-			if ErrorCode(err) == ENOTFOUND {
-				return Errorf(EUNAUTHORIZED, "your Slack email %s is not the email of a member of %q; ask an admin to add you with that email, or %s", email, ws.Name, howTo)
-			} else if err != nil {
-				return err
-			}
-			e.ActorID, e.Actor = m.ID, m.Label()
-			if m.SlackUserID != "" && m.SlackUserID != slackUserID {
-				return Errorf(EUNAUTHORIZED, "the member %s is linked to another Slack user; ask an admin to relink: %s", m.Email, howTo)
-			}
-			m.SlackUserID = slackUserID
-			if err := tx.UpdateMember(ctx, m); err != nil {
-				return err
-			}
-			e.Detail = "linked Slack user " + slackUserID + " by verified email " + email
-			out = m
-			return tx.AppendAudit(ctx, e)
-		}()
-		if err != nil {
-			e.Outcome, e.Detail = OutcomeRefused, ErrorMessage(err)
-			refused = e
+	err := s.run(ctx, a, "member.link_slack", runOpts{unlinked: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		if p.member != nil { // linked meanwhile (a concurrent request)
+			out, e.Detail = p.member, "already linked"
+			return nil
 		}
-		return err
+		ws := p.ws
+		howTo := "ask an admin to run: signoff admin member set --workspace " + ws.Slug + " --email YOUR_EMAIL --slack-user " + slackUserID
+		email := normEmail(verifiedEmail)
+		if email == "" {
+			return Errorf(EUNAUTHORIZED, "your Slack profile shows Signoff no email address, so it cannot link you to a member of %q; %s", ws.Name, howTo)
+		}
+		m, err := tx.MemberByEmail(ctx, ws.ID, email)
+		if ErrorCode(err) == ENOTFOUND {
+			return Errorf(EUNAUTHORIZED, "your Slack email %s is not the email of a member of %q; ask an admin to add you with that email, or %s", email, ws.Name, howTo)
+		} else if err != nil {
+			return err
+		}
+		e.ActorID, e.Actor = m.ID, m.Label()
+		if m.SlackUserID != "" && m.SlackUserID != slackUserID {
+			return Errorf(EUNAUTHORIZED, "the member %s is linked to another Slack user; ask an admin to relink: %s", m.Email, howTo)
+		}
+		m.SlackUserID = slackUserID
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return err
+		}
+		e.Detail = "linked Slack user " + slackUserID + " by verified email " + email
+		out = m
+		return nil
 	})
-	if err != nil && refused != nil && auditable(err) {
-		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
-			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", "member.link_slack", "err", aerr)
-		}
-	}
 	return out, err
 }
 
