@@ -299,8 +299,10 @@ func (a *app) showDraft(v *approvals.DraftView) error {
 				if ap.Comment != "" {
 					line += ": " + strconv.Quote(ap.Comment)
 				}
-			} else {
+			} else if t.Status == "pending" {
 				line += ": waiting"
+			} else {
+				line += ": no decision"
 			}
 			fmt.Fprintln(w, line)
 		}
