@@ -389,16 +389,7 @@ func (c LogConfig) NewLogger(w io.Writer) *slog.Logger {
 // validateWebhooks checks the "webhooks" section when webhooks.url or
 // webhooks.secret is set.
 func validateWebhooks(c webhook.Config) []error {
-	var out []error
-	for _, e := range unjoin(c.Validate()) {
-		var fe *webhook.FieldError
-		if errors.As(e, &fe) {
-			out = append(out, &ConfigError{Key: fe.Key, Message: fe.Message})
-		} else if e != nil {
-			out = append(out, &ConfigError{Key: "webhooks", Message: e.Error()})
-		}
-	}
-	return out
+	return sectionErrors(c.Validate(), "webhooks", func(e *webhook.FieldError) (string, string) { return e.Key, e.Message })
 }
 
 // validateEmail checks the email sections when smtp.host is set.
@@ -406,24 +397,7 @@ func validateEmail(c mailer.Config) []error {
 	if !c.Enabled() {
 		return nil
 	}
-	err := c.Validate()
-	if err == nil {
-		return nil
-	}
-	var out []error
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		var me *mailer.ConfigError
-		if errors.As(e, &me) {
-			out = append(out, &ConfigError{Key: me.Key, Message: me.Message})
-		} else {
-			out = append(out, &ConfigError{Key: "smtp", Message: e.Error()})
-		}
-	}
-	return out
+	return sectionErrors(c.Validate(), "smtp", func(e *mailer.ConfigError) (string, string) { return e.Key, e.Message })
 }
 
 // validateSlack checks the "slack" section when any Slack token is set.
@@ -431,21 +405,24 @@ func validateSlack(c bot.Config) []error {
 	if !c.Enabled() {
 		return nil
 	}
-	err := c.Validate()
-	if err == nil {
-		return nil
-	}
+	return sectionErrors(c.Validate(), "slack", func(e *bot.FieldError) (string, string) { return e.Key, e.Message })
+}
+
+// sectionErrors turns the errors of a package's own Validate into
+// ConfigErrors: those of its key-naming type E keep their key, any other is
+// put on the section.
+func sectionErrors[E error](err error, section string, keyOf func(E) (key, msg string)) []error {
 	var out []error
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		var fe *bot.FieldError
+	for _, e := range unjoin(err) {
+		if e == nil {
+			continue
+		}
+		var fe E
 		if errors.As(e, &fe) {
-			out = append(out, &ConfigError{Key: fe.Key, Message: fe.Message})
+			key, msg := keyOf(fe)
+			out = append(out, &ConfigError{Key: key, Message: msg})
 		} else {
-			out = append(out, &ConfigError{Key: "slack", Message: e.Error()})
+			out = append(out, &ConfigError{Key: section, Message: e.Error()})
 		}
 	}
 	return out
