@@ -131,19 +131,7 @@ func (t *tx) Accounts(ctx context.Context, workspaceID int64) ([]*approvals.Acco
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var as []*approvals.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		as = append(as, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return as, nil
+	return collect(rows, func(r pgx.Row) (*approvals.Account, error) { return scanAccount(r) })
 }
 
 // grantee names the two ends of a grant or approver flag for messages:

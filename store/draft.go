@@ -28,19 +28,7 @@ func scanDraft(row pgx.Row, withText bool) (*approvals.Draft, error) {
 }
 
 func scanDrafts(rows pgx.Rows, withText bool) ([]*approvals.Draft, error) {
-	defer rows.Close()
-	var ds []*approvals.Draft
-	for rows.Next() {
-		d, err := scanDraft(rows, withText)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return ds, nil
+	return collect(rows, func(r pgx.Row) (*approvals.Draft, error) { return scanDraft(r, withText) })
 }
 
 func draftViolations(d *approvals.Draft) violations {
@@ -218,19 +206,7 @@ func (t *tx) Revisions(ctx context.Context, draftID int64) ([]*approvals.Revisio
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var rs []*approvals.Revision
-	for rows.Next() {
-		r, err := scanRevision(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		rs = append(rs, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return rs, nil
+	return collect(rows, scanRevision)
 }
 
 // memberLabel is the SQL for approvals.Member.Label: "Name <email>", or the
@@ -308,19 +284,7 @@ func (t *tx) Decisions(ctx context.Context, draftID int64) ([]*approvals.Decisio
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var ds []*approvals.Decision
-	for rows.Next() {
-		d, err := scanDecision(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return ds, nil
+	return collect(rows, scanDecision)
 }
 
 // systemAuthor labels the comments the service writes itself (no author).
@@ -375,17 +339,5 @@ func (t *tx) Comments(ctx context.Context, draftID int64) ([]*approvals.Comment,
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var cs []*approvals.Comment
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return cs, nil
+	return collect(rows, scanComment)
 }

@@ -236,3 +236,21 @@ func checkMessage(constraint string) string {
 	}
 	return "invalid value (" + constraint + ")"
 }
+
+// collect scans every row with scan (which takes a pgx.Row, so one scanner
+// serves QueryRow and Query) and closes rows. It returns nil for no rows.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, dbError(err, nil)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return out, nil
+}

@@ -71,19 +71,7 @@ func (t *tx) Handoffs(ctx context.Context, workspaceID int64, accountIDs []int64
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var hs []*approvals.HandoffRecord
-	for rows.Next() {
-		h, err := scanHandoff(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		hs = append(hs, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return hs, nil
+	return collect(rows, scanHandoff)
 }
 
 // HandoffByDraft returns the draft's hand-off.

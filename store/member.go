@@ -22,19 +22,7 @@ func scanMember(row pgx.Row) (*approvals.Member, error) {
 }
 
 func scanMembers(rows pgx.Rows) ([]*approvals.Member, error) {
-	defer rows.Close()
-	var ms []*approvals.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return ms, nil
+	return collect(rows, scanMember)
 }
 
 func memberViolations(m *approvals.Member) violations {

@@ -29,19 +29,7 @@ func scanOutbox(row pgx.Row) (*approvals.OutboxMessage, error) {
 }
 
 func scanOutboxes(rows pgx.Rows) ([]*approvals.OutboxMessage, error) {
-	defer rows.Close()
-	var ms []*approvals.OutboxMessage
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		ms = append(ms, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return ms, nil
+	return collect(rows, scanOutbox)
 }
 
 // EnqueueOutbox inserts the messages as pending, skipping any whose

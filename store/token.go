@@ -89,17 +89,5 @@ func (t *tx) APITokens(ctx context.Context, workspaceID int64) ([]*approvals.API
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
-	defer rows.Close()
-	var ks []*approvals.APIToken
-	for rows.Next() {
-		k, err := scanToken(rows)
-		if err != nil {
-			return nil, dbError(err, nil)
-		}
-		ks = append(ks, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
-	}
-	return ks, nil
+	return collect(rows, scanToken)
 }
