@@ -51,11 +51,10 @@ func (a *app) workspaceCreate() *cobra.Command {
 		Short: "Create a workspace",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			w, err := svc.CreateWorkspace(cmd.Context(), approvals.Operator(args[0]), args[0], name)
 			if err != nil {
 				return err
@@ -89,11 +88,10 @@ func (a *app) workspaceSet() *cobra.Command {
 			if set == (approvals.WorkspaceSettings{}) {
 				return usagef("nothing to change: give --name, --slack-team or --internal-channel")
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			w, err := svc.SetWorkspace(cmd.Context(), approvals.Operator(args[0]), set)
 			if err != nil {
 				return err
@@ -113,11 +111,10 @@ func (a *app) workspaceShow() *cobra.Command {
 		Short: "Show a workspace",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			w, err := svc.Workspace(cmd.Context(), approvals.Operator(args[0]))
 			if err != nil {
 				return err
@@ -142,11 +139,10 @@ func (a *app) memberAdd() *cobra.Command {
 		Short: "Add a member",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			m, err := svc.AddMember(cmd.Context(), approvals.Operator(ws), email, name, role)
 			if err != nil {
 				return err
@@ -171,11 +167,10 @@ func (a *app) memberRemove() *cobra.Command {
 		Short: "Remove a member with their access and approver flags",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			if err := svc.RemoveMember(cmd.Context(), approvals.Operator(ws), email); err != nil {
 				return err
 			}
@@ -205,11 +200,10 @@ func (a *app) memberSet() *cobra.Command {
 			if set == (approvals.MemberSettings{}) {
 				return usagef("nothing to change: give --name or --slack-user")
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			m, err := svc.SetMember(cmd.Context(), approvals.Operator(ws), email, set)
 			if err != nil {
 				return err
@@ -232,11 +226,10 @@ func (a *app) memberList() *cobra.Command {
 		Short: "List a workspace's members",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			ms, err := svc.Members(cmd.Context(), approvals.Operator(ws))
 			if err != nil {
 				return err
@@ -266,11 +259,10 @@ func (a *app) groupCreate() *cobra.Command {
 		Short: "Create a group",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			g, err := svc.CreateGroup(cmd.Context(), approvals.Operator(ws), args[0])
 			if err != nil {
 				return err
@@ -293,11 +285,10 @@ func (a *app) groupMembership(verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			op := approvals.Operator(ws)
 			d := done{Action: "group." + verb, Workspace: ws, Group: grp, Member: email}
 			if verb == "add" {
@@ -327,11 +318,10 @@ func (a *app) accountAdd() *cobra.Command {
 		Short: "Add a social account",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			acc, err := svc.AddAccount(cmd.Context(), approvals.Operator(ws), args[0], name)
 			if err != nil {
 				return err
@@ -385,11 +375,10 @@ func (a *app) accountSet() *cobra.Command {
 			if set == (approvals.AccountSettings{}) {
 				return usagef("nothing to change: give at least one setting flag")
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			acc, err := svc.SetAccount(cmd.Context(), approvals.Operator(ws), args[0], set)
 			if err != nil {
 				return err
@@ -429,11 +418,10 @@ func (a *app) accountList() *cobra.Command {
 		Short: "List a workspace's social accounts",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			xs, err := svc.Accounts(cmd.Context(), approvals.Operator(ws))
 			if err != nil {
 				return err
@@ -490,11 +478,10 @@ func (a *app) grant() *cobra.Command {
 		Short: "Set the capabilities of a member or group on an account",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			if err := svc.Grant(cmd.Context(), approvals.Operator(ws), handle, to, caps); err != nil {
 				return err
 			}
@@ -519,11 +506,10 @@ func (a *app) revoke() *cobra.Command {
 		Short: "Remove the access of a member or group to an account",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			if err := svc.Revoke(cmd.Context(), approvals.Operator(ws), handle, from); err != nil {
 				return err
 			}
@@ -547,11 +533,10 @@ func (a *app) approver(verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			op := approvals.Operator(ws)
 			d := done{Action: "approver." + verb, Workspace: ws, Account: handle, Member: email, Tier: tier}
 			if verb == "add" {
@@ -591,11 +576,10 @@ func (a *app) access() *cobra.Command {
 		Short: "Show a member's effective capabilities and approver tiers per account",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			xs, err := svc.MemberAccess(cmd.Context(), approvals.Operator(ws), email, handle)
 			if err != nil {
 				return err

@@ -38,6 +38,7 @@ type app struct {
 
 	cfg    Config
 	logger *slog.Logger
+	main   *Main // opened by service on first use, closed by Run
 }
 
 // Run runs the signoff command line with args (without the program name)
@@ -51,6 +52,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	if a.main != nil {
+		a.main.Close() // opened on first use by a command (see service)
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -220,12 +224,15 @@ func (a *app) print(v any, human string, args ...any) error {
 	return err
 }
 
-// service opens the database and returns the service over it, and a func
-// that closes the database.
-func (a *app) service(ctx context.Context) (*approvals.Service, func(), error) {
-	m, err := a.openMain(ctx)
-	if err != nil {
-		return nil, nil, err
+// service returns the service over the configured database, opening it
+// on first use; Run closes it when the command is done.
+func (a *app) service(ctx context.Context) (*approvals.Service, error) {
+	if a.main == nil {
+		m, err := a.openMain(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a.main = m
 	}
-	return m.Service, func() { m.Close() }, nil
+	return a.main.Service, nil
 }

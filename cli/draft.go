@@ -92,11 +92,10 @@ func (a *app) draftSubmit() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			v, err := svc.Submit(cmd.Context(), f.actor(), approvals.DraftInput{Account: account, Text: text, MediaURLs: f.media, ScheduledAt: f.at})
 			if err != nil {
 				return err
@@ -130,11 +129,10 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 			if comment, err = a.readText(comment); err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			res, err := svc.Decide(cmd.Context(), f.actor(), approvals.DecideInput{DraftID: id, Verdict: verdict, Comment: comment})
 			if err != nil {
 				return err
@@ -165,11 +163,10 @@ func (a *app) draftRevise() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			v, err := svc.Revise(cmd.Context(), f.actor(), id, approvals.DraftInput{Text: text, MediaURLs: f.media, ScheduledAt: f.at})
 			if err != nil {
 				return err
@@ -193,11 +190,10 @@ func (a *app) draftWithdraw() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			v, err := svc.Withdraw(cmd.Context(), f.actor(), id)
 			if err != nil {
 				return err
@@ -224,11 +220,10 @@ func (a *app) draftComment() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			c, err := svc.AddComment(cmd.Context(), f.actor(), id, text)
 			if err != nil {
 				return err
@@ -253,11 +248,10 @@ func (a *app) draftShow() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			v, err := svc.Show(cmd.Context(), f.actor(), id)
 			if err != nil {
 				return err
@@ -323,11 +317,10 @@ func (a *app) draftList() *cobra.Command {
 		Short: "List the drafts a member can see, newest first",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			ds, err := svc.List(cmd.Context(), f.actor(), in)
 			if err != nil {
 				return err
@@ -380,11 +373,10 @@ func (a *app) draftHistory() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			h, err := svc.DraftHistory(cmd.Context(), f.actor(), id)
 			if err != nil {
 				return err
@@ -445,11 +437,10 @@ func (a *app) outboxCommand() *cobra.Command {
 		Short: "List outbox messages, newest first",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			ms, err := svc.Outbox(cmd.Context(), state, limit)
 			if err != nil {
 				return err

@@ -38,11 +38,10 @@ it may list and fetch the workspace's approved drafts and mark them
 published, nothing else.`,
 		Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			t, secret, err := svc.CreateToken(cmd.Context(), approvals.Operator(ws), name, member)
 			if err != nil {
 				return err
@@ -69,11 +68,10 @@ func (a *app) tokenRevoke() *cobra.Command {
 		Short: "Revoke an API token: requests with it get 401 from now on",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			t, err := svc.RevokeToken(cmd.Context(), approvals.Operator(ws), name)
 			if err != nil {
 				return err
@@ -94,11 +92,10 @@ func (a *app) tokenList() *cobra.Command {
 		Short: "List a workspace's API tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, closeDB, err := a.service(cmd.Context())
+			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer closeDB()
 			ts, err := svc.Tokens(cmd.Context(), approvals.Operator(ws))
 			if err != nil {
 				return err
