@@ -29,6 +29,15 @@ type ConcurrentSender interface {
 	Concurrency() int
 }
 
+// OutboxRecorder is a Store that records a dispatcher's outcomes in a
+// transaction of their own, as OutboxBatchTx.MarkOutboxBatch does, and has
+// committed them when it returns. The dispatcher uses it when its Store has
+// it, and InTx otherwise: a statement run alone commits in one round trip
+// to the database, where BEGIN, the statement and COMMIT take three.
+type OutboxRecorder interface {
+	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []OutboxOutcome) (stale []int64, err error)
+}
+
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, m *OutboxMessage) error
 
@@ -71,9 +80,10 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 // sender is a ConcurrentSender (one for the others). The messages of one
 // (channel, draft, target) stay in order on one worker — a Slack update in
 // place must follow the post it updates — while different drafts and
-// recipients go out concurrently. Each outcome is recorded as soon as its
-// send returns (Tx.MarkOutboxBatch with one outcome), so a crash repeats at
-// most the sends in flight.
+// recipients go out concurrently. A worker starts its next send only once
+// the outcome of its last one is committed, so a crash repeats at most the
+// sends in flight; the outcomes that wait at the same moment are committed
+// together (group commit, see recorder), so that workers share a commit.
 type Dispatcher struct {
 	Store   Store
 	Senders map[Channel]Sender
@@ -81,7 +91,7 @@ type Dispatcher struct {
 	Logger  *slog.Logger
 
 	Batch       int           // rows claimed per round (default 50)
-	Workers     int           // concurrent deliveries per ConcurrentSender channel (default 4)
+	Workers     int           // concurrent deliveries per ConcurrentSender channel (default 16)
 	Lease       time.Duration // how long a claim holds a row (default 2m)
 	MaxAttempts int           // attempts before a row goes dead (default 8)
 	BaseDelay   time.Duration // first retry delay (default 5s), doubled each attempt
@@ -103,6 +113,17 @@ type Dispatcher struct {
 	// calls inside one Retry-After). Other channels are not held up.
 	mu          sync.Mutex
 	pausedUntil map[Channel]time.Time
+
+	// laneMu guards sem and lanes, which hold across batches (Run has two
+	// out at once): sem, per channel, a token for each send that may be
+	// under way; lanes, per lane, the done channel of the last batch that
+	// has messages in it, which the next one waits for to keep them in order.
+	laneMu sync.Mutex
+	sem    map[Channel]chan struct{}
+	lanes  map[laneKey]chan struct{}
+	// recordFailures counts outcomes that could not be recorded; a batch
+	// stops sending when it changes (see deliverAll).
+	recordFailures atomic.Int64
 }
 
 // errPaused is the error of a message put off because its channel asked
@@ -133,7 +154,7 @@ func (d *Dispatcher) defaults() {
 		d.Batch = 50
 	}
 	if d.Workers <= 0 {
-		d.Workers = 4
+		d.Workers = 16
 	}
 	if d.Lease <= 0 {
 		d.Lease = 2 * time.Minute
@@ -161,11 +182,29 @@ func (d *Dispatcher) defaults() {
 	}
 }
 
-// Run delivers due messages until ctx is done.
+// Run delivers due messages until ctx is done. It claims the next batch
+// while the one before is being delivered, so that the workers go on to it
+// as they come free, rather than each batch waiting for the slowest send
+// of the last and then for its own claim; at most two batches are out at
+// once. On return the batches out are done with.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
+	var inFlight func() error // waits for the batch in delivery, if any
+	settle := func() error {
+		if inFlight == nil {
+			return nil
+		}
+		err := inFlight()
+		inFlight = nil
+		return err
+	}
+	defer settle()
 	for {
-		n, err := d.RunOnce(ctx)
+		n, wait, err := d.claim(ctx)
+		if perr := settle(); perr != nil {
+			err = cmp.Or(err, fmt.Errorf("record outbox outcomes: %w", perr))
+		}
+		inFlight = wait
 		if err != nil && ctx.Err() == nil {
 			d.Logger.WarnContext(ctx, "outbox dispatch", "err", err)
 		}
@@ -188,27 +227,52 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // outcomes, returning how many messages it claimed.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
+	n, wait, err := d.claim(ctx)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if err := wait(); err != nil {
+		return n, fmt.Errorf("record outbox outcomes: %w", err)
+	}
+	if ctx.Err() != nil {
+		return n, ctx.Err()
+	}
+	return n, nil
+}
+
+// claim claims one batch of due messages and starts delivering it. wait
+// waits until the batch is delivered and its outcomes recorded; it is nil
+// when nothing was claimed.
+func (d *Dispatcher) claim(ctx context.Context) (n int, wait func() error, err error) {
 	var msgs []*OutboxMessage
-	err := d.Store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	err = d.Store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		var err error
 		msgs, err = tx.ClaimOutbox(ctx, d.Now().UTC(), d.Batch, d.Lease)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("claim outbox: %w", err)
+		return 0, nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	if len(msgs) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	// Senders of one batch share the drafts they load (NotificationView),
-	// read for the whole batch before the first send.
-	if err := d.deliverAll(withViewCache(ctx, msgs), msgs); err != nil {
-		return len(msgs), fmt.Errorf("record outbox outcomes: %w", err)
-	}
-	if ctx.Err() != nil {
-		return len(msgs), ctx.Err()
-	}
-	return len(msgs), nil
+	// read for the whole batch at once. The read starts now: under Run the
+	// batch waits for workers still busy with the one before, and its
+	// first sends then find the views ready. (A batch whose senders load
+	// no views, webhooks only, reads them for nothing: a few statements.)
+	ctx = withViewCache(ctx, msgs)
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		viewCacheFrom(ctx).load(ctx, d.Store, msgs[0].Payload, d.Logger)
+	}()
+	delivered := d.deliverAll(ctx, msgs)
+	return len(msgs), func() error {
+		err := delivered()
+		<-loaded
+		return err
+	}, nil
 }
 
 // delivery is what a send of one message came to.
@@ -219,22 +283,29 @@ type delivery struct {
 	done     bool // the sender was called, or the message was put off
 }
 
-// deliverAll delivers msgs, concurrently by lane (see Dispatcher), and
-// records each outcome as soon as its send returns: a crash then repeats at
-// most the sends that were in flight (the fault suite counts them), where
-// recording once per batch would repeat every send of the batch.
-func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) error {
+// laneKey names a lane: the messages of one channel to one target about
+// one draft, which go out in order.
+type laneKey struct {
+	ch     Channel
+	draft  int64
+	target string
+}
+
+// deliverAll starts delivering msgs, concurrently by lane (see Dispatcher),
+// and returns a func that waits for the end. Each outcome is recorded before
+// the worker that made the send starts its next one: a crash then repeats
+// at most the sends that were in flight (the fault suite counts them),
+// where recording once per batch would repeat every send of the batch. The
+// outcomes go through one recorder, which commits together all those that
+// wait at the moment (group commit), so the workers share a commit instead
+// of paying one each.
+func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) (wait func() error) {
 	var mu sync.Mutex
 	var firstErr error
-	// failed stops the batch once an outcome could not be recorded (the
-	// database is gone): every further send would be made again after the
-	// lease, so none is started.
-	var failed atomic.Bool
-	type laneKey struct {
-		ch     Channel
-		draft  int64
-		target string
-	}
+	// A failure to record an outcome (the database is gone) stops this
+	// batch and any other out at the time: every further send would be
+	// made again after the lease, so none is started.
+	failures := d.recordFailures.Load()
 	lanes := map[laneKey][]int{}
 	var order []laneKey
 	for i, m := range msgs {
@@ -244,16 +315,27 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) erro
 		}
 		lanes[k] = append(lanes[k], i)
 	}
-	slots := map[Channel]chan struct{}{}
+	// A claim leases all its rows until the same time.
+	var lease time.Time
+	if m := msgs[0]; m.LeaseUntil != nil {
+		lease = *m.LeaseUntil
+	}
+	rec := d.startRecorder(ctx, lease, len(msgs))
 	var wg sync.WaitGroup
 	for _, k := range order {
-		sem, ok := slots[k.ch]
-		if !ok {
-			sem = make(chan struct{}, d.workers(k.ch))
-			slots[k.ch] = sem
-		}
+		sem := d.slots(k.ch)
+		after, done := d.enterLane(k)
 		idx := lanes[k]
 		wg.Go(func() {
+			defer d.leaveLane(k, done)
+			// The lane's messages of the batch before go first.
+			if after != nil {
+				select {
+				case <-after:
+				case <-ctx.Done():
+					return
+				}
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -261,12 +343,20 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) erro
 			}
 			defer func() { <-sem }()
 			for _, i := range idx {
-				if ctx.Err() != nil || failed.Load() {
+				if ctx.Err() != nil || d.recordFailures.Load() != failures {
+					return
+				}
+				if m := msgs[i]; m.LeaseUntil != nil && !d.Now().Before(*m.LeaseUntil) {
+					// The lease ran out while the lane waited (for a worker,
+					// for the batch before): another claim may hold the
+					// rows now, so they are left to it.
+					d.Logger.WarnContext(ctx, "outbox lease ran out before the send; left to the next claim (is outbox.lease shorter than two batches take?)",
+						"outbox_id", m.ID, "lease_until", *m.LeaseUntil)
 					return
 				}
 				r := d.deliver(ctx, msgs[i])
-				if err := d.record(ctx, msgs[i], r); err != nil {
-					failed.Store(true)
+				if err := d.record(ctx, rec, msgs[i], r); err != nil {
+					d.recordFailures.Add(1)
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
@@ -274,34 +364,152 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) erro
 			}
 		})
 	}
-	wg.Wait()
-	return firstErr
+	return func() error {
+		wg.Wait()
+		rec.close()
+		return firstErr
+	}
 }
 
-// record writes the outcome of one delivery, even when ctx ended meanwhile
-// (shutdown): a delivery left unrecorded would be made again once the lease
-// runs out. Deliveries cut short by the shutdown itself are left to the
-// lease.
-func (d *Dispatcher) record(ctx context.Context, m *OutboxMessage, r delivery) error {
-	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	now := d.Now().UTC()
-	o, ok := d.outcome(mctx, m, r, now, ctx.Err() != nil)
+// slots returns ch's semaphore: a token for each send of ch that may be
+// under way, shared by the batches out at once.
+func (d *Dispatcher) slots(ch Channel) chan struct{} {
+	d.laneMu.Lock()
+	defer d.laneMu.Unlock()
+	if d.sem == nil {
+		d.sem = map[Channel]chan struct{}{}
+	}
+	sem, ok := d.sem[ch]
+	if !ok {
+		sem = make(chan struct{}, d.workers(ch))
+		d.sem[ch] = sem
+	}
+	return sem
+}
+
+// enterLane makes a batch the last in line for lane k. after, when not nil,
+// is closed once the batch before it is done with k; the caller closes done
+// (leaveLane) once it is.
+func (d *Dispatcher) enterLane(k laneKey) (after <-chan struct{}, done chan struct{}) {
+	d.laneMu.Lock()
+	defer d.laneMu.Unlock()
+	if d.lanes == nil {
+		d.lanes = map[laneKey]chan struct{}{}
+	}
+	done = make(chan struct{})
+	after = d.lanes[k]
+	d.lanes[k] = done
+	return after, done
+}
+
+func (d *Dispatcher) leaveLane(k laneKey, done chan struct{}) {
+	close(done)
+	d.laneMu.Lock()
+	defer d.laneMu.Unlock()
+	if d.lanes[k] == done {
+		delete(d.lanes, k)
+	}
+}
+
+// record has the outcome of one delivery written and waits until it is
+// committed, even when ctx ended meanwhile (shutdown): a delivery left
+// unrecorded would be made again once the lease runs out. Deliveries cut
+// short by the shutdown itself are left to the lease.
+func (d *Dispatcher) record(ctx context.Context, rec *recorder, m *OutboxMessage, r delivery) error {
+	o, ok := d.outcome(ctx, m, r, d.Now().UTC(), ctx.Err() != nil)
 	if !ok {
 		return nil
 	}
-	var lease time.Time
-	if m.LeaseUntil != nil {
-		lease = *m.LeaseUntil
-	}
-	return d.Store.InTx(mctx, func(ctx context.Context, tx Tx) error {
-		stale, err := tx.MarkOutboxBatch(ctx, lease, now, []OutboxOutcome{o})
-		if err == nil && len(stale) > 0 {
-			d.Logger.WarnContext(ctx, "outbox lease ran out before the outcome was recorded (is outbox.lease shorter than a send takes?)",
-				"outbox_ids", stale, "lease_until", lease)
+	return rec.record(o)
+}
+
+// recorder writes the outcomes of one claimed batch. The outcomes handed
+// to it while a commit is under way are written together, in one
+// transaction, as soon as that commit ends; each caller waits for the
+// commit of its own outcome. Under load the group grows to the number of
+// workers waiting, with no timer: a lone outcome is committed at once.
+type recorder struct {
+	d     *Dispatcher
+	ctx   context.Context // the batch's, without its cancellation
+	lease time.Time
+	in    chan recordReq
+	done  chan struct{}
+}
+
+// recordReq is one outcome waiting for its commit; err gets the result.
+type recordReq struct {
+	o   OutboxOutcome
+	err chan error
+}
+
+// startRecorder starts the recorder of a batch of n messages claimed with
+// lease.
+func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) *recorder {
+	r := &recorder{d: d, ctx: context.WithoutCancel(ctx), lease: lease,
+		in: make(chan recordReq, n), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// record hands o to the recorder and waits until it is committed.
+func (r *recorder) record(o OutboxOutcome) error {
+	errc := make(chan error, 1)
+	r.in <- recordReq{o: o, err: errc}
+	return <-errc
+}
+
+// close stops the recorder once every outcome handed to it is committed.
+func (r *recorder) close() {
+	close(r.in)
+	<-r.done
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	var group []recordReq
+	var outcomes []OutboxOutcome
+	for req := range r.in {
+		group, outcomes = append(group[:0], req), append(outcomes[:0], req.o)
+	more:
+		for {
+			select {
+			case req, ok := <-r.in:
+				if !ok {
+					break more
+				}
+				group, outcomes = append(group, req), append(outcomes, req.o)
+			default:
+				break more
+			}
 		}
-		return err
-	})
+		err := r.commit(outcomes)
+		for _, req := range group {
+			req.err <- err
+		}
+	}
+}
+
+// commit writes outcomes in one transaction, which has committed when it
+// returns. The slice is the recorder's to reuse afterwards.
+func (r *recorder) commit(outcomes []OutboxOutcome) error {
+	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+	defer cancel()
+	var stale []int64
+	var err error
+	if direct, ok := r.d.Store.(OutboxRecorder); ok {
+		stale, err = direct.MarkOutboxBatch(ctx, r.lease, r.d.Now().UTC(), outcomes)
+	} else {
+		err = r.d.Store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+			var err error
+			stale, err = tx.MarkOutboxBatch(ctx, r.lease, r.d.Now().UTC(), outcomes)
+			return err
+		})
+	}
+	if err == nil && len(stale) > 0 {
+		r.d.Logger.WarnContext(ctx, "outbox lease ran out before the outcome was recorded (is outbox.lease shorter than a send takes?)",
+			"outbox_ids", stale, "lease_until", r.lease)
+	}
+	return err
 }
 
 // workers returns how many messages of ch may be in delivery at once.
@@ -428,14 +636,9 @@ func (s *Service) NotificationView(ctx context.Context, n Notification) (*DraftV
 	if c == nil {
 		return s.notificationView(ctx, n, true)
 	}
-	// The first call of a batch reads the views of all its drafts at once;
-	// the others wait for it.
-	c.once.Do(func() {
-		if err := c.preload(ctx, s.store, n); err != nil && ctx.Err() == nil {
-			// Each call then loads its own view, as without the preload.
-			s.Logger.WarnContext(ctx, "outbox: preload the batch's drafts", "err", err)
-		}
-	})
+	// The first call of a batch reads the views of all its drafts at once
+	// (unless the dispatcher did); the others wait for it.
+	c.load(ctx, s.store, n, s.Logger)
 	var recipient *Member
 	view, err := c.draft(n.WorkspaceID, n.DraftID, func() (*DraftView, error) {
 		v, r, err := s.notificationView(ctx, n, true)
@@ -652,6 +855,17 @@ func (c *viewCache) preload(ctx context.Context, store Store, first Notification
 		c.members[k] = e
 	}
 	return nil
+}
+
+// load preloads the batch's views once: the first caller reads them, the
+// others wait for it. When that fails each NotificationView loads its own
+// view, as without the preload.
+func (c *viewCache) load(ctx context.Context, store Store, first Notification, logger *slog.Logger) {
+	c.once.Do(func() {
+		if err := c.preload(ctx, store, first); err != nil && ctx.Err() == nil {
+			logger.WarnContext(ctx, "outbox: preload the batch's drafts", "err", err)
+		}
+	})
 }
 
 // viewCache memoises NotificationView's loads for one dispatcher batch,

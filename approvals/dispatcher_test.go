@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/store"
 )
 
 // TestDispatcherRetryAfter: a Retry-After pauses the whole channel, not
@@ -271,7 +272,7 @@ func TestDispatcherSharesViews(t *testing.T) {
 		got[m.Payload.Target] = r.Email + " " + v.Current.Text
 		return nil
 	}}
-	d := &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+	d := &approvals.Dispatcher{Store: cs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
 	n, err := d.RunOnce(f.ctx)
 	f.ok(err)
@@ -293,5 +294,259 @@ func TestDispatcherSharesViews(t *testing.T) {
 		if n := cs.drafts.Load(); n != 2 {
 			t.Errorf("draft loaded %d times after a call outside a batch, want 2", n)
 		}
+	}
+}
+
+// recorderStore is the test database as an approvals.OutboxRecorder that
+// counts the transactions recording outcomes and the outcomes committed,
+// and can make those commits slow or fail.
+type recorderStore struct {
+	*store.DB
+	delay time.Duration
+	fail  error
+
+	mu        sync.Mutex
+	commits   int
+	committed map[int64]bool
+}
+
+func (s *recorderStore) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	time.Sleep(s.delay) // a slow commit: more outcomes wait for the next one
+	stale, err := s.DB.MarkOutboxBatch(ctx, lease, at, outcomes)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commits++
+	if s.committed == nil {
+		s.committed = map[int64]bool{}
+	}
+	for _, o := range outcomes {
+		s.committed[o.ID] = true
+	}
+	return stale, nil
+}
+
+func (s *recorderStore) nCommitted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.committed)
+}
+
+// enqueueLanes queues lanes×perLane email rows straight into the outbox:
+// perLane messages to each of lanes targets, interleaved so that the
+// rows of one lane are spread over the claim order.
+func enqueueLanes(f *fixture, lanes, perLane int) {
+	f.t.Helper()
+	var msgs []*approvals.OutboxMessage
+	for i := range perLane {
+		for l := range lanes {
+			msgs = append(msgs, &approvals.OutboxMessage{Channel: approvals.ChannelEmail, NextAttemptAt: f.now, CreatedAt: f.now,
+				IdempotencyKey: fmt.Sprintf("lane%d/%d", l, i),
+				Payload:        approvals.Notification{Event: approvals.EventApprovalRequested, DraftID: int64(l + 1), Target: fmt.Sprintf("l%d@client.test", l)}})
+		}
+	}
+	f.ok(f.db.InTx(f.ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) }))
+}
+
+// unrecordedCheck returns a send func that fails the test when a send
+// starts while workers or more sends are already under way or delivered
+// and not yet committed: a worker must not start a send before the
+// outcome of its last one is committed, so that a crash repeats at most
+// the sends under way.
+func unrecordedCheck(t *testing.T, rs *recorderStore, workers int) func(ctx context.Context, m *approvals.OutboxMessage) error {
+	var mu sync.Mutex
+	started := 0
+	return func(ctx context.Context, m *approvals.OutboxMessage) error {
+		mu.Lock()
+		started++
+		open := started - rs.nCommitted() // this send, those under way, those not yet recorded
+		mu.Unlock()
+		if open > workers {
+			t.Errorf("send of row %d started with %d sends unrecorded; want at most %d (one per worker)", m.ID, open, workers)
+		}
+		return nil
+	}
+}
+
+// TestDispatcherGroupCommit: the outcomes of concurrent workers are
+// recorded together, in fewer transactions than there are messages, and no
+// worker starts a send before the outcome of its last one is committed.
+func TestDispatcherGroupCommit(t *testing.T) {
+	tests := []struct {
+		name       string
+		workers    int
+		lanes      int
+		perLane    int
+		maxCommits int
+	}{
+		{"one message per lane", 8, 40, 1, 20},
+		// Four workers alternate between groups of one and three.
+		{"several per lane", 4, 6, 5, 25},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			enqueueLanes(f, tt.lanes, tt.perLane)
+			rs := &recorderStore{DB: f.db, delay: 5 * time.Millisecond}
+			s := &concurrentSender{send: unrecordedCheck(t, rs, tt.workers)}
+			d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 100, Workers: tt.workers}
+			total := tt.lanes * tt.perLane
+			n, err := d.RunOnce(f.ctx)
+			f.ok(err)
+			if n != total {
+				t.Fatalf("claimed %d rows, want %d", n, total)
+			}
+			sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
+			f.ok(err)
+			if len(sent) != total || rs.nCommitted() != total {
+				t.Fatalf("%d rows sent, %d outcomes committed; want %d", len(sent), rs.nCommitted(), total)
+			}
+			if rs.commits > tt.maxCommits {
+				t.Errorf("%d outcomes took %d transactions; want at most %d (concurrent outcomes share one)", total, rs.commits, tt.maxCommits)
+			}
+			if s.maxInFlight > tt.workers || s.maxInFlight < 2 {
+				t.Errorf("%d deliveries at most in flight; want 2 to %d", s.maxInFlight, tt.workers)
+			}
+		})
+	}
+}
+
+// TestDispatcherRecordFailure: once outcomes cannot be recorded (the
+// database is gone), delivery stops: no worker starts another send, whose
+// outcome would be lost too, not even one of the next batch that Run
+// claimed meanwhile; RunOnce reports the failure.
+func TestDispatcherRecordFailure(t *testing.T) {
+	const workers = 4
+	down := approvals.Errorf(approvals.EUNAVAILABLE, "database unavailable")
+	tests := []struct {
+		name string
+		run  func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender)
+	}{
+		{"RunOnce", func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender) {
+			n, err := d.RunOnce(f.ctx)
+			if n != 10 || !errors.Is(err, down) {
+				t.Fatalf("RunOnce = %d, %v; want 10 claimed and the recording error", n, err)
+			}
+		}},
+		{"Run, two batches out", func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender) {
+			ctx, cancel := context.WithCancel(f.ctx)
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			// Until the sends stop (the rows stay leased: none is due again).
+			last, quiet := -1, 0
+			for quiet < 20 {
+				time.Sleep(10 * time.Millisecond)
+				s.mu.Lock()
+				n := len(s.lanes)
+				s.mu.Unlock()
+				if n == last && n > 0 {
+					quiet++
+				} else {
+					last, quiet = n, 0
+				}
+			}
+			cancel()
+			f.ok(<-done)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			enqueueLanes(f, 20, 1)
+			rs := &recorderStore{DB: f.db, fail: down}
+			s := &concurrentSender{}
+			d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 10, Workers: workers,
+				Interval: 10 * time.Millisecond}
+			tt.run(t, f, d, s)
+			sends := 0
+			for _, c := range s.delivered {
+				sends += c
+			}
+			if sends == 0 || sends > workers {
+				t.Errorf("%d sends, the first of which could not be recorded; want 1 to the %d under way", sends, workers)
+			}
+			pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 100)
+			f.ok(err)
+			if len(pending) != 20 {
+				t.Errorf("%d rows pending, want all 20 (left to the lease)", len(pending))
+			}
+		})
+	}
+}
+
+// TestDispatcherRunPipelines: Run claims the next batch while one is being
+// delivered; the two share the workers (never more sends under way or
+// unrecorded than Workers) and a lane whose messages span both keeps them
+// in order.
+func TestDispatcherRunPipelines(t *testing.T) {
+	f := newFixture(t)
+	const lanes, perLane, workers = 6, 10, 4
+	enqueueLanes(f, lanes, perLane)
+	rs := &recorderStore{DB: f.db, delay: time.Millisecond}
+	s := &concurrentSender{send: unrecordedCheck(t, rs, workers)}
+	d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Workers: workers,
+		Interval: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for rs.nCommitted() < lanes*perLane && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	f.ok(<-done)
+	sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
+	f.ok(err)
+	if len(sent) != lanes*perLane {
+		t.Fatalf("%d rows sent, want %d", len(sent), lanes*perLane)
+	}
+	for _, m := range sent {
+		if s.delivered[m.ID] != 1 {
+			t.Errorf("row %d delivered %d times", m.ID, s.delivered[m.ID])
+		}
+	}
+	for lane, ids := range s.lanes {
+		if len(ids) != perLane || !slices.IsSorted(ids) {
+			t.Errorf("lane %s delivered %v; want its %d rows in order", lane, ids, perLane)
+		}
+	}
+	if s.maxInFlight > workers {
+		t.Errorf("%d deliveries in flight; want at most %d across the batches out", s.maxInFlight, workers)
+	}
+}
+
+// TestDispatcherLeaseRunsOut: a message whose claim's lease ran out while
+// it waited for a worker is not sent: another claim may hold it by then.
+func TestDispatcherLeaseRunsOut(t *testing.T) {
+	f := newFixture(t)
+	enqueueLanes(f, 2, 1)
+	var mu sync.Mutex
+	now := f.now
+	s := &concurrentSender{send: func(ctx context.Context, m *approvals.OutboxMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(2 * time.Minute) // the send outlasts the lease
+		return nil
+	}}
+	d := &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }, Logger: slog.New(slog.DiscardHandler),
+		Workers: 1, Lease: time.Minute}
+	n, err := d.RunOnce(f.ctx)
+	f.ok(err)
+	if n != 2 || len(s.delivered) != 1 {
+		t.Fatalf("claimed %d, sent %d; want 2 claimed and only the first sent", n, len(s.delivered))
+	}
+	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 10)
+	f.ok(err)
+	if len(pending) != 1 || pending[0].LeaseUntil == nil {
+		t.Errorf("pending rows %v; want the second, still under its (run-out) lease", pending)
 	}
 }

@@ -18,9 +18,9 @@ import (
 const ChannelWebhook Channel = "webhook"
 
 // HandoffRecord is the hand-off row of an approved draft: written in the
-// transaction that approves it, with a per-workspace sequence number that
-// orders approvals in commit order (the API's cursor), and the publication
-// once a publisher reports it.
+// transaction that approves it, numbered per workspace when first read (the
+// numbers order hand-offs in the order they became visible: the API's
+// cursor), and the publication once a publisher reports it.
 type HandoffRecord struct {
 	WorkspaceID  int64      `json:"workspace_id"`
 	DraftID      int64      `json:"draft_id"`
@@ -36,15 +36,18 @@ type HandoffRecord struct {
 // HandoffTx is the persistence of hand-offs and API tokens; Tx embeds it.
 type HandoffTx interface {
 	TokenTx
-	// CreateHandoff inserts h with the workspace's next sequence number (set
-	// in h.Seq); the numbers are handed out under a row lock held to commit,
-	// so they increase in commit order. A draft has at most one hand-off:
+	// CreateHandoff inserts h, not yet numbered (Seq 0): approvals take no
+	// lock shared by the workspace. A draft has at most one hand-off:
 	// creating it again changes nothing and returns the existing row in h.
 	CreateHandoff(ctx context.Context, h *HandoffRecord) error
 	// Handoffs returns up to limit hand-offs of the accounts with Seq >
-	// after, in Seq order. A nil accountIDs selects nothing.
+	// after, in Seq order. It first numbers the workspace's committed
+	// unnumbered hand-offs after its highest number, one numbering at a
+	// time, so a number is never read before a smaller one is: the cursor
+	// skips nothing. A nil accountIDs selects nothing.
 	Handoffs(ctx context.Context, workspaceID int64, accountIDs []int64, after int64, limit int) ([]*HandoffRecord, error)
-	// HandoffByDraft returns the draft's hand-off (ENOTFOUND if it has none).
+	// HandoffByDraft returns the draft's hand-off, numbered as Handoffs
+	// numbers (ENOTFOUND if it has none).
 	HandoffByDraft(ctx context.Context, workspaceID, draftID int64) (*HandoffRecord, error)
 	// MarkPublished records the publication unless one is recorded, and
 	// returns the row and whether this call recorded it.

@@ -69,8 +69,25 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	if e.cluster, err = pgtest.StartCluster(ctx, filepath.Join(e.dir, "pg")); err != nil {
 		return nil, fmt.Errorf("bench: start PostgreSQL: %w", err)
 	}
+	if cfg.ProfileDir != "" {
+		// Profiling also records per-statement server time (statements-*.txt).
+		if err := e.exec(ctx, e.cluster.URL(), "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"); err != nil {
+			return nil, err
+		}
+		if err := e.cluster.StopServer(ctx); err != nil {
+			return nil, fmt.Errorf("bench: restart PostgreSQL: %w", err)
+		}
+		if err := e.cluster.StartServer(ctx); err != nil {
+			return nil, fmt.Errorf("bench: restart PostgreSQL: %w", err)
+		}
+	}
 	if err := e.exec(ctx, e.cluster.URL(), "CREATE DATABASE "+benchDB); err != nil {
 		return nil, err
+	}
+	if cfg.ProfileDir != "" {
+		if err := e.exec(ctx, e.cluster.DatabaseURL(benchDB), "CREATE EXTENSION pg_stat_statements"); err != nil {
+			return nil, err
+		}
 	}
 	if e.smtp, err = startSMTPSink(); err != nil {
 		return nil, err
@@ -82,6 +99,9 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	c.Database.URL = e.cluster.DatabaseURL(benchDB)
 	if cfg.PoolMaxConns > 0 {
 		c.Database.URL += fmt.Sprintf("&pool_max_conns=%d", cfg.PoolMaxConns)
+	}
+	if cfg.OutboxWorkers > 0 {
+		c.Outbox.Workers, c.SMTP.Connections = cfg.OutboxWorkers, cfg.OutboxWorkers
 	}
 	c.HTTP.Addr = "127.0.0.1:0"
 	c.HTTP.BaseURL = "http://" + c.HTTP.Addr // follows the bound port
@@ -182,4 +202,58 @@ func firstLine(s string) string {
 		return s[:i] + " …"
 	}
 	return s
+}
+
+// resetStatements clears pg_stat_statements (present when profiling).
+func (e *env) resetStatements(ctx context.Context) error {
+	_, err := e.main.DB.Pool().Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset()`)
+	return err
+}
+
+// dumpStatements writes the statements that took the server's time since
+// the last reset, most expensive first: where a phase's database time goes.
+func (e *env) dumpStatements(ctx context.Context, path string) error {
+	rows, err := e.main.DB.Pool().Query(ctx, `
+		SELECT calls, round(total_exec_time::numeric, 1), round((total_exec_time / calls)::numeric * 1000, 1),
+		       round(total_plan_time::numeric, 1), rows, left(regexp_replace(query, '\s+', ' ', 'g'), 300)
+		FROM pg_stat_statements WHERE calls > 0 ORDER BY total_exec_time DESC LIMIT 40`)
+	if err != nil {
+		return fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%8s %10s %9s %9s %8s  %s\n", "calls", "total ms", "mean µs", "plan ms", "rows", "query")
+	for rows.Next() {
+		var calls, nrows int64
+		var total, mean, plan float64
+		var q string
+		if err := rows.Scan(&calls, &total, &mean, &plan, &nrows, &q); err != nil {
+			return fmt.Errorf("read pg_stat_statements: %w", err)
+		}
+		fmt.Fprintf(&b, "%8d %10.1f %9.1f %9.1f %8d  %s\n", calls, total, mean, plan, nrows, q)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	// And which tables were read by sequential scan, and how much.
+	rows, err = e.main.DB.Pool().Query(ctx, `
+		SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_live_tup
+		FROM pg_stat_user_tables WHERE seq_scan > 0 ORDER BY seq_tup_read DESC LIMIT 20`)
+	if err != nil {
+		return fmt.Errorf("read pg_stat_user_tables: %w", err)
+	}
+	defer rows.Close()
+	fmt.Fprintf(&b, "\n%-24s %10s %14s %10s %10s\n", "table", "seq scans", "rows read", "idx scans", "live rows")
+	for rows.Next() {
+		var name string
+		var seq, read, idx, live int64
+		if err := rows.Scan(&name, &seq, &read, &idx, &live); err != nil {
+			return fmt.Errorf("read pg_stat_user_tables: %w", err)
+		}
+		fmt.Fprintf(&b, "%-24s %10d %14d %10d %10d\n", name, seq, read, idx, live)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read pg_stat_user_tables: %w", err)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

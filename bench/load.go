@@ -169,16 +169,18 @@ func (e *env) decideClosed(ctx context.Context, w *world, items []pending, clien
 // drainSlackActions waits until the server has acted on every queued Slack
 // click (they are acknowledged first, decided after).
 func (e *env) drainSlackActions(ctx context.Context) error {
+	// EXISTS every 10 ms: a count(*) every 2 ms over the queue's dead rows
+	// took a quarter of a core from the server it measures.
 	for {
-		var n int
-		err := e.main.DB.Pool().QueryRow(ctx, `SELECT count(*) FROM slack_actions`).Scan(&n)
-		if err == nil && n == 0 {
+		var queued bool
+		err := e.main.DB.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM slack_actions)`).Scan(&queued)
+		if err == nil && !queued {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d Slack clicks still queued: %w", n, ctx.Err())
-		case <-time.After(2 * time.Millisecond):
+			return fmt.Errorf("slack clicks still queued: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -32,6 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	queries := fs.Int("scale-queries", cfg.ScaleQueries, "timed Inbox and List calls of the scale phase")
 	phases := fs.String("phases", "", "comma-separated phases to run (decisions, slack, dispatch, e2e, scale); empty for all")
 	poolMax := fs.Int("pool-max-conns", 0, "override the server's database pool size (0: the server's default)")
+	senders := fs.Int("outbox-workers", 0, "override outbox.workers and smtp.connections (0: the defaults)")
 	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
 	prof := fs.String("profile", "", "directory for a CPU profile of each phase (and plans.txt)")
 	if err := fs.Parse(args); err != nil {
@@ -70,6 +71,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.ProfileDir = *prof
 	cfg.PoolMaxConns = *poolMax
+	cfg.OutboxWorkers = *senders
 	if *phases != "" {
 		cfg.Phases = strings.Split(*phases, ",")
 	}

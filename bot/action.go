@@ -38,10 +38,13 @@ type queuedAction struct {
 const (
 	defaultActionLease    = 30 * time.Second
 	defaultActionInterval = time.Second
-	// defaultActionWorkers is kept below the database pool's size (pgx's
-	// default is 4 on small machines), so that the acknowledgements, which
-	// need a connection for their one INSERT, never wait behind the worker.
-	defaultActionWorkers = 2
+	// defaultActionWorkers loops each lease up to actionBatch clicks at a
+	// time, so that a slow click (or its ephemeral answer) holds up only its
+	// own loop's batch. With the store's pool of 16 connections the
+	// acknowledgements, which need one for their one INSERT, still find one
+	// free.
+	defaultActionWorkers = 4
+	actionBatch          = 4
 	// maxActionAttempts bounds the leases of a click that keeps failing
 	// for a transient cause; then the clicker is told to try again.
 	maxActionAttempts = 8
@@ -65,23 +68,37 @@ func (b *Bot) enqueue(ctx context.Context, key string, q queuedAction) (bool, er
 	return true, nil
 }
 
-// RunActions acts on queued clicks until ctx ends: at once when this
-// process queued one, else every ActionInterval (clicks queued by another
-// replica, leases run out, retries come due).
+// RunActions acts on queued clicks until ctx ends, in ActionWorkers loops:
+// at once when this process queued one, else every ActionInterval (clicks
+// queued by another replica, leases run out, retries come due).
 func (b *Bot) RunActions(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range max(1, b.ActionWorkers) {
+		wg.Go(func() { b.runActionLoop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (b *Bot) runActionLoop(ctx context.Context) {
 	for {
 		n, err := b.RunActionsOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			b.logger.WarnContext(ctx, "slack actions", "err", err)
 		}
 		if n > 0 && err == nil {
-			continue // more may be due
+			// More may be due: wake another loop too.
+			select {
+			case b.actionWake <- struct{}{}:
+			default:
+			}
+			continue
 		}
 		t := time.NewTimer(b.ActionInterval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
+			return
 		case <-b.actionWake:
 			t.Stop()
 		case <-t.C:
@@ -89,10 +106,10 @@ func (b *Bot) RunActions(ctx context.Context) error {
 	}
 }
 
-// RunActionsOnce leases one batch of due clicks (up to ActionWorkers) and
+// RunActionsOnce leases one batch of due clicks (up to actionBatch) and
 // acts on them concurrently, returning how many it leased.
 func (b *Bot) RunActionsOnce(ctx context.Context) (int, error) {
-	rows, err := b.store.ClaimSlackActions(ctx, time.Now().UTC(), b.ActionWorkers, b.ActionLease)
+	rows, err := b.store.ClaimSlackActions(ctx, time.Now().UTC(), actionBatch, b.ActionLease)
 	if err != nil {
 		return 0, fmt.Errorf("claim slack actions: %w", err)
 	}

@@ -64,8 +64,8 @@ type Bot struct {
 	// FollowUpTimeout bounds the Slack calls made after a request was
 	// answered (ephemeral answers, App Home). Default 30s.
 	FollowUpTimeout time.Duration
-	// ActionWorkers is how many queued clicks RunActions acts on at once
-	// (default 2); ActionLease how long a worker holds one before another
+	// ActionWorkers is how many loops RunActions runs, each acting on up
+	// to 4 queued clicks at once (default 4); ActionLease how long a worker holds one before another
 	// may take it (default 30s); ActionInterval how often RunActions looks
 	// for clicks it was not woken for (default 1s).
 	ActionWorkers  int

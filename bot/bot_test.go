@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -790,5 +791,51 @@ func TestQueuedClickSurvivesACrash(t *testing.T) {
 	h.dispatch()
 	if upd := only(h.slack.take(), "chat.update"); len(upd) != 1 {
 		t.Errorf("chat.update calls = %d, want 1 (one decision, one update)", len(upd))
+	}
+}
+
+// TestActionLoopsDrainTheQueue: RunActions' loops, acting side by side,
+// decide every queued click once and answer each clicker once.
+func TestActionLoopsDrainTheQueue(t *testing.T) {
+	h := newHarness(t)
+	var ids []int64
+	for i := range 6 {
+		id := h.submitNew(uEditor, fmt.Sprintf("Queued copy %d", i))
+		h.request(id)
+		ids = append(ids, id)
+	}
+	h.slack.take()
+	for i, id := range ids {
+		w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
+			payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, fmt.Sprintf("1700000000.%06d", i+1))), nil)
+		if w.Code != http.StatusOK {
+			t.Fatalf("click %d: %d", i, w.Code)
+		}
+	}
+	if n := h.queued(); n != len(ids) {
+		t.Fatalf("queued %d clicks, want %d", n, len(ids))
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	h.bot.ActionWorkers, h.bot.ActionInterval = 3, 10*time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- h.bot.RunActions(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.queued() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunActions: %v", err)
+	}
+	if n := h.queued(); n != 0 {
+		t.Fatalf("%d clicks still queued", n)
+	}
+	for _, id := range ids {
+		if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
+			t.Errorf("draft %d: state %s with %d decisions, want approved with 1", id, v.State, len(v.Decisions))
+		}
+	}
+	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != len(ids) {
+		t.Errorf("answers = %d, want %d", len(eph), len(ids))
 	}
 }

@@ -14,8 +14,9 @@ import (
 type OutboxConfig struct {
 	// Lease is how long a claimed row stays with the process that claimed
 	// it; after a crash, its rows are retried once the lease runs out
-	// (default 2m). It must exceed the time one batch takes to deliver, or
-	// a slow batch may be retried by another replica while it is sent.
+	// (default 2m). It must exceed the time two batches take to deliver
+	// (the next batch is claimed while one is delivered): a row whose lease
+	// ran out before its send is left to the next claim, unsent.
 	Lease time.Duration `mapstructure:"lease"`
 	// BaseDelay is the first retry delay, doubled at each attempt (default 5s).
 	BaseDelay time.Duration `mapstructure:"base_delay"`
@@ -25,8 +26,9 @@ type OutboxConfig struct {
 	// (default 8).
 	MaxAttempts int `mapstructure:"max_attempts"`
 	// Workers is how many messages of one channel are delivered at once
-	// (default 4); messages of one draft to one recipient stay in order.
-	// With email, smtp.connections caps the SMTP sessions they share.
+	// (default 16); messages of one draft to one recipient stay in order.
+	// With email, smtp.connections caps the SMTP sessions they share. A
+	// crash may repeat the sends under way, at most this many per channel.
 	Workers int `mapstructure:"workers"`
 }
 

@@ -63,8 +63,10 @@ func TestKillDuringDelivery(t *testing.T) {
 		rep.Emails, rep.SlackPosts, rep.Duplicates, inFlightMax)
 }
 
-// inFlightMax is how many sends one `serve` has under way at once: the
-// dispatcher's default of 4 concurrent deliveries per channel, for email
-// and Slack. A crash or a database outage can leave at most these
-// ambiguous (delivered, not yet marked sent), hence sent twice.
-const inFlightMax = 4 * 2
+// inFlightMax is how many sends one `serve` has under way at once: by
+// default 16 emails (outbox.workers and smtp.connections) and one Slack
+// call (Slack is sent one at a time). A worker starts a send only once
+// the outcome of its last one is committed, so a crash or a database
+// outage can leave at most these ambiguous (delivered, not yet marked
+// sent), hence sent twice.
+const inFlightMax = 16 + 1

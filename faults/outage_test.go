@@ -172,8 +172,8 @@ func TestDatabaseOutage(t *testing.T) {
 	// Every click answered quickly; what it was told matches the database
 	// (read once every Slack click was answered: Slack clicks are decided
 	// after their acknowledgement).
-	told := map[int64]bool{} // Slack: drafts whose clicker was told "approved"
-	unavailable := 0
+	var told map[int64]bool // Slack: drafts whose clicker was told "approved"
+	var unavailable int
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		told, unavailable = map[int64]bool{}, 0

@@ -40,8 +40,11 @@ type SMTPConfig struct {
 	Connections int `mapstructure:"connections"`
 }
 
-// DefaultConnections is smtp.connections' default.
-const DefaultConnections = 4
+// DefaultConnections is smtp.connections' default: with outbox.workers'
+// default of 16, as many emails as workers go out at once, each worker
+// waiting for its outcome to be committed between sends. Lower it for a
+// relay that limits concurrent sessions.
+const DefaultConnections = 16
 
 // MailConfig is the "mail" section.
 type MailConfig struct {

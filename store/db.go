@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,13 @@ func (db *DB) OnEnqueue(f func()) {
 
 var _ approvals.Store = (*DB)(nil)
 
+// DefaultMaxConns is the pool size when the URL sets no pool_max_conns.
+// pgx's own default (the larger of 4 and the CPUs) is too small for a
+// server whose HTTP handlers, outbox senders and Slack workers each hold a
+// connection at once: on a small machine a Slack acknowledgement would
+// wait for a worker's connection (measured by `make bench`).
+const DefaultMaxConns = 16
+
 // Open connects to the database at url (a postgres:// URL or a libpq
 // keyword/value string) and checks that it answers. It does not migrate;
 // call Migrate for that. Errors: EINVALID for a malformed url, EUNAVAILABLE
@@ -52,6 +60,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// The parse error redacts the password, but the message for users
 		// does not repeat the URL at all.
 		return nil, &approvals.Error{Code: approvals.EINVALID, Message: "invalid database URL", Err: err}
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,5 +105,31 @@ func TestUnavailable(t *testing.T) {
 	err = db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return nil })
 	if got := approvals.ErrorCode(err); got != approvals.EUNAVAILABLE {
 		t.Errorf("InTx on a closed pool: code %q (%v), want %q", got, err, approvals.EUNAVAILABLE)
+	}
+}
+
+// TestPoolSize: the pool has DefaultMaxConns connections unless the URL
+// says otherwise.
+func TestPoolSize(t *testing.T) {
+	url := env.NewEmptyDatabase(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		url  string
+		want int32
+	}{
+		{url, store.DefaultMaxConns},
+		{url + sep + "pool_max_conns=3", 3},
+	} {
+		db, err := store.Open(context.Background(), tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.Pool().Config().MaxConns; got != tc.want {
+			t.Errorf("MaxConns = %d, want %d", got, tc.want)
+		}
+		db.Close()
 	}
 }

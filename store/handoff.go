@@ -12,7 +12,9 @@ import (
 
 // Hand-offs of approved drafts (migrations/00005_handoff.sql).
 
-const handoffColumns = `h.workspace_id, h.draft_id, h.account_id, h.seq, h.revision, h.approved_at,
+// seq is NULL until a reader numbers the row (numberHandoffs); 0 stands
+// for that in HandoffRecord.Seq.
+const handoffColumns = `h.workspace_id, h.draft_id, h.account_id, coalesce(h.seq, 0), h.revision, h.approved_at,
 	h.published_at, h.published_url, h.published_by`
 
 func scanHandoff(row pgx.Row) (*approvals.HandoffRecord, error) {
@@ -25,31 +27,23 @@ func scanHandoff(row pgx.Row) (*approvals.HandoffRecord, error) {
 	return &h, nil
 }
 
-// CreateHandoff inserts h with the workspace's next number. The upsert on
-// handoff_seq locks the workspace's counter row until commit: a concurrent
-// approval waits for it and takes the next number, so a reader never sees
-// number n+1 before n (what makes the API's cursor safe).
+// CreateHandoff inserts h unnumbered: approvals in a workspace take no
+// shared lock, so they commit side by side (see migration 00007). A
+// draft's hand-off exists once: creating it again returns the existing row.
 func (t *tx) CreateHandoff(ctx context.Context, h *approvals.HandoffRecord) error {
-	existing, err := t.HandoffByDraft(ctx, h.WorkspaceID, h.DraftID)
-	switch {
-	case err == nil:
-		*h = *existing
-		return nil
-	case approvals.ErrorCode(err) != approvals.ENOTFOUND:
-		return err
-	}
-	var seq int64
-	if err := t.tx.QueryRow(ctx, `
-		INSERT INTO handoff_seq AS s (workspace_id, last) VALUES ($1, 1)
-		ON CONFLICT (workspace_id) DO UPDATE SET last = s.last + 1
-		RETURNING last`, h.WorkspaceID).Scan(&seq); err != nil {
-		return dbError(err, nil)
-	}
 	got, err := scanHandoff(t.tx.QueryRow(ctx, `
-		INSERT INTO handoffs AS h (workspace_id, draft_id, account_id, seq, revision, approved_at)
-		VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))
+		INSERT INTO handoffs AS h (workspace_id, draft_id, account_id, revision, approved_at)
+		VALUES ($1, $2, $3, $4, coalesce($5, now()))
+		ON CONFLICT (draft_id) DO NOTHING
 		RETURNING `+handoffColumns,
-		h.WorkspaceID, h.DraftID, h.AccountID, seq, h.Revision, nullTime(h.ApprovedAt)))
+		h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Numbering here would hold the workspace's counter lock to commit:
+		// the existing row is returned as it is.
+		if got, err = t.handoffByDraft(ctx, h.WorkspaceID, h.DraftID); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return dbError(err, nil)
 	}
@@ -57,10 +51,52 @@ func (t *tx) CreateHandoff(ctx context.Context, h *approvals.HandoffRecord) erro
 	return nil
 }
 
+// numberHandoffs numbers the workspace's committed unnumbered hand-offs,
+// in approval order, after the workspace's last number. The counter row's
+// lock, held to commit, makes numbering runs follow one another, and the
+// numbering statement starts after the lock is granted, so it sees every
+// earlier run's numbers: a reader never sees number n+1 before n, and a
+// hand-off committed late gets a number above every number already read.
+func (t *tx) numberHandoffs(ctx context.Context, workspaceID int64) error {
+	var pending bool
+	if err := t.tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM handoffs WHERE workspace_id = $1 AND seq IS NULL)`,
+		workspaceID).Scan(&pending); err != nil {
+		return dbError(err, nil)
+	}
+	if !pending {
+		return nil
+	}
+	var last int64
+	if err := t.tx.QueryRow(ctx, `
+		INSERT INTO handoff_seq AS s (workspace_id, last) VALUES ($1, 0)
+		ON CONFLICT (workspace_id) DO UPDATE SET last = s.last
+		RETURNING last`, workspaceID).Scan(&last); err != nil {
+		return dbError(err, nil)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		WITH todo AS (
+			SELECT draft_id, row_number() OVER (ORDER BY approved_at, draft_id) AS n
+			FROM handoffs WHERE workspace_id = $1 AND seq IS NULL
+		), numbered AS (
+			UPDATE handoffs h SET seq = $2 + todo.n FROM todo
+			WHERE h.draft_id = todo.draft_id
+			RETURNING h.seq
+		)
+		UPDATE handoff_seq SET last = (SELECT coalesce(max(seq), $2) FROM numbered)
+		WHERE workspace_id = $1`, workspaceID, last); err != nil {
+		return dbError(err, nil)
+	}
+	return nil
+}
+
 // Handoffs returns up to limit hand-offs of the accounts after the number.
 func (t *tx) Handoffs(ctx context.Context, workspaceID int64, accountIDs []int64, after int64, limit int) ([]*approvals.HandoffRecord, error) {
 	if len(accountIDs) == 0 {
 		return nil, nil
+	}
+	if err := t.numberHandoffs(ctx, workspaceID); err != nil {
+		return nil, err
 	}
 	rows, err := t.tx.Query(ctx, `
 		SELECT `+handoffColumns+` FROM handoffs h
@@ -74,8 +110,21 @@ func (t *tx) Handoffs(ctx context.Context, workspaceID int64, accountIDs []int64
 	return collect(rows, scanHandoff)
 }
 
-// HandoffByDraft returns the draft's hand-off.
+// HandoffByDraft returns the draft's hand-off, numbered.
 func (t *tx) HandoffByDraft(ctx context.Context, workspaceID, draftID int64) (*approvals.HandoffRecord, error) {
+	h, err := t.handoffByDraft(ctx, workspaceID, draftID)
+	if err != nil || h.Seq != 0 {
+		return h, err
+	}
+	if err := t.numberHandoffs(ctx, workspaceID); err != nil {
+		return nil, err
+	}
+	return t.handoffByDraft(ctx, workspaceID, draftID)
+}
+
+// handoffByDraft returns the draft's hand-off as it is (Seq 0: not yet
+// numbered).
+func (t *tx) handoffByDraft(ctx context.Context, workspaceID, draftID int64) (*approvals.HandoffRecord, error) {
 	h, err := scanHandoff(t.tx.QueryRow(ctx, `
 		SELECT `+handoffColumns+` FROM handoffs h WHERE h.workspace_id = $1 AND h.draft_id = $2`,
 		workspaceID, draftID))
@@ -87,8 +136,12 @@ func (t *tx) HandoffByDraft(ctx context.Context, workspaceID, draftID int64) (*a
 
 // MarkPublished records the publication unless one is recorded. The
 // conditional UPDATE decides: of two concurrent calls one records, the
-// other finds it recorded.
+// other finds it recorded. The workspace is numbered first: numbering after
+// the UPDATE's row lock could deadlock with a reader numbering that row.
 func (t *tx) MarkPublished(ctx context.Context, workspaceID, draftID int64, at time.Time, url, by string) (*approvals.HandoffRecord, bool, error) {
+	if err := t.numberHandoffs(ctx, workspaceID); err != nil {
+		return nil, false, err
+	}
 	h, err := scanHandoff(t.tx.QueryRow(ctx, `
 		UPDATE handoffs AS h SET published_at = $3, published_url = $4, published_by = $5
 		WHERE h.workspace_id = $1 AND h.draft_id = $2 AND h.published_at IS NULL

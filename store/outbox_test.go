@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
@@ -196,75 +198,128 @@ func TestOutbox(t *testing.T) {
 }
 
 // TestOutboxBatch: MarkOutboxBatch records a batch's outcomes in one
-// statement; retry and dead apply only under the claim's own lease, sent
-// applies to any pending row, and what was not this claim's is reported.
+// statement, inside a transaction or as one of its own; retry and dead
+// apply only under the claim's own lease, sent applies to any pending row,
+// and what was not this claim's is reported.
 func TestOutboxBatch(t *testing.T) {
-	db := pgtest.MustOpen(t, env.NewDatabase(t))
-	w := newWorld(t, db)
-	enqueue(t, db, w.ws.ID, "a", "b", "c", "d")
-	first := claim(t, db, t0, 10)                     // leased until t0+1m
-	second := claim(t, db, t0.Add(2*time.Minute), 10) // first's lease ran out: taken again
-	if len(first) != 4 || len(second) != 4 || first[0].LeaseUntil == nil || !first[0].LeaseUntil.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("claims: %d and %d rows, first lease %v", len(first), len(second), first[0].LeaseUntil)
+	type markFunc func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
+	tests := []struct {
+		name string
+		mark markFunc
+	}{
+		{"in a transaction", func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error) {
+			err = inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
+				stale, err = tx.MarkOutboxBatch(ctx, lease, at, outcomes)
+				return err
+			})
+			return stale, err
+		}},
+		{"on its own", func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+			return db.MarkOutboxBatch(ctx, lease, at, outcomes)
+		}},
 	}
-	mark := func(lease *time.Time, at time.Time, outcomes ...approvals.OutboxOutcome) (stale []int64) {
-		t.Helper()
-		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
-			stale, err = tx.MarkOutboxBatch(ctx, *lease, at, outcomes)
-			return err
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := pgtest.MustOpen(t, env.NewDatabase(t))
+			w := newWorld(t, db)
+			enqueue(t, db, w.ws.ID, "a", "b", "c", "d")
+			first := claim(t, db, t0, 10)                     // leased until t0+1m
+			second := claim(t, db, t0.Add(2*time.Minute), 10) // first's lease ran out: taken again
+			if len(first) != 4 || len(second) != 4 || first[0].LeaseUntil == nil || !first[0].LeaseUntil.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("claims: %d and %d rows, first lease %v", len(first), len(second), first[0].LeaseUntil)
+			}
+			mark := func(lease *time.Time, at time.Time, outcomes ...approvals.OutboxOutcome) []int64 {
+				t.Helper()
+				stale, err := tt.mark(context.Background(), db, *lease, at, outcomes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return stale
+			}
+			a, b, c, d := first[0].ID, first[1].ID, first[2].ID, first[3].ID
+			stale := mark(first[0].LeaseUntil, t0.Add(3*time.Minute),
+				approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
+				approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421"},
+				approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550"})
+			if diff := cmp.Diff([]int64{a, b, c}, stale); diff != "" {
+				t.Errorf("stale of the expired claim (-want +got)\n%s", diff)
+			}
+			stale = mark(second[0].LeaseUntil, t0.Add(4*time.Minute),
+				approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
+				approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421 try later"},
+				approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550 no such user"},
+				approvals.OutboxOutcome{ID: d, State: approvals.OutboxSent})
+			if diff := cmp.Diff([]int64{a}, stale); diff != "" {
+				t.Errorf("stale of the live claim (-want +got)\n%s", diff)
+			}
+			var all []*approvals.OutboxMessage
+			mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
+			type row struct {
+				Key, State, Err string
+				Next            time.Time
+				Sent            *time.Time
+				Leased          bool
+			}
+			var got []row
+			for _, m := range all {
+				got = append(got, row{m.IdempotencyKey, string(m.State), m.LastError, m.NextAttemptAt, m.SentAt, m.LeaseUntil != nil})
+			}
+			sentA, sentD := t0.Add(3*time.Minute), t0.Add(4*time.Minute)
+			want := []row{
+				{"d", "sent", "", t0, &sentD, false},
+				{"c", "dead", "550 no such user", t0, nil, false},
+				{"b", "pending", "421 try later", t0.Add(time.Hour), nil, false},
+				{"a", "sent", "", t0, &sentA, false},
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got)\n%s", diff)
+			}
+			unknown := []approvals.OutboxOutcome{{ID: 1, State: "lost"}}
+			if _, err := tt.mark(context.Background(), db, *first[0].LeaseUntil, t0, unknown); approvals.ErrorCode(err) != approvals.EINVALID {
+				t.Errorf("unknown outcome state: %v, want EINVALID", err)
+			}
 		})
-		return stale
-	}
-	a, b, c, d := first[0].ID, first[1].ID, first[2].ID, first[3].ID
-	stale := mark(first[0].LeaseUntil, t0.Add(3*time.Minute),
-		approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
-		approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421"},
-		approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550"})
-	if diff := cmp.Diff([]int64{a, b, c}, stale); diff != "" {
-		t.Errorf("stale of the expired claim (-want +got)\n%s", diff)
-	}
-	stale = mark(second[0].LeaseUntil, t0.Add(4*time.Minute),
-		approvals.OutboxOutcome{ID: a, State: approvals.OutboxSent},
-		approvals.OutboxOutcome{ID: b, State: approvals.OutboxPending, NextAttemptAt: t0.Add(time.Hour), Error: "421 try later"},
-		approvals.OutboxOutcome{ID: c, State: approvals.OutboxDead, Error: "550 no such user"},
-		approvals.OutboxOutcome{ID: d, State: approvals.OutboxSent})
-	if diff := cmp.Diff([]int64{a}, stale); diff != "" {
-		t.Errorf("stale of the live claim (-want +got)\n%s", diff)
-	}
-	var all []*approvals.OutboxMessage
-	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
-	type row struct {
-		Key, State, Err string
-		Next            time.Time
-		Sent            *time.Time
-		Leased          bool
-	}
-	var got []row
-	for _, m := range all {
-		got = append(got, row{m.IdempotencyKey, string(m.State), m.LastError, m.NextAttemptAt, m.SentAt, m.LeaseUntil != nil})
-	}
-	sentA, sentD := t0.Add(3*time.Minute), t0.Add(4*time.Minute)
-	want := []row{
-		{"d", "sent", "", t0, &sentD, false},
-		{"c", "dead", "550 no such user", t0, nil, false},
-		{"b", "pending", "421 try later", t0.Add(time.Hour), nil, false},
-		{"a", "sent", "", t0, &sentA, false},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("rows (-want +got)\n%s", diff)
-	}
-	if _, err := markUnknownOutcome(db, first[0].LeaseUntil); approvals.ErrorCode(err) != approvals.EINVALID {
-		t.Errorf("unknown outcome state: %v, want EINVALID", err)
 	}
 }
 
-func markUnknownOutcome(db *store.DB, lease *time.Time) ([]int64, error) {
-	var stale []int64
-	err := inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
-		stale, err = tx.MarkOutboxBatch(ctx, *lease, t0, []approvals.OutboxOutcome{{ID: 1, State: "lost"}})
-		return err
-	})
-	return stale, err
+// TestOutboxMarkPlan: MarkOutboxBatch finds its rows by primary key, not
+// by walking the pending rows, even when the statistics were taken while
+// the outbox was drained and a burst of rows came in since (what the
+// planner then underrates is the partial index of pending rows).
+func TestOutboxMarkPlan(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	ctx := context.Background()
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, sql := range []string{
+		`INSERT INTO outbox (channel, idempotency_key, payload, state, sent_at)
+			SELECT 'email', 'old' || g, '{}', 'sent', now() FROM generate_series(1, 5000) g`,
+		`ANALYZE outbox`,
+		`INSERT INTO outbox (channel, idempotency_key, payload, lease_until)
+			SELECT 'email', 'burst' || g, '{}', now() + interval '1 minute' FROM generate_series(1, 2000) g`,
+		`PREPARE mark AS ` + store.MarkOutboxSQL,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ids := range []string{"{5001}", "{5001,5002,5003,5004,5005,5006,5007,5008}"} {
+		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, now(), now())`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(lines, "\n")
+		if strings.Contains(plan, "outbox_due_idx") || strings.Contains(plan, "Seq Scan on outbox") {
+			t.Errorf("plan for %s reads the pending rows:\n%s", ids, plan)
+		}
+	}
 }
 
 // TestOnEnqueue: the hook runs after a commit that added outbox rows, not
