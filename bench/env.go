@@ -206,7 +206,7 @@ func firstLine(s string) string {
 
 // resetStatements clears pg_stat_statements (present when profiling).
 func (e *env) resetStatements(ctx context.Context) error {
-	_, err := e.main.DB.Pool().Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset()`)
+	_, err := e.main.DB.Pool().Exec(ctx, `SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_slru(NULL)`)
 	return err
 }
 
@@ -255,5 +255,13 @@ func (e *env) dumpStatements(ctx context.Context, path string) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read pg_stat_user_tables: %w", err)
 	}
+	// Multixacts (row locks shared by several transactions, as foreign
+	// key checks take on a parent row) cost SLRU pages.
+	var mxZeroed, mxHit int64
+	if err := e.main.DB.Pool().QueryRow(ctx, `
+		SELECT coalesce(sum(blks_zeroed), 0), coalesce(sum(blks_hit), 0) FROM pg_stat_slru WHERE name LIKE 'MultiXact%'`).Scan(&mxZeroed, &mxHit); err != nil {
+		return fmt.Errorf("read pg_stat_slru: %w", err)
+	}
+	fmt.Fprintf(&b, "\nmultixact SLRU pages: %d zeroed, %d hit\n", mxZeroed, mxHit)
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
