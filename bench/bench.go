@@ -179,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	logf("seeded in %s (%.0f submits/s)", time.Since(t0).Round(time.Millisecond), float64(total)/time.Since(t0).Seconds())
-	if err := e.exec(ctx, e.main.Config.Database.URL, "ANALYZE"); err != nil {
+	if err := e.exec(ctx, e.cluster.DatabaseURL(benchDB), "ANALYZE"); err != nil {
 		return nil, err
 	}
 	pools := map[int][]pending{}

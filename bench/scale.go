@@ -42,7 +42,7 @@ func shapeFor(drafts int) shape {
 // consistent by construction: 80% approved, 10% pending on the client
 // tier, 5% rejected, 5% withdrawn, workspaces interleaved in time.
 func (e *env) seedScale(ctx context.Context, s shape) error {
-	conn, err := pgx.Connect(ctx, e.main.Config.Database.URL)
+	conn, err := pgx.Connect(ctx, e.cluster.DatabaseURL(benchDB))
 	if err != nil {
 		return fmt.Errorf("seed scale: connect: %w", err)
 	}
@@ -251,7 +251,7 @@ func (e *env) measureScale(ctx context.Context, iterations int, res *scaleResult
 // explainScale runs one Inbox and one List with auto_explain logging every
 // statement's plan, and returns the plans.
 func (e *env) explainScale(ctx context.Context, a approverActor) ([]plan, error) {
-	url := e.main.Config.Database.URL
+	url := e.cluster.DatabaseURL(benchDB)
 	settings := []string{
 		`ALTER DATABASE ` + benchDB + ` SET session_preload_libraries = 'auto_explain'`,
 		`ALTER DATABASE ` + benchDB + ` SET auto_explain.log_min_duration = 0`,
