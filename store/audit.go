@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/signoff-app/signoff/approvals"
 )
 
@@ -15,19 +17,27 @@ func (t *tx) AppendAudit(ctx context.Context, e *approvals.AuditEntry) error {
 	if e.Revision != 0 {
 		rev = &e.Revision
 	}
-	err := t.tx.QueryRow(ctx, `
+	// Held back (see txConn): nothing in the transaction reads it, so it
+	// goes out with the next statement or the commit, which sets e.ID and
+	// e.At.
+	t.tx.hold(`
 		INSERT INTO audit_log (workspace_id, at, actor_id, actor, channel, action, outcome,
 			draft_id, revision, account_id, detail, ip, user_agent, slack_user_id, slack_team_id, request_id)
 		VALUES ($1, coalesce($2, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		RETURNING id, at`,
+		func(rows pgx.Rows) error {
+			if !rows.Next() {
+				return cmp.Or(rows.Err(), pgx.ErrNoRows)
+			}
+			if err := rows.Scan(&e.ID, &e.At); err != nil {
+				return err
+			}
+			e.At = e.At.UTC()
+			return nil
+		},
 		nullID(e.WorkspaceID), nullTime(e.At), nullID(e.ActorID), e.Actor, e.Channel, e.Action, e.Outcome,
 		nullID(e.DraftID), rev, nullID(e.AccountID), e.Detail,
-		e.Meta.IP, e.Meta.UserAgent, e.Meta.SlackUserID, e.Meta.SlackTeamID, e.Meta.RequestID,
-	).Scan(&e.ID, &e.At)
-	if err != nil {
-		return dbError(err, nil)
-	}
-	e.At = e.At.UTC()
+		e.Meta.IP, e.Meta.UserAgent, e.Meta.SlackUserID, e.Meta.SlackTeamID, e.Meta.RequestID)
 	return nil
 }
 

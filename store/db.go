@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -97,29 +96,24 @@ func (db *DB) Ping(ctx context.Context) error {
 // locks (see migrations/00001_access.sql), so READ COMMITTED is enough and
 // callers never need to retry serialisation failures.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx approvals.Tx) error) (err error) {
-	pgtx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	tc, err := beginTx(ctx, db.pool)
 	if err != nil {
 		return beginError(err)
 	}
-	done := false
+	// The caller's context may be the reason a rollback is due; it is made
+	// regardless, briefly.
 	defer func() {
-		if !done {
-			// The caller's context may be the reason we are here; roll back
-			// regardless, briefly.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = pgtx.Rollback(rctx)
-		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		tc.end(rctx)
 	}()
-	t := &tx{tx: pgtx}
+	t := &tx{tx: tc}
 	if err := fn(ctx, t); err != nil {
 		return err
 	}
-	done = true
-	if err := pgtx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			return &approvals.Error{Code: approvals.EINTERNAL, Message: "internal error",
-				Err: fmt.Errorf("commit of a transaction in which a statement failed (an error was ignored): %w", err)}
+	if err := tc.commit(ctx); err != nil {
+		if errors.Is(err, errCommitRollback) {
+			return &approvals.Error{Code: approvals.EINTERNAL, Message: "internal error", Err: err}
 		}
 		return dbError(err, nil)
 	}
@@ -141,10 +135,10 @@ func beginError(err error) error {
 	return &approvals.Error{Code: approvals.EUNAVAILABLE, Message: unavailable, Err: err}
 }
 
-// tx implements approvals.Tx on one pgx transaction. Its methods live in the
+// tx implements approvals.Tx on one transaction. Its methods live in the
 // file named for their noun.
 type tx struct {
-	tx pgx.Tx
+	tx *txConn
 	// enqueued records that EnqueueOutbox added rows.
 	enqueued bool
 }

@@ -34,8 +34,10 @@ func scanOutboxes(rows pgx.Rows) ([]*approvals.OutboxMessage, error) {
 
 // EnqueueOutbox inserts the messages as pending, skipping any whose
 // idempotency key exists already (so a retried action sends nothing twice).
-// Inserted messages get their ID, State and times set; skipped ones keep
-// ID 0. A zero NextAttemptAt or CreatedAt means now().
+// Inserted messages get their ID, State and times set once the statement
+// has run: it is held back until the transaction's next statement or its
+// commit. Skipped ones keep ID 0. A zero NextAttemptAt or CreatedAt means
+// now().
 func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage) error {
 	if len(msgs) == 0 {
 		return nil
@@ -52,7 +54,9 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 		workspaces[i], channels[i], keys[i], payloads[i] = nullID(m.WorkspaceID), string(m.Channel), m.IdempotencyKey, string(payload)
 		nexts[i], createds[i] = nullTime(m.NextAttemptAt), nullTime(m.CreatedAt)
 	}
-	rows, err := t.tx.Query(ctx, `
+	// Held back (see txConn): the rows go out with the next statement or
+	// the commit, which sets the messages' fields.
+	t.tx.hold(`
 		INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at)
 		SELECT u.w, u.c, u.k, u.p::jsonb, coalesce(u.n, u.cr, now()), coalesce(u.cr, now())
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
@@ -60,27 +64,27 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 		ORDER BY u.ord
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING `+outboxColumns,
+		func(rows pgx.Rows) error {
+			got, err := scanOutboxes(rows)
+			if err != nil {
+				return err
+			}
+			// Skipped rows (duplicates, within msgs too: the first one
+			// wins) are not returned and keep their fields.
+			byKey := make(map[string]*approvals.OutboxMessage, len(got))
+			for _, g := range got {
+				byKey[g.IdempotencyKey] = g
+			}
+			for _, m := range msgs {
+				if g, ok := byKey[m.IdempotencyKey]; ok {
+					*m = *g
+					delete(byKey, m.IdempotencyKey)
+					t.enqueued = true
+				}
+			}
+			return nil
+		},
 		workspaces, channels, keys, payloads, nexts, createds)
-	if err != nil {
-		return dbError(err, nil)
-	}
-	got, err := scanOutboxes(rows)
-	if err != nil {
-		return err
-	}
-	// Skipped rows (duplicates, within msgs too: the first one wins) are
-	// not returned and keep their fields.
-	byKey := make(map[string]*approvals.OutboxMessage, len(got))
-	for _, g := range got {
-		byKey[g.IdempotencyKey] = g
-	}
-	for _, m := range msgs {
-		if g, ok := byKey[m.IdempotencyKey]; ok {
-			*m = *g
-			delete(byKey, m.IdempotencyKey)
-			t.enqueued = true
-		}
-	}
 	return nil
 }
 
