@@ -30,6 +30,18 @@ func ParseState(s string) (State, error) {
 // Pending reports whether the draft waits on a tier.
 func (s State) Pending() bool { return s == StatePendingInternal || s == StatePendingClient }
 
+// Describe says the state in words for messages to people: "waiting for
+// client approval", "approved". Every channel says it the same way.
+func (s State) Describe() string {
+	switch s {
+	case StatePendingInternal:
+		return "waiting for internal approval"
+	case StatePendingClient:
+		return "waiting for client approval"
+	}
+	return string(s)
+}
+
 // Tier returns the tier a pending state waits on.
 func (s State) Tier() (Tier, bool) {
 	switch s {

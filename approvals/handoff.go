@@ -283,7 +283,7 @@ func (s *Service) MarkPublished(ctx context.Context, a Actor, draftID int64, pub
 			}
 		}
 		if d.State != StateApproved {
-			return Errorf(ECONFLICT, "draft %d is %s, not approved; only approved drafts can be published", d.ID, describeState(d.State))
+			return Errorf(ECONFLICT, "draft %d is %s, not approved; only approved drafts can be published", d.ID, d.State.Describe())
 		}
 		by := p.label()
 		if tok != nil {

@@ -295,7 +295,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		if err != nil {
 			return err
 		}
-		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, describeState(d.State))}
+		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, d.State.Describe())}
 		return nil
 	})
 	s.observeDecision(a.Channel, in.Verdict, out, err)
@@ -400,7 +400,7 @@ func (s *Service) alreadyDecided(d *Draft, tier Tier, decisions []*Decision) err
 		}
 	}
 	if last == nil {
-		return &Error{Code: ECONFLICT, Reason: ReasonDecided, Message: fmt.Sprintf("draft %d is already %s", d.ID, describeState(d.State))}
+		return &Error{Code: ECONFLICT, Reason: ReasonDecided, Message: fmt.Sprintf("draft %d is already %s", d.ID, d.State.Describe())}
 	}
 	return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: last,
 		Message: fmt.Sprintf("draft %d was already %s by %s at %s via %s", d.ID, pastTense(last.Verdict), last.Approver, stamp(last.CreatedAt), last.Channel)}
@@ -411,16 +411,6 @@ func pastTense(v Verdict) string {
 		return "rejected"
 	}
 	return "approved"
-}
-
-func describeState(s State) string {
-	switch s {
-	case StatePendingInternal:
-		return "waiting for internal approval"
-	case StatePendingClient:
-		return "waiting for client approval"
-	}
-	return string(s)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

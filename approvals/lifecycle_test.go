@@ -181,3 +181,19 @@ func TestValidateEmail(t *testing.T) {
 		t.Errorf("ValidateEmail = %q, %v", got, err)
 	}
 }
+
+func TestStateDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		s    State
+		want string
+	}{
+		{StatePendingInternal, "waiting for internal approval"},
+		{StatePendingClient, "waiting for client approval"},
+		{StateApproved, "approved"},
+		{StateWithdrawn, "withdrawn"},
+	} {
+		if got := tc.s.Describe(); got != tc.want {
+			t.Errorf("%s.Describe() = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}

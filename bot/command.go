@@ -105,7 +105,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 			return ephemeral(b.userMessage(ctx, err))
 		}
 		b.wake()
-		return ephemeral(fmt.Sprintf("Submitted draft #%d on %s: %s.", v.ID, escape(v.Account.Handle), describe(v.State)))
+		return ephemeral(fmt.Sprintf("Submitted draft #%d on %s: %s.", v.ID, escape(v.Account.Handle), v.State.Describe()))
 	case "list":
 		var in approvals.ListInput
 		for _, f := range strings.Fields(rest) {
@@ -215,23 +215,13 @@ func splitWord(s string) (word, rest string) {
 	return s[:i], strings.TrimLeftFunc(s[i:], unicode.IsSpace)
 }
 
-func describe(s approvals.State) string {
-	switch s {
-	case approvals.StatePendingInternal:
-		return "waiting for internal approval"
-	case approvals.StatePendingClient:
-		return "waiting for client approval"
-	}
-	return string(s)
-}
-
 func listText(ds []approvals.DraftSummary) string {
 	if len(ds) == 0 {
 		return "No drafts."
 	}
 	var sb strings.Builder
 	for _, d := range ds {
-		fmt.Fprintf(&sb, "#%d · %s · %s · rev %d · %s\n", d.ID, escape(d.Account), describe(d.State), d.Revision,
+		fmt.Fprintf(&sb, "#%d · %s · %s · rev %d · %s\n", d.ID, escape(d.Account), d.State.Describe(), d.Revision,
 			escape(truncate(strings.Join(strings.Fields(d.Text), " "), 80)))
 	}
 	return strings.TrimRight(sb.String(), "\n")
@@ -240,7 +230,7 @@ func listText(ds []approvals.DraftSummary) string {
 // showBlocks is a draft as /signoff show shows it.
 func showBlocks(v *approvals.DraftView) []slack.Block {
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(fmt.Sprintf("Draft #%d — %s", v.ID, describe(v.State)))),
+		slack.NewHeaderBlock(plain(fmt.Sprintf("Draft #%d — %s", v.ID, v.State.Describe()))),
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
 	blocks = append(blocks, contentBlocks(v)...)
@@ -265,7 +255,7 @@ func showBlocks(v *approvals.DraftView) []slack.Block {
 
 func historyText(h *approvals.History) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "*History of draft #%d* (%s)\n", h.Draft.ID, describe(h.Draft.State))
+	fmt.Fprintf(&sb, "*History of draft #%d* (%s)\n", h.Draft.ID, h.Draft.State.Describe())
 	for _, r := range h.Revisions {
 		fmt.Fprintf(&sb, "• %s revision %d: %s\n", stamp(r.CreatedAt), r.Number, escape(truncate(strings.Join(strings.Fields(r.Text), " "), 60)))
 	}

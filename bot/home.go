@@ -90,7 +90,7 @@ func homeBlocks(in *approvals.Inbox, command string) []slack.Block {
 	}
 	var lines []string
 	for _, d := range in.Mine {
-		lines = append(lines, fmt.Sprintf("#%d · %s · %s · rev %d · %s", d.ID, escape(d.Account), describe(d.State), d.Revision,
+		lines = append(lines, fmt.Sprintf("#%d · %s · %s · rev %d · %s", d.ID, escape(d.Account), d.State.Describe(), d.Revision,
 			escape(truncate(strings.Join(strings.Fields(d.Text), " "), 60))))
 	}
 	for _, c := range chunks(strings.Join(lines, "\n"), maxSection) {

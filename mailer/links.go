@@ -433,14 +433,13 @@ func accountName(v *approvals.DraftView) string {
 	return v.Account.Handle
 }
 
+// describeState is State.Describe, but for a client who just approved, the
+// client tier still pending waits on the others.
 func describeState(s approvals.State) string {
-	switch s {
-	case approvals.StatePendingInternal:
-		return "waiting for internal approval"
-	case approvals.StatePendingClient:
+	if s == approvals.StatePendingClient {
 		return "waiting for the other client approvers"
 	}
-	return string(s)
+	return s.Describe()
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }
