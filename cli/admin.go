@@ -234,18 +234,9 @@ func (a *app) memberList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ms == nil {
-				ms = []*approvals.Member{}
-			}
-			if a.jsonOut {
-				return a.print(ms, "")
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSLACK USER")
-			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Email, m.Name, m.Role, dash(m.SlackUserID))
-			}
-			return tw.Flush()
+			return printList(a, ms, "", "EMAIL\tNAME\tROLE\tSLACK USER", func(m *approvals.Member) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s", m.Email, m.Name, m.Role, dash(m.SlackUserID))
+			})
 		}),
 	}
 	workspaceFlag(cmd, &ws)
@@ -430,17 +421,11 @@ func (a *app) accountList() *cobra.Command {
 			for _, x := range xs {
 				accs = append(accs, x.Account)
 			}
-			if a.jsonOut {
-				return a.print(accs, "")
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HANDLE\tNAME\tINTERNAL\tCLIENT\tSLACK CHANNEL\tREMIND AFTER")
-			for _, acc := range accs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", acc.Handle, acc.Name,
+			return printList(a, accs, "", "HANDLE\tNAME\tINTERNAL\tCLIENT\tSLACK CHANNEL\tREMIND AFTER", func(acc approvals.Account) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", acc.Handle, acc.Name,
 					tierSetting(acc.NeedsInternalApproval, acc.InternalRule), tierSetting(acc.NeedsClientApproval, acc.ClientRule),
 					dash(acc.SlackChannel), acc.RemindAfter)
-			}
-			return tw.Flush()
+			})
 		}),
 	}
 	workspaceFlag(cmd, &ws)

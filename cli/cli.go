@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/spf13/cobra"
@@ -222,6 +223,28 @@ func (a *app) print(v any, human string, args ...any) error {
 	}
 	_, err := fmt.Fprintf(a.stdout, human+"\n", args...)
 	return err
+}
+
+// printList prints items as a JSON array ([] when there are none) with
+// --json, else as a table: header, then one row per item (row returns its
+// tab-separated cells), or empty instead when there are none and empty is
+// not "".
+func printList[T any](a *app, items []T, empty, header string, row func(T) string) error {
+	if items == nil {
+		items = []T{}
+	}
+	if a.jsonOut {
+		return a.print(items, "")
+	}
+	if len(items) == 0 && empty != "" {
+		return a.print(nil, empty)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, it := range items {
+		fmt.Fprintln(tw, row(it))
+	}
+	return tw.Flush()
 }
 
 // service returns the service over the configured database, opening it

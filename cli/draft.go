@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -325,22 +324,10 @@ func (a *app) draftList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ds == nil {
-				ds = []approvals.DraftSummary{}
-			}
-			if a.jsonOut {
-				return a.print(ds, "")
-			}
-			if len(ds) == 0 {
-				return a.print(nil, "no drafts")
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tACCOUNT\tSTATE\tREV\tAUTHOR\tUPDATED\tTEXT")
-			for _, d := range ds {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Account, d.State, d.Revision, d.Author,
+			return printList(a, ds, "no drafts", "ID\tACCOUNT\tSTATE\tREV\tAUTHOR\tUPDATED\tTEXT", func(d approvals.DraftSummary) string {
+				return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s\t%s", d.ID, d.Account, d.State, d.Revision, d.Author,
 					d.UpdatedAt.UTC().Format("2006-01-02 15:04"), excerpt(d.Text, 50))
-			}
-			return tw.Flush()
+			})
 		}),
 	}
 	f.add(cmd, true)
@@ -445,23 +432,12 @@ func (a *app) outboxCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ms == nil {
-				ms = []*approvals.OutboxMessage{}
-			}
-			if a.jsonOut {
-				return a.print(ms, "")
-			}
-			if len(ms) == 0 {
-				return a.print(nil, "no outbox messages")
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATE\tCHANNEL\tEVENT\tDRAFT\tTO\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
-			for _, m := range ms {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\t%s\n", m.ID, m.State, m.Channel, m.Payload.Event,
-					m.Payload.DraftID, m.Payload.Revision, dash(m.Payload.Target), m.Attempts,
-					m.NextAttemptAt.UTC().Format(time.RFC3339), excerpt(m.LastError, 60))
-			}
-			return tw.Flush()
+			return printList(a, ms, "no outbox messages", "ID\tSTATE\tCHANNEL\tEVENT\tDRAFT\tTO\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR",
+				func(m *approvals.OutboxMessage) string {
+					return fmt.Sprintf("%d\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\t%s", m.ID, m.State, m.Channel, m.Payload.Event,
+						m.Payload.DraftID, m.Payload.Revision, dash(m.Payload.Target), m.Attempts,
+						m.NextAttemptAt.UTC().Format(time.RFC3339), excerpt(m.LastError, 60))
+				})
 		}),
 	}
 	list.Flags().Var(outboxStateValue{&state}, "state", "only messages in this state: pending, sent or dead")

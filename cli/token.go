@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -100,24 +98,13 @@ func (a *app) tokenList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ts == nil {
-				ts = []*approvals.APIToken{}
-			}
-			if a.jsonOut {
-				return a.print(ts, "")
-			}
-			var b strings.Builder
-			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tMEMBER\tCREATED\tREVOKED")
-			for _, t := range ts {
+			return printList(a, ts, "", "NAME\tROLE\tMEMBER\tCREATED\tREVOKED", func(t *approvals.APIToken) string {
 				revoked := "-"
 				if t.RevokedAt != nil {
 					revoked = t.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role(), dash(t.Member), t.CreatedAt.Format(time.RFC3339), revoked)
-			}
-			_ = tw.Flush()
-			return a.print(ts, "%s", strings.TrimRight(b.String(), "\n"))
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", t.Name, t.Role(), dash(t.Member), t.CreatedAt.Format(time.RFC3339), revoked)
+			})
 		}),
 	}
 	workspaceFlag(cmd, &ws)
