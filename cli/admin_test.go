@@ -196,6 +196,19 @@ func TestWorkspacesIndependent(t *testing.T) {
 	if len(members) != 5 {
 		t.Errorf("acme has %d members, want 5", len(members))
 	}
+	// Without --json: a header and a row per member; a list with nothing in
+	// it says so.
+	table := c.ok("admin", "member", "list", "--workspace", "acme")
+	if lines := strings.Split(strings.TrimSpace(table), "\n"); len(lines) != 6 || !strings.HasPrefix(lines[0], "EMAIL") || !strings.Contains(table, "cleo@client.example") {
+		t.Errorf("member list table:\n%s", table)
+	}
+	if out := c.ok("outbox", "list", "--state", "dead"); strings.TrimSpace(out) != "no outbox messages" {
+		t.Errorf("empty outbox list = %q", out)
+	}
+	var dead []approvals.OutboxMessage
+	if c.jsonOut(&dead, "outbox", "list", "--state", "dead"); dead == nil || len(dead) != 0 {
+		t.Errorf("empty outbox list as JSON = %#v, want []", dead)
+	}
 }
 
 func TestBadInput(t *testing.T) {
