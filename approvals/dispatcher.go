@@ -773,30 +773,14 @@ func (c *viewCache) preload(ctx context.Context, store Store, first Notification
 					return err
 				}
 			}
-			pre := &preloadedTx{Tx: tx, ws: wsID, drafts: map[int64]bool{}}
-			var draftIDs, accountIDs, memberIDs []int64
-			seenAccount, seenMember := map[int64]bool{}, map[int64]bool{}
-			for _, id := range w.members {
-				seenMember[id] = true
-				memberIDs = append(memberIDs, id)
-			}
+			pre := &preloadedTx{Tx: tx, ws: wsID}
+			var list []*Draft
 			for _, id := range w.drafts {
-				d, ok := ds[id]
-				if !ok {
-					continue
-				}
-				pre.drafts[id] = true
-				draftIDs = append(draftIDs, id)
-				if !seenAccount[d.AccountID] {
-					seenAccount[d.AccountID] = true
-					accountIDs = append(accountIDs, d.AccountID)
-				}
-				if !seenMember[d.AuthorID] {
-					seenMember[d.AuthorID] = true
-					memberIDs = append(memberIDs, d.AuthorID)
+				if d, ok := ds[id]; ok {
+					list = append(list, d)
 				}
 			}
-			if pre.members, err = tx.MembersByID(ctx, wsID, memberIDs); err != nil {
+			if err := pre.preload(ctx, list, w.members); err != nil {
 				return err
 			}
 			for _, id := range w.members {
@@ -804,26 +788,7 @@ func (c *viewCache) preload(ctx context.Context, store Store, first Notification
 					members[[2]int64{wsID, id}] = m
 				}
 			}
-			if len(draftIDs) == 0 {
-				continue
-			}
-			if pre.accounts, err = tx.AccountsByID(ctx, wsID, accountIDs); err != nil {
-				return err
-			}
-			if pre.revisions, err = tx.RevisionsOf(ctx, wsID, draftIDs); err != nil {
-				return err
-			}
-			if pre.decisions, err = tx.DecisionsOf(ctx, wsID, draftIDs); err != nil {
-				return err
-			}
-			if pre.comments, err = tx.CommentsOf(ctx, wsID, draftIDs); err != nil {
-				return err
-			}
-			if pre.approvers, err = tx.ApproversOf(ctx, wsID, accountIDs); err != nil {
-				return err
-			}
-			for _, id := range draftIDs {
-				d := ds[id]
+			for _, d := range list {
 				if _, ok := pre.accounts[d.AccountID]; !ok {
 					continue
 				}
@@ -834,7 +799,7 @@ func (c *viewCache) preload(ctx context.Context, store Store, first Notification
 				if err != nil {
 					return err
 				}
-				views[[2]int64{wsID, id}] = v
+				views[[2]int64{wsID, d.ID}] = v
 			}
 		}
 		return nil

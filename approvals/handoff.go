@@ -160,15 +160,33 @@ func (s *Service) ApprovedDrafts(ctx context.Context, a Actor, q HandoffQuery) (
 			return err
 		}
 		hs, err := tx.Handoffs(ctx, p.ws.ID, accountIDs, after, limit)
+		if err != nil || len(hs) == 0 {
+			return err
+		}
+		// A page's drafts and what their views need are read in bulk: a
+		// fixed number of statements for up to 500 drafts.
+		ids := make([]int64, len(hs))
+		for i, h := range hs {
+			ids[i] = h.DraftID
+		}
+		byID, err := tx.DraftsByID(ctx, p.ws.ID, ids)
 		if err != nil {
 			return err
 		}
+		ds := make([]*Draft, 0, len(hs))
 		for _, h := range hs {
-			d, err := tx.DraftByID(ctx, p.ws.ID, h.DraftID)
-			if err != nil {
-				return err
+			d, ok := byID[h.DraftID]
+			if !ok {
+				return Errorf(EINTERNAL, "draft %d was handed off but is gone", h.DraftID)
 			}
-			v, err := s.handoffView(ctx, tx, p.ws, d, h)
+			ds = append(ds, d)
+		}
+		pre := &preloadedTx{Tx: tx, ws: p.ws.ID}
+		if err := pre.preload(ctx, ds, nil); err != nil {
+			return err
+		}
+		for i, h := range hs {
+			v, err := s.handoffView(ctx, pre, p.ws, ds[i], h)
 			if err != nil {
 				return err
 			}

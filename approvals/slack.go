@@ -218,8 +218,6 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 		return nil, err
 	}
 	var ds []*Draft
-	var draftIDs, authorIDs, accountIDs []int64
-	seenAccount := map[int64]bool{}
 	for _, d := range pending {
 		acc := byAccount[d.AccountID]
 		t, _ := d.State.Tier()
@@ -236,34 +234,17 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 			continue
 		}
 		ds = append(ds, d)
-		draftIDs = append(draftIDs, d.ID)
-		authorIDs = append(authorIDs, d.AuthorID)
-		if !seenAccount[d.AccountID] {
-			seenAccount[d.AccountID] = true
-			accountIDs = append(accountIDs, d.AccountID)
-		}
 	}
 	if len(ds) == 0 {
 		return out, nil
 	}
-	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, drafts: map[int64]bool{}, accounts: map[int64]*Account{}, decisions: decisions}
-	for _, id := range draftIDs {
-		pre.drafts[id] = true
+	// The accounts and decisions are in hand already.
+	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, accounts: map[int64]*Account{}, decisions: decisions}
+	for _, d := range ds {
+		acc := byAccount[d.AccountID].Account
+		pre.accounts[d.AccountID] = &acc
 	}
-	for id := range seenAccount {
-		acc := byAccount[id].Account
-		pre.accounts[id] = &acc
-	}
-	if pre.revisions, err = tx.RevisionsOf(ctx, p.ws.ID, draftIDs); err != nil {
-		return nil, err
-	}
-	if pre.comments, err = tx.CommentsOf(ctx, p.ws.ID, draftIDs); err != nil {
-		return nil, err
-	}
-	if pre.members, err = tx.MembersByID(ctx, p.ws.ID, authorIDs); err != nil {
-		return nil, err
-	}
-	if pre.approvers, err = tx.ApproversOf(ctx, p.ws.ID, accountIDs); err != nil {
+	if err := pre.preload(ctx, ds, nil); err != nil {
 		return nil, err
 	}
 	for _, d := range ds {
@@ -289,6 +270,59 @@ type preloadedTx struct {
 	decisions map[int64][]*Decision
 	comments  map[int64][]*Comment
 	approvers map[int64]map[Tier][]*Member
+}
+
+// preload reads, in a fixed number of statements whatever the number of
+// drafts, what draftView needs for ds that t was not given already: their
+// accounts, revisions, decisions and comments, their authors and the
+// members also wanted, and the accounts' approvers.
+func (t *preloadedTx) preload(ctx context.Context, ds []*Draft, alsoMembers []int64) error {
+	var draftIDs, accountIDs []int64
+	memberIDs := append([]int64(nil), alsoMembers...)
+	seenAccount, seenMember := map[int64]bool{}, map[int64]bool{}
+	for _, id := range alsoMembers {
+		seenMember[id] = true
+	}
+	if t.drafts == nil {
+		t.drafts = map[int64]bool{}
+	}
+	for _, d := range ds {
+		t.drafts[d.ID] = true
+		draftIDs = append(draftIDs, d.ID)
+		if !seenAccount[d.AccountID] {
+			seenAccount[d.AccountID] = true
+			accountIDs = append(accountIDs, d.AccountID)
+		}
+		if !seenMember[d.AuthorID] {
+			seenMember[d.AuthorID] = true
+			memberIDs = append(memberIDs, d.AuthorID)
+		}
+	}
+	var err error
+	if t.members, err = t.Tx.MembersByID(ctx, t.ws, memberIDs); err != nil {
+		return err
+	}
+	if len(draftIDs) == 0 {
+		return nil
+	}
+	if t.accounts == nil {
+		if t.accounts, err = t.Tx.AccountsByID(ctx, t.ws, accountIDs); err != nil {
+			return err
+		}
+	}
+	if t.revisions, err = t.Tx.RevisionsOf(ctx, t.ws, draftIDs); err != nil {
+		return err
+	}
+	if t.decisions == nil {
+		if t.decisions, err = t.Tx.DecisionsOf(ctx, t.ws, draftIDs); err != nil {
+			return err
+		}
+	}
+	if t.comments, err = t.Tx.CommentsOf(ctx, t.ws, draftIDs); err != nil {
+		return err
+	}
+	t.approvers, err = t.Tx.ApproversOf(ctx, t.ws, accountIDs)
+	return err
 }
 
 func (t *preloadedTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {

@@ -206,4 +206,27 @@ func TestRoundTrips(t *testing.T) {
 	if want := 3*drafts + 15; batch > want {
 		t.Errorf("dispatch took %d round trips, want at most %d", batch, want)
 	}
+
+	// A publisher's page of approved drafts reads them in bulk: as many
+	// statements for 1 draft as for 6.
+	list := func() int {
+		must(svc.ApprovedDrafts(ctx, op, approvals.HandoffQuery{})) // numbers what is new, uncounted
+		return tr.count(t, func() {
+			page, err := svc.ApprovedDrafts(ctx, op, approvals.HandoffQuery{})
+			ok(err)
+			if len(page.Drafts) == 0 {
+				t.Fatal("no approved drafts listed")
+			}
+		})
+	}
+	one := list()
+	for _, id := range ids[1:6] {
+		must(svc.Approve(ctx, as("boss@acme.test"), id))
+		must(svc.Approve(ctx, as("c1@client.test"), id))
+	}
+	six := list()
+	t.Logf("approved drafts page: %d round trips for 1 draft, %d for 6", one, six)
+	if six != one {
+		t.Errorf("a page of 6 approved drafts took %d round trips, one of 1 took %d: a statement per draft", six, one)
+	}
 }
