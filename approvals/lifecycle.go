@@ -832,19 +832,26 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]DraftSumma
 		if err != nil {
 			return err
 		}
-		members := map[int64]string{}
+		// The authors in one statement, not one per author.
+		var authorIDs []int64
+		seen := map[int64]bool{}
+		for _, d := range ds {
+			if !seen[d.AuthorID] {
+				seen[d.AuthorID] = true
+				authorIDs = append(authorIDs, d.AuthorID)
+			}
+		}
+		authors, err := tx.MembersByID(ctx, p.ws.ID, authorIDs)
+		if err != nil {
+			return err
+		}
 		out = []DraftSummary{}
 		for _, d := range ds {
-			name, ok := members[d.AuthorID]
+			m, ok := authors[d.AuthorID]
 			if !ok {
-				m, err := tx.MemberByID(ctx, p.ws.ID, d.AuthorID)
-				if err != nil {
-					return err
-				}
-				name = m.Label()
-				members[d.AuthorID] = name
+				return Errorf(EINTERNAL, "author #%d of draft %d not found", d.AuthorID, d.ID)
 			}
-			out = append(out, DraftSummary{ID: d.ID, Account: handles[d.AccountID], Author: name, State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
+			out = append(out, DraftSummary{ID: d.ID, Account: handles[d.AccountID], Author: m.Label(), State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
 		}
 		return nil
 	})
