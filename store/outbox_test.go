@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
@@ -340,5 +341,56 @@ func TestOnEnqueue(t *testing.T) {
 	})
 	if got := calls.Load(); got != 1 {
 		t.Errorf("hook called %d times, want 1", got)
+	}
+}
+
+// TestEnqueueLeavesWorkspaceUnlocked: queuing notifications takes no lock on
+// the workspace's row (migration 00008). With a foreign key it took FOR KEY
+// SHARE, and every notifying transaction of a workspace shared that one row.
+func TestEnqueueLeavesWorkspaceUnlocked(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	w := newWorld(t, db)
+	ctx := context.Background()
+	inTx, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error {
+			msgs := []*approvals.OutboxMessage{{WorkspaceID: w.ws.ID, Channel: "email", IdempotencyKey: "lock-probe", NextAttemptAt: t0, CreatedAt: t0,
+				Payload: approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: w.ws.ID, DraftID: 1, Revision: 1}}}
+			if err := tx.EnqueueOutbox(ctx, msgs); err != nil {
+				return err
+			}
+			// A read sends the held INSERT: the row is in, uncommitted.
+			if _, err := tx.WorkspaceByID(ctx, w.ws.ID); err != nil {
+				return err
+			}
+			close(inTx)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-inTx:
+	case err := <-done:
+		t.Fatalf("enqueue: %v", err)
+	}
+	var locked bool
+	_, err := db.Pool().Exec(ctx, `SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE NOWAIT`, w.ws.ID)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		locked = true
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if locked {
+		t.Error("a transaction that queued a notification holds a lock on its workspace's row")
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE idempotency_key = 'lock-probe'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("probe row: %d, %v", n, err)
 	}
 }
