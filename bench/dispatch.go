@@ -20,6 +20,8 @@ type dispatchResult struct {
 	OutboxSpan  time.Duration
 	GoMailSpan  time.Duration
 	ComposeEach time.Duration // mean time to render one message (not in either rate)
+	OutboxCPU   cpuUse        // from the enqueue to the last arrival
+	GoMailCPU   cpuUse        // the go-mail loop, from dial to close
 }
 
 // approvalEmails returns one approval request email per pending draft, to
@@ -49,6 +51,7 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 	msgs := approvalEmails(w, items)
 	res := &dispatchResult{Messages: len(msgs)}
 	e.smtp.reset()
+	c0 := e.cpu()
 	err := e.main.DB.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) })
 	if err != nil {
 		return nil, fmt.Errorf("enqueue emails: %w", err)
@@ -59,6 +62,7 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 	if err != nil {
 		return nil, fmt.Errorf("outbox dispatch: %w", err)
 	}
+	res.OutboxCPU = c0.to(e.cpu())
 	n, first, last := e.smtp.stats()
 	res.OutboxSpan = last.Sub(first)
 	if res.OutboxSpan > 0 {
@@ -99,6 +103,7 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 		return nil, fmt.Errorf("go-mail client: %w", err)
 	}
 	e.smtp.reset()
+	c0 = e.cpu()
 	start := time.Now()
 	if err := client.DialWithContext(ctx); err != nil {
 		return nil, fmt.Errorf("go-mail dial: %w", err)
@@ -113,6 +118,7 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 	if err := client.Close(); err != nil {
 		return nil, fmt.Errorf("go-mail close: %w", err)
 	}
+	res.GoMailCPU = c0.to(e.cpu())
 	if got, _, _ := e.smtp.stats(); got != len(built) {
 		return nil, fmt.Errorf("go-mail baseline: the sink got %d of %d", got, len(built))
 	}

@@ -66,22 +66,26 @@ func (p *pgbench) init(ctx context.Context, s int) error {
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
 
+var txRe = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+
 // tpcb runs the built-in tpcb-like script with clients for secs seconds
-// and returns its TPS.
-func (p *pgbench) tpcb(ctx context.Context, clients, secs int) (float64, error) {
+// and returns its TPS and how many transactions it ran.
+func (p *pgbench) tpcb(ctx context.Context, clients, secs int) (tps float64, txs int, err error) {
 	out, err := p.run(ctx, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(secs), "-b", "tpcb-like", p.url)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	m := tpsRe.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("bench: no TPS in pgbench output:\n%s", out)
+		return 0, 0, fmt.Errorf("bench: no TPS in pgbench output:\n%s", out)
 	}
-	tps, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		return 0, fmt.Errorf("bench: pgbench TPS: %w", err)
+	if tps, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+		return 0, 0, fmt.Errorf("bench: pgbench TPS: %w", err)
 	}
-	return tps, nil
+	if m := txRe.FindSubmatch(out); m != nil {
+		txs, _ = strconv.Atoi(string(m[1]))
+	}
+	return tps, txs, nil
 }
 
 func (p *pgbench) run(ctx context.Context, args ...string) ([]byte, error) {

@@ -172,7 +172,11 @@ func (c *Cluster) Stop() error {
 	return nil
 }
 
-func (c *Cluster) dataDir() string  { return filepath.Join(c.dir, "data") }
+func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
+
+// DataDir returns the server's data directory (its postmaster.pid says
+// which process is the server).
+func (c *Cluster) DataDir() string  { return c.dataDir() }
 func (c *Cluster) logFile() string  { return filepath.Join(c.dir, "postgres.log") }
 func (c *Cluster) portFile() string { return filepath.Join(c.dir, "port") }
 
