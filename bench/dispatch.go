@@ -20,7 +20,7 @@ type dispatchResult struct {
 	OutboxSpan  time.Duration
 	GoMailSpan  time.Duration
 	ComposeEach time.Duration // mean time to render one message (not in either rate)
-	OutboxCPU   cpuUse        // from the enqueue to the last arrival
+	OutboxCPU   cpuUse        // from the enqueue's commit to the last arrival
 	GoMailCPU   cpuUse        // the go-mail loop, from dial to close
 }
 
@@ -51,11 +51,12 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 	msgs := approvalEmails(w, items)
 	res := &dispatchResult{Messages: len(msgs)}
 	e.smtp.reset()
-	c0 := e.cpu()
 	err := e.main.DB.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) })
 	if err != nil {
 		return nil, fmt.Errorf("enqueue emails: %w", err)
 	}
+	// From the commit: queuing is the work of the transaction that notifies.
+	c0 := e.cpu()
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	err = e.smtp.waitCount(wctx, len(msgs))
 	cancel()
