@@ -111,26 +111,31 @@ func (t *callTx) EnqueueOutbox(_ context.Context, msgs []*OutboxMessage) error {
 	return nil
 }
 
+// memo returns m[k], reading it with load on a miss and keeping what a
+// successful read returned.
+func memo[K comparable, V any](m map[K]V, k K, load func() (V, error)) (V, error) {
+	if v, ok := m[k]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err == nil {
+		m[k] = v
+	}
+	return v, err
+}
+
 func (t *callTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {
-	if a, ok := t.accounts[id]; ok && workspaceID == t.ws {
-		return a, nil
+	if workspaceID != t.ws { // the cache is of the call's workspace
+		return t.Tx.AccountByID(ctx, workspaceID, id)
 	}
-	a, err := t.Tx.AccountByID(ctx, workspaceID, id)
-	if err == nil && workspaceID == t.ws {
-		t.accounts[id] = a
-	}
-	return a, err
+	return memo(t.accounts, id, func() (*Account, error) { return t.Tx.AccountByID(ctx, workspaceID, id) })
 }
 
 func (t *callTx) MemberByID(ctx context.Context, workspaceID, id int64) (*Member, error) {
-	if m, ok := t.members[id]; ok && workspaceID == t.ws {
-		return m, nil
+	if workspaceID != t.ws {
+		return t.Tx.MemberByID(ctx, workspaceID, id)
 	}
-	m, err := t.Tx.MemberByID(ctx, workspaceID, id)
-	if err == nil && workspaceID == t.ws {
-		t.members[id] = m
-	}
-	return m, err
+	return memo(t.members, id, func() (*Member, error) { return t.Tx.MemberByID(ctx, workspaceID, id) })
 }
 
 // Approvers reads the approvers of every tier of the account at once.
@@ -151,14 +156,7 @@ func (t *callTx) Approvers(ctx context.Context, workspaceID, accountID int64, ti
 }
 
 func (t *callTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, error) {
-	if rs, ok := t.revisions[draftID]; ok {
-		return rs, nil
-	}
-	rs, err := t.Tx.Revisions(ctx, draftID)
-	if err == nil {
-		t.revisions[draftID] = rs
-	}
-	return rs, err
+	return memo(t.revisions, draftID, func() ([]*Revision, error) { return t.Tx.Revisions(ctx, draftID) })
 }
 
 func (t *callTx) CreateRevision(ctx context.Context, r *Revision) error {
@@ -167,14 +165,7 @@ func (t *callTx) CreateRevision(ctx context.Context, r *Revision) error {
 }
 
 func (t *callTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, error) {
-	if ds, ok := t.decisions[draftID]; ok {
-		return ds, nil
-	}
-	ds, err := t.Tx.Decisions(ctx, draftID)
-	if err == nil {
-		t.decisions[draftID] = ds
-	}
-	return ds, err
+	return memo(t.decisions, draftID, func() ([]*Decision, error) { return t.Tx.Decisions(ctx, draftID) })
 }
 
 // CreateDecision records d and, when the draft's decisions were read, adds
@@ -200,14 +191,7 @@ func (t *callTx) CreateDecision(ctx context.Context, d *Decision) error {
 }
 
 func (t *callTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error) {
-	if cs, ok := t.comments[draftID]; ok {
-		return cs, nil
-	}
-	cs, err := t.Tx.Comments(ctx, draftID)
-	if err == nil {
-		t.comments[draftID] = cs
-	}
-	return cs, err
+	return memo(t.comments, draftID, func() ([]*Comment, error) { return t.Tx.Comments(ctx, draftID) })
 }
 
 func (t *callTx) CreateComment(ctx context.Context, c *Comment) error {
