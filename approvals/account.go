@@ -23,7 +23,10 @@ type Account struct {
 	DeadlineMargin   time.Duration  `json:"deadline_margin"`
 	DecideWithin     time.Duration  `json:"decide_within,omitempty"`      // 0: no deadline without a schedule
 	BackupApproverID int64          `json:"backup_approver_id,omitempty"` // for DeadlineEscalate
-	CreatedAt        time.Time      `json:"created_at"`
+	// MinReview is the least time a tier's approvers have, once asked,
+	// before the deadline policy may act on that tier.
+	MinReview time.Duration `json:"min_review"`
+	CreatedAt time.Time     `json:"created_at"`
 }
 
 // Needs reports whether the account requires approval in tier t.
@@ -57,6 +60,7 @@ type AccountSettings struct {
 	DeadlineMargin        *time.Duration
 	DecideWithin          *time.Duration // 0 turns the unscheduled deadline off
 	BackupApprover        *string        // email; "" clears it
+	MinReview             *time.Duration
 }
 
 // Grant gives capabilities on one account to a member or to a group; exactly

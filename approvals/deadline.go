@@ -71,18 +71,56 @@ type DeadlineTx interface {
 	ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error)
 }
 
-// deadlineOf returns the deadline of the tier a clock runs for, if the
-// account's policy has one.
+// DefaultMinReview is the review window of a new account.
+const DefaultMinReview = 4 * time.Hour
+
+// deadlineOf returns when the account's policy may act on the tier a clock
+// runs for: the tier's deadline, but never before its approvers, asked when
+// the clock started, had the account's review window.
 func deadlineOf(acc *Account, rev *Revision, c *TierClock) (time.Time, bool) {
+	at, ok := tierDeadline(acc, rev, c.EnteredAt)
+	if !ok {
+		return time.Time{}, false
+	}
+	if earliest := c.EnteredAt.Add(acc.MinReview); at.Before(earliest) {
+		at = earliest
+	}
+	return at, true
+}
+
+// tierDeadline is the deadline of a tier entered at entered: the scheduled
+// time less the margin, or decide-within after it was entered.
+func tierDeadline(acc *Account, rev *Revision, entered time.Time) (time.Time, bool) {
 	switch {
 	case acc.DeadlinePolicy == "" || acc.DeadlinePolicy == DeadlineNone:
 		return time.Time{}, false
 	case rev.ScheduledAt != nil:
 		return rev.ScheduledAt.Add(-acc.DeadlineMargin), true
 	case acc.DecideWithin > 0:
-		return c.EnteredAt.Add(acc.DecideWithin), true
+		return entered.Add(acc.DecideWithin), true
 	}
 	return time.Time{}, false
+}
+
+// reviewNotes says, for a revision just submitted in state st, which of its
+// tiers the schedule leaves less than the review window: the policy waits
+// for the window, so the post may miss its slot.
+func reviewNotes(acc *Account, rev *Revision, st State, now time.Time) []string {
+	tier, ok := st.Tier()
+	if !ok {
+		return nil
+	}
+	var notes []string
+	for t, ok := tier, true; ok; t, ok = nextTier(rev, t) {
+		due, has := tierDeadline(acc, rev, now)
+		earliest := now.Add(acc.MinReview)
+		if !has || !due.Before(earliest) {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("the %s tier has until %s; %s will not act before %s (the account's review window is %s)",
+			t, stamp(due), acc.DeadlinePolicy, stamp(earliest), acc.MinReview))
+	}
+	return notes
 }
 
 func (s *Service) deadlineDone(ctx context.Context, tx Tx, d *Draft, tier Tier) (bool, error) {
@@ -107,7 +145,8 @@ func (s *Service) applyDeadline(ctx context.Context, tx Tx, ws *Workspace, acc *
 	var outcome string
 	switch policy {
 	case DeadlineExpire:
-		d.State, d.UpdatedAt = StateExpired, now
+		d.moveTo(StateExpired)
+		d.UpdatedAt = now
 		if err := tx.UpdateDraft(ctx, d); err != nil {
 			return err
 		}
@@ -151,9 +190,10 @@ func (s *Service) applyDeadline(ctx context.Context, tx Tx, ws *Workspace, acc *
 	return nil
 }
 
-// autoApprove records the policy's approval of the current tier and of
-// every later required tier, approves the draft (which tells its author and
-// hands it off) and tells the tier's approvers who had not decided.
+// autoApprove records the policy's approval of the tier whose approvers
+// were asked and had their window, tells those who had not decided, and
+// moves the draft on: to the next required tier, whose approvers are then
+// asked in turn, or to approved (which tells its author and hands it off).
 func (s *Service) autoApprove(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, tier Tier, why string) (string, error) {
 	rev, err := s.revision(ctx, tx, d)
 	if err != nil {
@@ -165,21 +205,13 @@ func (s *Service) autoApprove(ctx context.Context, tx Tx, p *principal, acc *Acc
 	}
 	now := s.now()
 	comment := "Approved by the account's deadline policy: " + why + "."
-	tiers := []Tier{tier}
-	for t, ok := nextTier(rev, tier); ok; t, ok = nextTier(rev, t) {
-		tiers = append(tiers, t)
+	dec := &Decision{DraftID: d.ID, Revision: d.Revision, Tier: tier, Verdict: VerdictApprove, Comment: comment,
+		Channel: ChannelSystem, CreatedAt: now}
+	if err := tx.CreatePolicyDecision(ctx, dec); err != nil {
+		return "", err
 	}
-	for i, t := range tiers {
-		dec := &Decision{DraftID: d.ID, Revision: d.Revision, Tier: t, Verdict: VerdictApprove, Comment: comment,
-			Channel: ChannelSystem, CreatedAt: now}
-		if err := tx.CreatePolicyDecision(ctx, dec); err != nil {
-			return "", err
-		}
-		if i == 0 {
-			if err := s.notifyDecision(ctx, tx, p, acc, d, dec); err != nil {
-				return "", err
-			}
-		}
+	if err := s.notifyDecision(ctx, tx, p, acc, d, dec); err != nil {
+		return "", err
 	}
 	n := Notification{Event: EventAutoApproved, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
 		Channel: ChannelSystem, Comment: comment}
@@ -190,18 +222,23 @@ func (s *Service) autoApprove(ctx context.Context, tx Tx, p *principal, acc *Acc
 	if err := s.enqueue(ctx, tx, msgs); err != nil {
 		return "", err
 	}
-	d.State, d.UpdatedAt = StateApproved, now
+	next, more := nextTier(rev, tier)
+	if more {
+		d.moveTo(pendingState(next))
+	} else {
+		d.moveTo(StateApproved)
+	}
+	d.UpdatedAt = now
 	if err := tx.UpdateDraft(ctx, d); err != nil {
 		return "", err
 	}
 	if err := s.enterState(ctx, tx, p, acc, d, ChannelSystem); err != nil {
 		return "", err
 	}
-	names := make([]string, len(tiers))
-	for i, t := range tiers {
-		names[i] = string(t)
+	if more {
+		return fmt.Sprintf("auto-approved the %s tier; the %s tier is asked now: %s", tier, next, why), nil
 	}
-	return fmt.Sprintf("auto-approved (%s tier): %s", strings.Join(names, ", "), why), nil
+	return fmt.Sprintf("auto-approved (%s tier): %s", tier, why), nil
 }
 
 // escalate adds the account's backup approver to the tier for this draft's
@@ -240,7 +277,11 @@ func (s *Service) backupProblem(ctx context.Context, tx Tx, m *Member, acc *Acco
 	if t, ok := m.Role.ApproverTier(); !ok || t != tier {
 		return fmt.Sprintf("backup approver %s (%s) cannot approve in the %s tier", m.Label(), m.Role, tier), nil
 	}
-	if m.ID == d.AuthorID {
+	revs, err := tx.Revisions(ctx, d.ID)
+	if err != nil {
+		return "", err
+	}
+	if writers(d, revs)[m.ID] {
 		return fmt.Sprintf("backup approver %s wrote the draft", m.Label()), nil
 	}
 	access, err := s.access(ctx, tx, m, acc)
@@ -334,6 +375,14 @@ func (s *Service) setDeadlineSettings(ctx context.Context, tx Tx, p *principal, 
 			acc.BackupApproverID, label = m.ID, m.Email
 		}
 		*changes = append(*changes, "backup-approver="+label)
+		touched = true
+	}
+	if set.MinReview != nil {
+		if *set.MinReview < 0 || *set.MinReview > 30*24*time.Hour {
+			return false, Errorf(EINVALID, "min-review must be from 0 to 720h, got %s", *set.MinReview)
+		}
+		acc.MinReview = *set.MinReview
+		*changes = append(*changes, "min-review="+acc.MinReview.String())
 		touched = true
 	}
 	if set.DeadlinePolicy != nil {

@@ -626,12 +626,37 @@ func (s *Service) Outbox(ctx context.Context, state OutboxState, limit int) ([]*
 }
 
 // NotificationView loads what a sender shows for a notification: the draft
-// as it is now and the recipient (nil when the target is a channel). Senders
+// as it is now, built for the notification's reader (see
+// NotificationReader), and the recipient (nil when the target is a
+// channel). Senders
 // are trusted parts of the service; no actor check applies. Within one
 // dispatcher batch (see withViewCache) a draft is loaded once for all its
 // messages, and the view returned is shared: callers must not change it.
 // Errors: ENOTFOUND.
 func (s *Service) NotificationView(ctx context.Context, n Notification) (*DraftView, *Member, error) {
+	view, recipient, err := s.fullNotificationView(ctx, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return view.For(NotificationReader(n, recipient)), recipient, nil
+}
+
+// NotificationReader is who reads notification n: its recipient, or for a
+// post to a channel, that channel's readers (an account's bound channel is
+// read by clients, the internal channel by staff).
+func NotificationReader(n Notification, recipient *Member) Reader {
+	switch {
+	case recipient != nil:
+		return ReaderOf(recipient)
+	case n.Tier == TierInternal:
+		return StaffReader
+	}
+	return ClientReader
+}
+
+// fullNotificationView is NotificationView before the view is cut to its
+// reader.
+func (s *Service) fullNotificationView(ctx context.Context, n Notification) (*DraftView, *Member, error) {
 	c := viewCacheFrom(ctx)
 	if c == nil {
 		return s.notificationView(ctx, n, true)
@@ -676,7 +701,7 @@ func (s *Service) notificationView(ctx context.Context, n Notification, withView
 			if err != nil {
 				return err
 			}
-			if view, err = s.draftView(ctx, tx, ws, d); err != nil {
+			if view, err = loadDraftView(ctx, tx, ws, d); err != nil {
 				return err
 			}
 		}

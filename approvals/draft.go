@@ -1,6 +1,9 @@
 package approvals
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is where a draft is in its lifecycle.
 type State string
@@ -62,16 +65,28 @@ func pendingState(t Tier) State {
 
 // Draft is a post draft awaiting (or done with) sign-off.
 type Draft struct {
-	ID          int64     `json:"id"`
-	WorkspaceID int64     `json:"workspace_id"`
-	AccountID   int64     `json:"account_id"`
-	AuthorID    int64     `json:"author_id"`
-	State       State     `json:"state"`
-	Revision    int       `json:"revision"` // the current revision number, from 1
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64 `json:"id"`
+	WorkspaceID int64 `json:"workspace_id"`
+	AccountID   int64 `json:"account_id"`
+	AuthorID    int64 `json:"author_id"`
+	State       State `json:"state"`
+	Revision    int   `json:"revision"` // the current revision number, from 1
+	// ClientRevisions lists, in order, the revisions that reached the
+	// client tier: all that clients may ever see of the draft.
+	ClientRevisions []int     `json:"-"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 	// Text is the current revision's text; filled by Tx.Drafts for lists only.
 	Text string `json:"-"`
+}
+
+// moveTo puts the draft in state st; entering the client tier makes the
+// current revision one that clients see.
+func (d *Draft) moveTo(st State) {
+	d.State = st
+	if st == StatePendingClient && !slices.Contains(d.ClientRevisions, d.Revision) {
+		d.ClientRevisions = append(slices.Clip(d.ClientRevisions), d.Revision)
+	}
 }
 
 // Revision is one version of a draft's content, with the approval settings
@@ -141,13 +156,15 @@ type Decision struct {
 
 // Comment is a remark on a draft that is not a decision.
 type Comment struct {
-	ID        int64     `json:"id"`
-	DraftID   int64     `json:"draft_id"`
-	Revision  int       `json:"revision"`
-	AuthorID  int64     `json:"author_id"`
-	Author    string    `json:"author"` // label, filled on read
-	Text      string    `json:"text"`
-	Channel   Channel   `json:"channel"`
+	ID       int64   `json:"id"`
+	DraftID  int64   `json:"draft_id"`
+	Revision int     `json:"revision"`
+	AuthorID int64   `json:"author_id"`
+	Author   string  `json:"author"` // label, filled on read
+	Text     string  `json:"text"`
+	Channel  Channel `json:"channel"`
+	// Internal comments are for staff only; clients never see them.
+	Internal  bool      `json:"internal,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -157,8 +174,9 @@ type DraftFilter struct {
 	WorkspaceID int64
 	AccountIDs  []int64 // only these accounts (nil: none)
 	States      []State // only these states (nil: all)
-	// HidePendingInternalExceptAuthor hides pending_internal drafts unless
-	// authored by this member (clients never see them); 0 disables.
-	HidePendingInternalExceptAuthor int64
-	Limit                           int
+	// ClientReader, when set, is the client member the list is for: only
+	// drafts that reached the client tier or that they wrote, each with the
+	// text of the latest revision they may see.
+	ClientReader int64
+	Limit        int
 }

@@ -186,7 +186,7 @@ func (s *Service) ApprovedDrafts(ctx context.Context, a Actor, q HandoffQuery) (
 			return err
 		}
 		for i, h := range hs {
-			v, err := s.handoffView(ctx, pre, p.ws, ds[i], h)
+			v, err := s.handoffView(ctx, pre, p, ds[i], h)
 			if err != nil {
 				return err
 			}
@@ -242,7 +242,7 @@ func (s *Service) DraftHandoff(ctx context.Context, a Actor, draftID int64) (*Ha
 		} else if err != nil {
 			return err
 		}
-		out, err = s.handoffView(ctx, tx, p.ws, d, h)
+		out, err = s.handoffView(ctx, tx, p, d, h)
 		return err
 	})
 	return out, err
@@ -320,7 +320,7 @@ func (s *Service) MarkPublished(ctx context.Context, a Actor, draftID int64, pub
 		} else {
 			e.Detail = "repeat: already published at " + stamp(*h.PublishedAt)
 		}
-		out, err = s.handoffView(ctx, tx, p.ws, d, h)
+		out, err = s.handoffView(ctx, tx, p, d, h)
 		return err
 	})
 	return out, first, err
@@ -344,15 +344,16 @@ func (s *Service) HandoffView(ctx context.Context, n Notification) (*Handoff, er
 		if err != nil {
 			return err
 		}
-		out, err = s.handoffView(ctx, tx, ws, d, h)
+		out, err = s.handoffView(ctx, tx, &principal{ws: ws}, d, h)
 		return err
 	})
 	return out, err
 }
 
 // handoffView builds a Handoff of d; h is its hand-off row, nil if it has none.
-func (s *Service) handoffView(ctx context.Context, tx Tx, ws *Workspace, d *Draft, h *HandoffRecord) (*Handoff, error) {
-	v, err := s.draftView(ctx, tx, ws, d)
+func (s *Service) handoffView(ctx context.Context, tx Tx, p *principal, d *Draft, h *HandoffRecord) (*Handoff, error) {
+	ws := p.ws
+	v, err := s.draftView(ctx, tx, p, d)
 	if err != nil {
 		return nil, err
 	}

@@ -101,12 +101,12 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 		now := s.now()
 		d := &Draft{WorkspaceID: p.ws.ID, AccountID: acc.ID, AuthorID: p.member.ID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 		rev := newRevision(acc, in, p.member.ID, 1, now)
-		if err := s.requireEligible(ctx, tx, acc, rev, p.member); err != nil {
+		if err := s.requireEligible(ctx, tx, acc, rev, map[int64]bool{p.member.ID: true}); err != nil {
 			return err
 		}
-		d.State = StateApproved
+		d.moveTo(StateApproved)
 		if t, ok := firstTier(rev); ok {
-			d.State = pendingState(t)
+			d.moveTo(pendingState(t))
 		}
 		if err := tx.CreateDraft(ctx, d); err != nil {
 			return err
@@ -119,8 +119,11 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 		if err := s.enterState(ctx, tx, p, acc, d, a.Channel); err != nil {
 			return err
 		}
-		out, err = s.draftView(ctx, tx, p.ws, d)
-		return err
+		if out, err = s.draftView(ctx, tx, p, d); err != nil {
+			return err
+		}
+		out.Notes = reviewNotes(acc, rev, d.State, now)
+		return nil
 	})
 	return out, err
 }
@@ -162,34 +165,45 @@ func nextTier(rev *Revision, after Tier) (Tier, bool) {
 	return "", false
 }
 
-// requireEligible refuses a submission whose required tiers have no approver
-// other than the author: it could never complete.
-func (s *Service) requireEligible(ctx context.Context, tx Tx, acc *Account, rev *Revision, author *Member) error {
+// requireEligible refuses a submission or revision whose required tiers
+// have no approver besides those who wrote the draft: it could never
+// complete.
+func (s *Service) requireEligible(ctx context.Context, tx Tx, acc *Account, rev *Revision, wrote map[int64]bool) error {
 	for _, t := range Tiers {
 		if !rev.Needs(t) {
 			continue
 		}
-		ids, err := s.eligible(ctx, tx, acc, t, author.ID)
+		ids, err := s.eligibleExcept(ctx, tx, acc, t, wrote)
 		if err != nil {
 			return err
 		}
 		if len(ids) == 0 {
-			return Errorf(EINVALID, "account %q needs %s approval but has no %s approver other than you; ask an admin to add one", acc.Handle, t, t)
+			return Errorf(EINVALID, "account %q needs %s approval but has no %s approver who did not write this draft; ask an admin to add one", acc.Handle, t, t)
 		}
 	}
 	return nil
 }
 
-// eligible returns the approvers of tier t on the account who may decide a
-// draft by authorID (everyone but the author).
-func (s *Service) eligible(ctx context.Context, tx Tx, acc *Account, t Tier, authorID int64) ([]*Member, error) {
+// eligible returns the approvers of tier t on the account who may decide
+// d: everyone but those who wrote one of its revisions.
+func (s *Service) eligible(ctx context.Context, tx Tx, acc *Account, t Tier, d *Draft) ([]*Member, error) {
+	revs, err := tx.Revisions(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.eligibleExcept(ctx, tx, acc, t, writers(d, revs))
+}
+
+// eligibleExcept returns the approvers of tier t on the account who are
+// not in wrote.
+func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tier, wrote map[int64]bool) ([]*Member, error) {
 	ms, err := tx.Approvers(ctx, acc.WorkspaceID, acc.ID, t)
 	if err != nil {
 		return nil, err
 	}
 	out := ms[:0:0]
 	for _, m := range ms {
-		if m.ID != authorID {
+		if !wrote[m.ID] {
 			out = append(out, m)
 		}
 	}
@@ -262,7 +276,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 				return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
 					Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
 			}
-			view, err := s.draftView(ctx, tx, p.ws, d)
+			view, err := s.draftView(ctx, tx, p, d)
 			if err != nil {
 				return err
 			}
@@ -291,11 +305,11 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		if err := tx.flush(ctx); err != nil {
 			return err
 		}
-		view, err := s.draftView(ctx, tx, p.ws, d)
+		view, err := s.draftView(ctx, tx, p, d)
 		if err != nil {
 			return err
 		}
-		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, d.State.Describe())}
+		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, view.StatusAfter(dec))}
 		return nil
 	})
 	s.observeDecision(a.Channel, in.Verdict, out, err)
@@ -322,11 +336,8 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 	}
 	acc := &rows.Access.Account
 	access := escalated(effective(p.member, rows.Access), rows.ExtraTiers)
-	if !access.Can(CapView) {
-		return nil, Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
-	}
 	if !canSee(p.member, access, d) {
-		return nil, Errorf(EUNAUTHORIZED, "draft %d is not visible to %s", d.ID, p.member.Email)
+		return nil, hidden(p.ws, d.ID)
 	}
 	if tier == "" {
 		tier = s.actorTier(d, access)
@@ -334,8 +345,8 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 	if tier == "" || !access.IsApprover(tier) {
 		return nil, notApprover(p.member, acc, tier, access)
 	}
-	if d.AuthorID == p.member.ID {
-		return nil, Errorf(EUNAUTHORIZED, "you wrote draft %d; an author cannot decide on their own draft", d.ID)
+	if writers(d, rows.Revisions)[p.member.ID] {
+		return nil, Errorf(EUNAUTHORIZED, "you are an author of draft %d (you wrote one of its revisions); nobody decides on words they wrote", d.ID)
 	}
 	if rev != 0 && rev != d.Revision {
 		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
@@ -418,7 +429,7 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 func (s *Service) lockDraft(ctx context.Context, tx Tx, ws *Workspace, id int64) (*Draft, error) {
 	d, err := tx.LockDraft(ctx, ws.ID, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, Errorf(ENOTFOUND, "no draft %d in workspace %q", id, ws.Slug)
+		return nil, notFound(ws, id)
 	}
 	return d, err
 }
@@ -440,7 +451,7 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 	if err != nil {
 		return err
 	}
-	approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
+	approvers, err := s.eligible(ctx, tx, acc, tier, d)
 	if err != nil {
 		return err
 	}
@@ -468,7 +479,8 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 		if err := tx.UpdateDraft(ctx, d); err != nil {
 			return err
 		}
-		if err := tx.CreateComment(ctx, &Comment{DraftID: d.ID, Revision: d.Revision, Text: reason, Channel: ChannelSystem, CreatedAt: now}); err != nil {
+		if err := tx.CreateComment(ctx, &Comment{DraftID: d.ID, Revision: d.Revision, Text: reason, Channel: ChannelSystem,
+			Internal: !ClientReader.SeesTier(tier), CreatedAt: now}); err != nil {
 			return err
 		}
 		if err := tx.AppendAudit(ctx, &AuditEntry{WorkspaceID: d.WorkspaceID, At: now, Actor: "signoff", Channel: ChannelSystem, Action: "draft.returned", Outcome: OutcomeOK, DraftID: d.ID, Revision: d.Revision, AccountID: d.AccountID, Detail: reason}); err != nil {
@@ -477,9 +489,9 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 		return s.enterState(ctx, tx, p, acc, d, ChannelSystem, &Decision{DraftID: d.ID, Revision: d.Revision, Tier: tier, Verdict: VerdictReject, Comment: reason, Channel: ChannelSystem, Approver: "Signoff", CreatedAt: now})
 	case done:
 		if next, ok := nextTier(rev, tier); ok {
-			d.State = pendingState(next)
+			d.moveTo(pendingState(next))
 		} else {
-			d.State = StateApproved
+			d.moveTo(StateApproved)
 		}
 		d.UpdatedAt = now
 		if err := tx.UpdateDraft(ctx, d); err != nil {
@@ -593,15 +605,17 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if err := s.validateInput(in); err != nil {
 			return err
 		}
-		author, err := tx.MemberByID(ctx, p.ws.ID, d.AuthorID)
+		revs, err := tx.Revisions(ctx, d.ID)
 		if err != nil {
 			return err
 		}
+		wrote := writers(d, revs)
+		wrote[p.member.ID] = true
 		now := s.now()
 		old := d.State
 		rev := newRevision(acc, in, p.member.ID, d.Revision+1, now)
 		rev.DraftID = d.ID
-		if err := s.requireEligible(ctx, tx, acc, rev, author); err != nil {
+		if err := s.requireEligible(ctx, tx, acc, rev, wrote); err != nil {
 			return err
 		}
 		if err := tx.CreateRevision(ctx, rev); err != nil {
@@ -613,9 +627,9 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 			}
 		}
 		d.Revision = rev.Number
-		d.State = StateApproved
+		d.moveTo(StateApproved)
 		if t, ok := firstTier(rev); ok {
-			d.State = pendingState(t)
+			d.moveTo(pendingState(t))
 		}
 		d.UpdatedAt = now
 		if err := tx.UpdateDraft(ctx, d); err != nil {
@@ -625,8 +639,11 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if err := s.enterState(ctx, tx, p, acc, d, a.Channel); err != nil {
 			return err
 		}
-		out, err = s.draftView(ctx, tx, p.ws, d)
-		return err
+		if out, err = s.draftView(ctx, tx, p, d); err != nil {
+			return err
+		}
+		out.Notes = reviewNotes(acc, rev, d.State, now)
+		return nil
 	})
 	return out, err
 }
@@ -645,12 +662,12 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, draftID int64) (*DraftV
 				return err
 			}
 		}
-		d.State = StateWithdrawn
+		d.moveTo(StateWithdrawn)
 		d.UpdatedAt = s.now()
 		if err := tx.UpdateDraft(ctx, d); err != nil {
 			return err
 		}
-		out, err = s.draftView(ctx, tx, p.ws, d)
+		out, err = s.draftView(ctx, tx, p, d)
 		return err
 	})
 	return out, err
@@ -676,7 +693,10 @@ func (s *Service) editable(ctx context.Context, tx Tx, p *principal, draftID int
 	if err != nil {
 		return nil, nil, err
 	}
-	if d.AuthorID != p.member.ID || !access.Can(CapView) {
+	if !canSee(p.member, access, d) {
+		return nil, nil, hidden(p.ws, draftID)
+	}
+	if d.AuthorID != p.member.ID {
 		if !access.Can(CapCreate) {
 			return nil, nil, Errorf(EUNAUTHORIZED, "%s may not %s draft %d: only its author or a member who may create on account %q can", p.member.Email, verb, d.ID, acc.Handle)
 		}
@@ -692,9 +712,17 @@ func (s *Service) editable(ctx context.Context, tx Tx, p *principal, draftID int
 	return d, acc, nil
 }
 
+// CommentInput is a comment to add. Internal keeps it from clients; only
+// staff may mark a comment internal.
+type CommentInput struct {
+	Text     string
+	Internal bool
+}
+
 // AddComment adds a comment (not a decision) to a draft.
 // Errors: ENOTFOUND, EUNAUTHORIZED (no "comment"), EINVALID.
-func (s *Service) AddComment(ctx context.Context, a Actor, draftID int64, text string) (*Comment, error) {
+func (s *Service) AddComment(ctx context.Context, a Actor, draftID int64, in CommentInput) (*Comment, error) {
+	text := in.Text
 	var out *Comment
 	err := s.doOn(ctx, a, "draft.comment", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
@@ -712,20 +740,23 @@ func (s *Service) AddComment(ctx context.Context, a Actor, draftID int64, text s
 		if err := validateComment(text, false); err != nil {
 			return err
 		}
-		c := &Comment{DraftID: d.ID, Revision: d.Revision, AuthorID: p.member.ID, Author: p.member.Label(), Text: text, Channel: a.Channel, CreatedAt: s.now()}
+		if in.Internal && !ReaderOf(p.member).staff() {
+			return Errorf(EINVALID, "only staff can mark a comment internal")
+		}
+		c := &Comment{DraftID: d.ID, Revision: d.Revision, AuthorID: p.member.ID, Author: p.member.Label(), Text: text,
+			Channel: a.Channel, Internal: in.Internal, CreatedAt: s.now()}
 		out = c
 		return tx.CreateComment(ctx, c)
 	})
 	return out, err
 }
 
-// visibleDraft returns a draft the member may see: one of an account they can
-// view, and for clients not while it waits on the internal tier (unless they
-// wrote it).
+// visibleDraft returns a draft the member may see (see canSee); any other
+// is "not found", whether it exists or not.
 func (s *Service) visibleDraft(ctx context.Context, tx Tx, p *principal, id int64) (*Draft, *Account, Access, error) {
 	d, err := tx.DraftByID(ctx, p.ws.ID, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, Access{}, Errorf(ENOTFOUND, "no draft %d in workspace %q", id, p.ws.Slug)
+		return nil, nil, Access{}, notFound(p.ws, id)
 	} else if err != nil {
 		return nil, nil, Access{}, err
 	}
@@ -741,20 +772,9 @@ func (s *Service) visibleDraft(ctx context.Context, tx Tx, p *principal, id int6
 		return nil, nil, Access{}, err
 	}
 	if !canSee(p.member, access, d) {
-		return nil, nil, Access{}, Errorf(EUNAUTHORIZED, "draft %d is not visible to %s", id, p.member.Email)
+		return nil, nil, Access{}, hidden(p.ws, id)
 	}
 	return d, acc, access, nil
-}
-
-// canSee is the one visibility rule for a single draft.
-func canSee(m *Member, access Access, d *Draft) bool {
-	if !access.Can(CapView) {
-		return false
-	}
-	if m.Role == RoleClient && d.State == StatePendingInternal && d.AuthorID != m.ID {
-		return false
-	}
-	return true
 }
 
 // Show returns a draft the actor may see (any, for the operator).
@@ -766,7 +786,7 @@ func (s *Service) Show(ctx context.Context, a Actor, draftID int64) (*DraftView,
 		if err != nil {
 			return err
 		}
-		out, err = s.draftView(ctx, tx, p.ws, d)
+		out, err = s.draftView(ctx, tx, p, d)
 		return err
 	})
 	return out, err
@@ -825,8 +845,8 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]DraftSumma
 			}
 			f.States = []State{in.State}
 		}
-		if p.member.Role == RoleClient {
-			f.HidePendingInternalExceptAuthor = p.member.ID
+		if !ReaderOf(p.member).staff() {
+			f.ClientReader = p.member.ID
 		}
 		ds, err := tx.Drafts(ctx, f)
 		if err != nil {
@@ -876,7 +896,7 @@ func (s *Service) DraftHistory(ctx context.Context, a Actor, draftID int64) (*Hi
 		if err != nil {
 			return err
 		}
-		view, err := s.draftView(ctx, tx, p.ws, d)
+		view, err := s.draftView(ctx, tx, p, d)
 		if err != nil {
 			return err
 		}
@@ -884,162 +904,21 @@ func (s *Service) DraftHistory(ctx context.Context, a Actor, draftID int64) (*Hi
 		if err != nil {
 			return err
 		}
-		out = &History{Draft: view, Revisions: view.revisions, Decisions: view.Decisions, Comments: view.Comments, Audit: audit}
+		if !view.Reader.staff() {
+			// The audit trail records staff's work too; a client reads only
+			// their own entries.
+			mine := []*AuditEntry{}
+			for _, x := range audit {
+				if x.ActorID == p.member.ID {
+					mine = append(mine, x)
+				}
+			}
+			audit = mine
+		}
+		out = &History{Draft: view, Revisions: view.Revisions(), Decisions: view.Decisions, Comments: view.Comments, Audit: audit}
 		return nil
 	})
 	return out, err
-}
-
-// DraftView is a draft with what every channel shows of it.
-type DraftView struct {
-	Draft
-	Account     Account      `json:"account"`
-	Author      Member       `json:"author"`
-	Current     Revision     `json:"current"`
-	CurrentTier Tier         `json:"current_tier,omitempty"`
-	Tiers       []TierStatus `json:"tiers"`
-	// Changes is the word diff of the current revision's text against the
-	// previous one; nil for the first revision.
-	Changes   []DiffOp    `json:"changes,omitempty"`
-	Decisions []*Decision `json:"decisions"` // every revision's, oldest first
-	Comments  []*Comment  `json:"comments"`
-	revisions []*Revision
-}
-
-// TierStatus is where one tier of the current revision stands.
-type TierStatus struct {
-	Tier      Tier             `json:"tier"`
-	Required  bool             `json:"required"`
-	Rule      Rule             `json:"rule"`
-	Status    string           `json:"status"` // not_required, waiting, pending, approved, rejected
-	Approvers []ApproverStatus `json:"approvers"`
-}
-
-// ApproverStatus is one approver's standing in a tier of the current revision.
-type ApproverStatus struct {
-	MemberID int64      `json:"member_id"`
-	Name     string     `json:"name"`
-	Email    string     `json:"email"`
-	Verdict  Verdict    `json:"verdict,omitempty"`
-	Comment  string     `json:"comment,omitempty"`
-	At       *time.Time `json:"at,omitempty"`
-	Channel  Channel    `json:"channel,omitempty"`
-}
-
-// LastDecision returns the current revision's latest decision in tier t.
-func (v *DraftView) LastDecision(t Tier) *Decision {
-	var last *Decision
-	for _, x := range v.Decisions {
-		if x.Revision == v.Revision && x.Tier == t {
-			last = x
-		}
-	}
-	return last
-}
-
-func (s *Service) draftView(ctx context.Context, tx Tx, ws *Workspace, d *Draft) (*DraftView, error) {
-	return loadDraftView(ctx, tx, ws, d)
-}
-
-// loadDraftView reads d's view through tx: the rows it reads are those a
-// preloadedTx or a callTx can answer from memory.
-func loadDraftView(ctx context.Context, tx Tx, ws *Workspace, d *Draft) (*DraftView, error) {
-	acc, err := tx.AccountByID(ctx, ws.ID, d.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	author, err := tx.MemberByID(ctx, ws.ID, d.AuthorID)
-	if err != nil {
-		return nil, err
-	}
-	revs, err := tx.Revisions(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	decisions, err := tx.Decisions(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	comments, err := tx.Comments(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	v := &DraftView{Draft: *d, Account: *acc, Author: *author, Decisions: decisions, Comments: comments, revisions: revs}
-	var prev *Revision
-	for _, r := range revs {
-		if r.Number == d.Revision {
-			v.Current = *r
-		}
-		if r.Number == d.Revision-1 {
-			prev = r
-		}
-	}
-	if prev != nil {
-		v.Changes = WordDiff(prev.Text, v.Current.Text)
-	}
-	v.CurrentTier, _ = d.State.Tier()
-	for _, t := range Tiers {
-		ts := TierStatus{Tier: t, Required: v.Current.Needs(t), Rule: v.Current.Rule(t), Status: "not_required", Approvers: []ApproverStatus{}}
-		if ts.Required {
-			ms, err := tx.Approvers(ctx, ws.ID, acc.ID, t)
-			if err != nil {
-				return nil, err
-			}
-			byID := map[int64]int{}
-			for _, m := range ms {
-				byID[m.ID] = len(ts.Approvers)
-				ts.Approvers = append(ts.Approvers, ApproverStatus{MemberID: m.ID, Name: m.Name, Email: m.Email})
-			}
-			for _, x := range decisions {
-				if x.Revision != d.Revision || x.Tier != t {
-					continue
-				}
-				i, ok := byID[x.ApproverID]
-				if !ok { // decided, then lost the flag: still part of the record
-					i = len(ts.Approvers)
-					byID[x.ApproverID] = i
-					ts.Approvers = append(ts.Approvers, ApproverStatus{MemberID: x.ApproverID, Name: x.Approver})
-				}
-				at := x.CreatedAt
-				ts.Approvers[i].Verdict, ts.Approvers[i].Comment, ts.Approvers[i].At, ts.Approvers[i].Channel = x.Verdict, x.Comment, &at, x.Channel
-			}
-			ts.Status = tierStatus(d, v.Current, t, decisions)
-		}
-		v.Tiers = append(v.Tiers, ts)
-	}
-	return v, nil
-}
-
-func tierStatus(d *Draft, rev Revision, t Tier, decisions []*Decision) string {
-	if cur, ok := d.State.Tier(); ok {
-		if cur == t {
-			return "pending"
-		}
-		if t == TierClient && cur == TierInternal {
-			return "waiting"
-		}
-		return "approved"
-	}
-	for _, x := range decisions {
-		if x.Revision == d.Revision && x.Tier == t && x.Verdict == VerdictReject {
-			return "rejected"
-		}
-	}
-	switch d.State {
-	case StateApproved:
-		return "approved"
-	case StateRejected:
-		// A later tier never started if an earlier one rejected.
-		if t == TierClient && rev.NeedsInternal {
-			for _, x := range decisions {
-				if x.Revision == d.Revision && x.Tier == TierInternal && x.Verdict == VerdictReject {
-					return "waiting"
-				}
-			}
-		}
-		return "rejected"
-	}
-	return string(d.State)
 }
 
 // sortMembers orders members by ID so outbox rows come out deterministically.

@@ -36,7 +36,7 @@ func (s *Service) PreviewDecision(ctx context.Context, a Actor, in DecideInput) 
 		if _, err := s.decidable(ctx, tx, p, d, in.Tier, in.Revision); err != nil {
 			return err
 		}
-		out, err = s.draftView(ctx, tx, p.ws, d)
+		out, err = s.draftView(ctx, tx, p, d)
 		return err
 	})
 	return out, err

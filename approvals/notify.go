@@ -16,7 +16,7 @@ func (s *Service) enterState(ctx context.Context, tx Tx, p *principal, acc *Acco
 		if err := s.startClock(ctx, tx, acc, d, tier); err != nil { // reminders and deadline
 			return err
 		}
-		approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
+		approvers, err := s.eligible(ctx, tx, acc, tier, d)
 		if err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (s *Service) notifyDecision(ctx context.Context, tx Tx, p *principal, acc *
 	}
 	n := Notification{Event: EventDecisionRecorded, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: dec.Revision, Tier: dec.Tier,
 		ActorID: dec.ApproverID, Channel: dec.Channel, Comment: dec.Comment}
-	approvers, err := s.eligible(ctx, tx, acc, dec.Tier, d.AuthorID)
+	approvers, err := s.eligible(ctx, tx, acc, dec.Tier, d)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Service) notifySuperseded(ctx context.Context, tx Tx, p *principal, acc
 	if !slackOn(p.ws) {
 		return nil
 	}
-	approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
+	approvers, err := s.eligible(ctx, tx, acc, tier, d)
 	if err != nil {
 		return err
 	}

@@ -363,7 +363,7 @@ func (s *Service) undecided(ctx context.Context, tx Tx, acc *Account, d *Draft, 
 // tierApprovers is eligible plus the approvers escalation added to d's
 // current revision in the tier, sorted by ID.
 func (s *Service) tierApprovers(ctx context.Context, tx Tx, acc *Account, d *Draft, tier Tier) ([]*Member, error) {
-	approvers, err := s.eligible(ctx, tx, acc, tier, d.AuthorID)
+	approvers, err := s.eligible(ctx, tx, acc, tier, d)
 	if err != nil {
 		return nil, err
 	}
@@ -375,8 +375,13 @@ func (s *Service) tierApprovers(ctx context.Context, tx Tx, acc *Account, d *Dra
 	for _, m := range approvers {
 		seen[m.ID] = true
 	}
+	revs, err := tx.Revisions(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	wrote := writers(d, revs)
 	for _, m := range extra {
-		if !seen[m.ID] && m.ID != d.AuthorID {
+		if !seen[m.ID] && !wrote[m.ID] {
 			approvers = append(approvers, m)
 		}
 	}

@@ -2,6 +2,7 @@ package approvals_test
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -167,7 +168,9 @@ func TestDeadlinePolicies(t *testing.T) {
 		{"expire after decide-within", approvals.DeadlineExpire, false, approvals.StateExpired, "expired: no client decision by the deadline"},
 		{"expire before the schedule", approvals.DeadlineExpire, true, approvals.StateExpired, "expired: no client decision by the deadline"},
 		{"auto-approve", approvals.DeadlineAutoApprove, false, approvals.StateApproved, "auto-approved (client tier)"},
-		{"auto-approve both tiers", approvals.DeadlineAutoApprove, true, approvals.StateApproved, "auto-approved (internal, client tier)"},
+		// The policy approves only the tier whose approvers were asked; the
+		// client tier is asked next and has its own review window.
+		{"auto-approve the internal tier, then ask clients", approvals.DeadlineAutoApprove, true, approvals.StatePendingClient, "auto-approved the internal tier; the client tier is asked now"},
 		{"escalate", approvals.DeadlineEscalate, false, approvals.StatePendingClient, "escalated: added backup approver c4 <c4@client.test> to the client tier"},
 	}
 	for _, tt := range tests {
@@ -180,8 +183,12 @@ func TestDeadlinePolicies(t *testing.T) {
 			if tt.scheduled && tt.policy == approvals.DeadlineAutoApprove {
 				handle = "both"
 			}
+			window := time.Duration(0)
+			if handle == "both" {
+				window = 2 * time.Hour
+			}
 			f.set(handle, approvals.AccountSettings{DeadlinePolicy: &tt.policy, DecideWithin: ptr(2 * time.Hour),
-				BackupApprover: ptr("c4@client.test"), RemindMax: ptr(0)})
+				BackupApprover: ptr("c4@client.test"), RemindMax: ptr(0), MinReview: &window})
 			start := f.now
 			deadline := start.Add(2 * time.Hour)
 			in := approvals.DraftInput{Account: handle, Text: "deadline"}
@@ -233,9 +240,15 @@ func TestDeadlinePolicies(t *testing.T) {
 				}
 				want := []string{"Signoff policy approve client via system"}
 				told := []string{"email c1@client.test", "email c2@client.test", "email c3@client.test"}
+				author := []string{"email ed@acme.test"}
 				if handle == "both" {
-					want = []string{"Signoff policy approve internal via system", "Signoff policy approve client via system"}
+					want = []string{"Signoff policy approve internal via system"}
 					told = []string{"email admin@acme.test"}
+					author = []string{}
+					// The client tier is asked now, as after a human approval.
+					if got := f.sent(d.ID, approvals.EventApprovalRequested); !slices.Contains(got, "email c1@client.test") {
+						t.Errorf("client approvers not asked: %q", got)
+					}
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("decisions (-want +got)\n%s", diff)
@@ -243,7 +256,7 @@ func TestDeadlinePolicies(t *testing.T) {
 				if diff := cmp.Diff(told, f.sent(d.ID, approvals.EventAutoApproved)); diff != "" {
 					t.Errorf("approvers told (-want +got)\n%s", diff)
 				}
-				if diff := cmp.Diff([]string{"email ed@acme.test"}, f.sent(d.ID, approvals.EventApproved)); diff != "" {
+				if diff := cmp.Diff(author, f.sent(d.ID, approvals.EventApproved)); diff != "" {
 					t.Errorf("author told (-want +got)\n%s", diff)
 				}
 			case approvals.DeadlineEscalate:
@@ -277,7 +290,7 @@ func TestEscalateRefusesUnfitBackup(t *testing.T) {
 	wantCode(t, err, approvals.EINVALID, "cannot approve")
 
 	// A backup of the wrong tier: the policy records why it did not escalate.
-	f.set("both", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("admin2@acme.test"), DecideWithin: ptr(time.Hour)})
+	f.set("both", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("admin2@acme.test"), DecideWithin: ptr(time.Hour), MinReview: ptr(time.Duration(0))})
 	d := f.submit("ed@acme.test", "both", "internal first")
 	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), d.ID)) // now pending_client
 	f.now = f.now.Add(time.Hour)
@@ -304,7 +317,7 @@ func TestDeadlineFollowsSettingChanges(t *testing.T) {
 	// Turning a policy on applies to drafts already waiting, from when they
 	// entered the tier.
 	exp := approvals.DeadlineExpire
-	f.set("client", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(2 * time.Hour)})
+	f.set("client", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(2 * time.Hour), MinReview: ptr(time.Duration(0))})
 	if got := f.sweep(2); got != 1 {
 		t.Fatalf("policy on: %d actions", got)
 	}

@@ -197,7 +197,7 @@ func (s *Service) run(ctx context.Context, a Actor, action string, o runOpts, fn
 			err = fn(ctx, tx, p, e)
 		}
 		if err != nil {
-			if !o.read || ErrorCode(err) == EUNAUTHORIZED {
+			if !o.read || ErrorCode(err) == EUNAUTHORIZED || errors.Is(err, errHidden) {
 				e.Outcome, e.Detail = OutcomeRefused, ErrorMessage(err)
 				refused = e
 			}

@@ -185,14 +185,14 @@ func TestTiers(t *testing.T) {
 			t.Fatalf("state = %s", v.State)
 		}
 		_, err := f.svc.Show(f.ctx, f.as("c1@client.test"), v.ID)
-		wantCode(t, err, approvals.EUNAUTHORIZED)
+		wantCode(t, err, approvals.ENOTFOUND, "no draft")
 		list, err := f.svc.List(f.ctx, f.as("c1@client.test"), approvals.ListInput{Account: "both"})
 		f.ok(err)
 		if len(list) != 0 {
 			t.Fatalf("client sees %d drafts while pending_internal", len(list))
 		}
 		_, err = f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
-		wantCode(t, err, approvals.EUNAUTHORIZED, "client")
+		wantCode(t, err, approvals.ENOTFOUND, "no draft")
 		f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
 		if s := f.state(v.ID); s != approvals.StatePendingClient {
 			t.Fatalf("state = %s", s)
@@ -334,7 +334,7 @@ func TestRefusalsAreAudited(t *testing.T) {
 		code        string
 		contains    string
 	}{
-		{"client without access", "outsider@client.test", approvals.EUNAUTHORIZED, "no access"},
+		{"client without access", "outsider@client.test", approvals.ENOTFOUND, "no draft"},
 		{"editor, not an approver", "ed@acme.test", approvals.EUNAUTHORIZED, ""},
 		{"staff approver of the other tier", "admin2@acme.test", approvals.EUNAUTHORIZED, "not an approver"},
 		{"unknown email", "nobody@nowhere.test", approvals.EUNAUTHORIZED, "not a member"},
@@ -387,9 +387,9 @@ func TestRepeatAndTruthfulAnswers(t *testing.T) {
 func TestWithdrawAndComment(t *testing.T) {
 	f := standard(t)
 	v := f.submit("ed@acme.test", "client", "text")
-	_, err := f.svc.AddComment(f.ctx, f.as("c3@client.test"), v.ID, "looks fine")
+	_, err := f.svc.AddComment(f.ctx, f.as("c3@client.test"), v.ID, approvals.CommentInput{Text: "looks fine"})
 	wantCode(t, err, approvals.EUNAUTHORIZED, "comment") // view-only
-	c, err := f.svc.AddComment(f.ctx, f.as("c1@client.test"), v.ID, "Nice 👍\n<i>really</i>")
+	c, err := f.svc.AddComment(f.ctx, f.as("c1@client.test"), v.ID, approvals.CommentInput{Text: "Nice 👍\n<i>really</i>"})
 	f.ok(err)
 	if c.Text != "Nice 👍\n<i>really</i>" {
 		t.Fatalf("comment = %q", c.Text)

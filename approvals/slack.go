@@ -248,11 +248,14 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 		return nil, err
 	}
 	for _, d := range ds {
-		v, err := s.draftView(ctx, pre, p.ws, d)
+		v, err := loadDraftView(ctx, pre, p.ws, d)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		if writers(d, v.revisions)[p.member.ID] {
+			continue // nobody decides on words they wrote
+		}
+		out = append(out, v.For(ReaderOf(p.member)))
 	}
 	return out, nil
 }

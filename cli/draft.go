@@ -206,8 +206,9 @@ func (a *app) draftWithdraw() *cobra.Command {
 
 func (a *app) draftComment() *cobra.Command {
 	var f draftFlags
+	var internal bool
 	cmd := &cobra.Command{
-		Use:   "comment --workspace SLUG ID --as EMAIL --text TEXT",
+		Use:   "comment --workspace SLUG ID --as EMAIL --text TEXT [--internal]",
 		Short: "Comment on a draft (not a decision)",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
@@ -223,7 +224,7 @@ func (a *app) draftComment() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := svc.AddComment(cmd.Context(), f.actor(), id, text)
+			c, err := svc.AddComment(cmd.Context(), f.actor(), id, approvals.CommentInput{Text: text, Internal: internal})
 			if err != nil {
 				return err
 			}
@@ -233,6 +234,7 @@ func (a *app) draftComment() *cobra.Command {
 	f.add(cmd, true)
 	cmd.Flags().StringVar(&f.text, "text", "", "the comment; - reads it from standard input (required)")
 	_ = cmd.MarkFlagRequired("text")
+	cmd.Flags().BoolVar(&internal, "internal", false, "for staff only: clients never see it")
 	return cmd
 }
 

@@ -20,7 +20,7 @@ const defaultRemindAfter = 24 * time.Hour
 const accountColumns = `a.id, a.workspace_id, a.handle, a.name, a.needs_internal_approval, a.needs_client_approval,
 	a.internal_rule, a.client_rule, coalesce(a.slack_channel, ''), a.remind_after,
 	a.remind_max, a.deadline_policy, a.deadline_margin, coalesce(a.decide_within, interval '0'), coalesce(a.backup_approver_id, 0),
-	a.created_at`
+	a.min_review, a.created_at`
 
 // scanAccount scans accountColumns, then extra destinations.
 func scanAccount(row pgx.Row, extra ...any) (*approvals.Account, error) {
@@ -28,7 +28,7 @@ func scanAccount(row pgx.Row, extra ...any) (*approvals.Account, error) {
 	dest := append([]any{&a.ID, &a.WorkspaceID, &a.Handle, &a.Name, &a.NeedsInternalApproval, &a.NeedsClientApproval,
 		&a.InternalRule, &a.ClientRule, &a.SlackChannel, &a.RemindAfter,
 		&a.RemindMax, &a.DeadlinePolicy, &a.DeadlineMargin, &a.DecideWithin, &a.BackupApproverID,
-		&a.CreatedAt}, extra...)
+		&a.MinReview, &a.CreatedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -76,12 +76,14 @@ func (t *tx) UpdateAccount(ctx context.Context, a *approvals.Account) error {
 	row := t.tx.QueryRow(ctx, `
 		UPDATE accounts AS a SET handle = $3, name = $4, needs_internal_approval = $5, needs_client_approval = $6,
 			internal_rule = $7, client_rule = $8, slack_channel = $9, remind_after = $10,
-			remind_max = $11, deadline_policy = $12, deadline_margin = $13, decide_within = $14, backup_approver_id = $15
+			remind_max = $11, deadline_policy = $12, deadline_margin = $13, decide_within = $14, backup_approver_id = $15,
+			min_review = $16
 		WHERE a.workspace_id = $1 AND a.id = $2
 		RETURNING `+accountColumns,
 		a.WorkspaceID, a.ID, a.Handle, a.Name, a.NeedsInternalApproval, a.NeedsClientApproval,
 		a.InternalRule, a.ClientRule, nullString(a.SlackChannel), a.RemindAfter,
-		a.RemindMax, cmp.Or(a.DeadlinePolicy, approvals.DeadlineNone), a.DeadlineMargin, nullDuration(a.DecideWithin), nullID(a.BackupApproverID))
+		a.RemindMax, cmp.Or(a.DeadlinePolicy, approvals.DeadlineNone), a.DeadlineMargin, nullDuration(a.DecideWithin), nullID(a.BackupApproverID),
+		a.MinReview)
 	got, err := scanAccount(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no account #%d in %s", a.ID, t.workspaceName(ctx, a.WorkspaceID))

@@ -19,7 +19,7 @@ func TestAccount(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		want := approvals.Account{ID: a.account.ID, WorkspaceID: a.ws.ID, Handle: "acme-ig", Name: "Acme Instagram",
 			InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny, RemindAfter: 24 * time.Hour,
-			RemindMax: approvals.DefaultRemindMax, DeadlinePolicy: approvals.DeadlineNone, DeadlineMargin: approvals.DefaultDeadlineMargin,
+			RemindMax: approvals.DefaultRemindMax, DeadlinePolicy: approvals.DeadlineNone, DeadlineMargin: approvals.DefaultDeadlineMargin, MinReview: approvals.DefaultMinReview,
 			CreatedAt: a.account.CreatedAt}
 		if diff := cmp.Diff(want, *a.account); diff != "" {
 			t.Errorf("(-want +got)\n%s", diff)

@@ -188,3 +188,11 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// intList passes a nil list as an empty array, for NOT NULL array columns.
+func intList(l []int) []int {
+	if l == nil {
+		return []int{}
+	}
+	return l
+}

@@ -10,13 +10,13 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-const draftColumns = `d.id, d.workspace_id, d.account_id, d.author_id, d.state, d.revision, d.created_at, d.updated_at`
+const draftColumns = `d.id, d.workspace_id, d.account_id, d.author_id, d.state, d.revision, d.client_revisions, d.created_at, d.updated_at`
 
 // scanDraft scans draftColumns, and the current revision's text when
 // withText is set.
 func scanDraft(row pgx.Row, withText bool) (*approvals.Draft, error) {
 	var d approvals.Draft
-	dest := []any{&d.ID, &d.WorkspaceID, &d.AccountID, &d.AuthorID, &d.State, &d.Revision, &d.CreatedAt, &d.UpdatedAt}
+	dest := []any{&d.ID, &d.WorkspaceID, &d.AccountID, &d.AuthorID, &d.State, &d.Revision, &d.ClientRevisions, &d.CreatedAt, &d.UpdatedAt}
 	if withText {
 		dest = append(dest, &d.Text)
 	}
@@ -24,6 +24,9 @@ func scanDraft(row pgx.Row, withText bool) (*approvals.Draft, error) {
 		return nil, err
 	}
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	if len(d.ClientRevisions) == 0 {
+		d.ClientRevisions = nil
+	}
 	return &d, nil
 }
 
@@ -47,10 +50,10 @@ func (t *tx) CreateDraft(ctx context.Context, d *approvals.Draft) error {
 		rev = 1
 	}
 	row := t.tx.QueryRow(ctx, `
-		INSERT INTO drafts AS d (workspace_id, account_id, author_id, state, revision, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), coalesce($7, $6, now()))
+		INSERT INTO drafts AS d (workspace_id, account_id, author_id, state, revision, client_revisions, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $8, coalesce($6, now()), coalesce($7, $6, now()))
 		RETURNING `+draftColumns,
-		d.WorkspaceID, d.AccountID, d.AuthorID, d.State, rev, nullTime(d.CreatedAt), nullTime(d.UpdatedAt))
+		d.WorkspaceID, d.AccountID, d.AuthorID, d.State, rev, nullTime(d.CreatedAt), nullTime(d.UpdatedAt), intList(d.ClientRevisions))
 	got, err := scanDraft(row, false)
 	if err != nil {
 		return dbError(err, draftViolations(d))
@@ -59,13 +62,14 @@ func (t *tx) CreateDraft(ctx context.Context, d *approvals.Draft) error {
 	return nil
 }
 
-// UpdateDraft saves d's state, revision and UpdatedAt (now() when zero).
+// UpdateDraft saves d's state, revision, client revisions and UpdatedAt
+// (now() when zero).
 func (t *tx) UpdateDraft(ctx context.Context, d *approvals.Draft) error {
 	row := t.tx.QueryRow(ctx, `
-		UPDATE drafts AS d SET state = $3, revision = $4, updated_at = coalesce($5, now())
+		UPDATE drafts AS d SET state = $3, revision = $4, updated_at = coalesce($5, now()), client_revisions = $6
 		WHERE d.workspace_id = $1 AND d.id = $2
 		RETURNING `+draftColumns,
-		d.WorkspaceID, d.ID, d.State, d.Revision, nullTime(d.UpdatedAt))
+		d.WorkspaceID, d.ID, d.State, d.Revision, nullTime(d.UpdatedAt), intList(d.ClientRevisions))
 	got, err := scanDraft(row, false)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no draft #%d in %s", d.ID, t.workspaceName(ctx, d.WorkspaceID))
@@ -101,8 +105,10 @@ func (t *tx) LockDraft(ctx context.Context, workspaceID, id int64) (*approvals.D
 }
 
 // Drafts lists the drafts f selects, newest first, with Text set to the
-// current revision's text. A nil AccountIDs selects nothing: the core
-// decides visibility and must say which accounts.
+// current revision's text (for f.ClientReader, the text of the latest
+// revision that reached clients, unless they wrote the draft). A nil
+// AccountIDs selects nothing: the core decides visibility and must say
+// which accounts.
 func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.Draft, error) {
 	if len(f.AccountIDs) == 0 {
 		return nil, nil
@@ -117,14 +123,16 @@ func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.
 	}
 	rows, err := t.tx.Query(ctx, `
 		SELECT `+draftColumns+`, coalesce(r.text, '') FROM drafts d
-		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = d.revision
+		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = CASE
+			WHEN $4 = 0 OR d.author_id = $4 THEN d.revision
+			ELSE d.client_revisions[cardinality(d.client_revisions)] END
 		WHERE d.workspace_id = $1
 		  AND d.account_id = ANY ($2)
 		  AND ($3::text[] IS NULL OR d.state = ANY ($3))
-		  AND ($4 = 0 OR d.state <> 'pending_internal' OR d.author_id = $4)
+		  AND ($4 = 0 OR d.client_revisions <> '{}' OR d.author_id = $4)
 		ORDER BY d.id DESC
 		LIMIT $5`,
-		f.WorkspaceID, f.AccountIDs, states, f.HidePendingInternalExceptAuthor, limit)
+		f.WorkspaceID, f.AccountIDs, states, f.ClientReader, limit)
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
@@ -291,11 +299,11 @@ func (t *tx) Decisions(ctx context.Context, draftID int64) ([]*approvals.Decisio
 const systemAuthor = "Signoff"
 
 const commentColumns = `x.id, x.draft_id, x.revision, coalesce(x.author_id, 0),
-	coalesce(` + memberLabel + `, '` + systemAuthor + `'), x.text, x.channel, x.created_at`
+	coalesce(` + memberLabel + `, '` + systemAuthor + `'), x.text, x.channel, x.internal, x.created_at`
 
 func scanComment(row pgx.Row) (*approvals.Comment, error) {
 	var c approvals.Comment
-	if err := row.Scan(&c.ID, &c.DraftID, &c.Revision, &c.AuthorID, &c.Author, &c.Text, &c.Channel, &c.CreatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.DraftID, &c.Revision, &c.AuthorID, &c.Author, &c.Text, &c.Channel, &c.Internal, &c.CreatedAt); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
@@ -308,13 +316,13 @@ func scanComment(row pgx.Row) (*approvals.Comment, error) {
 func (t *tx) CreateComment(ctx context.Context, c *approvals.Comment) error {
 	row := t.tx.QueryRow(ctx, `
 		WITH x AS (
-			INSERT INTO comments (workspace_id, draft_id, revision, author_id, text, channel, created_at)
-			SELECT dr.workspace_id, dr.id, $2, $3, $4, $5, coalesce($6, now())
+			INSERT INTO comments (workspace_id, draft_id, revision, author_id, text, channel, created_at, internal)
+			SELECT dr.workspace_id, dr.id, $2, $3, $4, $5, coalesce($6, now()), $7
 			FROM drafts dr WHERE dr.id = $1
 			RETURNING *
 		)
 		SELECT `+commentColumns+` FROM x LEFT JOIN members m ON m.id = x.author_id`,
-		c.DraftID, c.Revision, nullID(c.AuthorID), c.Text, c.Channel, nullTime(c.CreatedAt))
+		c.DraftID, c.Revision, nullID(c.AuthorID), c.Text, c.Channel, nullTime(c.CreatedAt), c.Internal)
 	got, err := scanComment(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no draft #%d", c.DraftID)

@@ -19,6 +19,9 @@ var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 func (w *world) draft(t *testing.T, db *store.DB, account *approvals.Account, author *approvals.Member, state approvals.State) *approvals.Draft {
 	t.Helper()
 	d := &approvals.Draft{WorkspaceID: w.ws.ID, AccountID: account.ID, AuthorID: author.ID, State: state, Revision: 1, CreatedAt: t0, UpdatedAt: t0}
+	if state == approvals.StatePendingClient || state == approvals.StateApproved {
+		d.ClientRevisions = []int{1}
+	}
 	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
 		if err := tx.CreateDraft(ctx, d); err != nil {
 			return err
@@ -138,8 +141,8 @@ func TestDrafts(t *testing.T) {
 		{"states", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID, other.ID},
 			States: []approvals.State{approvals.StatePendingClient, approvals.StateApproved}},
 			ids(otherAcc, approved, client)},
-		{"pending internal only the client's own", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID},
-			HidePendingInternalExceptAuthor: w.client.ID},
+		{"a client: what reached clients, and their own", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID},
+			ClientReader: w.client.ID},
 			ids(approved, client, internalByClient)},
 		{"limit", approvals.DraftFilter{WorkspaceID: w.ws.ID, AccountIDs: []int64{w.account.ID}, Limit: 2},
 			ids(approved, client)},
