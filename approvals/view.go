@@ -314,16 +314,21 @@ func (v *DraftView) Request(rev int, tier Tier) RequestStatus {
 }
 
 // Cause returns the decision that caused notification n, when the view's
-// reader may see it: the decision at n's revision by n's actor with the
-// verdict its event reports (the policy's when no actor is named).
+// reader may see it: the latest decision at n's revision (and tier, when n
+// names one) by n's actor (any, when it names none) with the verdict its
+// event reports (any verdict for a recorded decision).
 func (v *DraftView) Cause(n Notification) *Decision {
-	verdict := VerdictApprove
-	if n.Event == EventRejected {
+	var verdict Verdict
+	switch n.Event {
+	case EventRejected:
 		verdict = VerdictReject
+	case EventApproved, EventAutoApproved:
+		verdict = VerdictApprove
 	}
 	var last *Decision
 	for _, x := range v.Decisions {
-		if x.Revision == n.Revision && x.Verdict == verdict && (n.ActorID == 0 || x.ApproverID == n.ActorID) {
+		if x.Revision == n.Revision && (verdict == "" || x.Verdict == verdict) &&
+			(n.ActorID == 0 || x.ApproverID == n.ActorID) && (n.Tier == "" || n.Event == EventRejected || x.Tier == n.Tier) {
 			last = x
 		}
 	}

@@ -345,11 +345,11 @@ func TestClicksThatMayNotActChangeNothing(t *testing.T) {
 		name, user, action, want string
 	}{
 		{"unlinked", uStranger, "signoff_approve", "is not the email of a member"},
-		{"no access", uOutsider, "signoff_approve", "has no access to account"},
+		{"no access", uOutsider, "signoff_approve", "No draft"},
 		{"not an approver", uViewer, "signoff_approve", "is not an approver of account"},
 		{"not an approver rejects", uViewer, "signoff_reject", "is not an approver of account"},
-		{"the author", uCam, "signoff_approve", "you wrote draft"},
-		{"the author rejects", uCam, "signoff_reject", "you wrote draft"},
+		{"the author", uCam, "signoff_approve", "nobody decides on words they wrote"},
+		{"the author rejects", uCam, "signoff_reject", "nobody decides on words they wrote"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := approve(tc.user, tc.action)
@@ -625,7 +625,7 @@ func TestCommands(t *testing.T) {
 		{"list by state", uEditor, chanAcme, "list acme approved", "No drafts."},
 		{"list no access", uEditor, chanAcme, "list beta", "no access to account"},
 		{"show", uClient, chanAcme, fmt.Sprintf("show %d", id), fmt.Sprintf("Draft #%d", id)},
-		{"show invisible", uOutsider, chanAcme, fmt.Sprintf("show %d", id), "is not visible"},
+		{"show invisible", uOutsider, chanAcme, fmt.Sprintf("show %d", id), "No draft"},
 		{"history", uEditor, chanAcme, fmt.Sprintf("history %d", id), "revision 1: Listed draft"},
 		{"link", uViewer, chanAcme, "link", "linked to Vi Viewer"},
 		{"link stranger", uStranger, chanAcme, "link", "is not the email of a member"},

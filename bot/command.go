@@ -105,7 +105,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 			return ephemeral(b.userMessage(ctx, err))
 		}
 		b.wake()
-		return ephemeral(fmt.Sprintf("Submitted draft #%d on %s: %s.", v.ID, escape(v.Account.Handle), v.State.Describe()))
+		return ephemeral(fmt.Sprintf("Submitted draft #%d on %s: %s.", v.ID, escape(v.Account.Handle), v.State.Describe()) + notesText(v.Notes))
 	case "list":
 		var in approvals.ListInput
 		for _, f := range strings.Fields(rest) {
@@ -227,10 +227,19 @@ func listText(ds []approvals.DraftSummary) string {
 	return strings.TrimRight(sb.String(), "\n")
 }
 
+// notesText appends the core's notes on a submission, one per line.
+func notesText(notes []string) string {
+	var sb strings.Builder
+	for _, n := range notes {
+		sb.WriteString("\n:warning: Note: " + escape(n))
+	}
+	return sb.String()
+}
+
 // showBlocks is a draft as /signoff show shows it.
 func showBlocks(v *approvals.DraftView) []slack.Block {
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(fmt.Sprintf("Draft #%d — %s", v.ID, v.State.Describe()))),
+		slack.NewHeaderBlock(plain(fmt.Sprintf("Draft #%d — %s", v.ID, v.StatusLine()))),
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
 	blocks = append(blocks, contentBlocks(v)...)
@@ -255,7 +264,7 @@ func showBlocks(v *approvals.DraftView) []slack.Block {
 
 func historyText(h *approvals.History) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "*History of draft #%d* (%s)\n", h.Draft.ID, h.Draft.State.Describe())
+	fmt.Fprintf(&sb, "*History of draft #%d* (%s)\n", h.Draft.ID, h.Draft.StatusLine())
 	for _, r := range h.Revisions {
 		fmt.Fprintf(&sb, "• %s revision %d: %s\n", stamp(r.CreatedAt), r.Number, escape(truncate(strings.Join(strings.Fields(r.Text), " "), 60)))
 	}
@@ -268,7 +277,11 @@ func historyText(h *approvals.History) string {
 		}
 	}
 	for _, c := range h.Comments {
-		fmt.Fprintf(&sb, "• %s %s commented: %s\n", stamp(c.CreatedAt), escape(c.Author), escape(truncate(c.Text, 200)))
+		note := "commented"
+		if c.Internal {
+			note = "commented (internal)"
+		}
+		fmt.Fprintf(&sb, "• %s %s %s: %s\n", stamp(c.CreatedAt), escape(c.Author), note, escape(truncate(c.Text, 200)))
 	}
 	return truncate(strings.TrimRight(sb.String(), "\n"), 3900)
 }

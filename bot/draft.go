@@ -149,35 +149,34 @@ func decisionLine(v *approvals.DraftView, d *approvals.Decision) string {
 	return fmt.Sprintf("%s %s by %s via %s at %s", icon, verb, escape(approverName(v, d)), channelName(d.Channel), stamp(d.CreatedAt))
 }
 
-// requestStatus tells where the request for (revision, tier) stands now:
-// lines to show, and whether it still takes decisions (buttons shown).
+// requestStatus words where the request for (revision, tier) stands now
+// (the core's view.Request): lines to show, and whether it still takes
+// decisions (buttons shown).
 func requestStatus(v *approvals.DraftView, rev int, tier approvals.Tier) (lines []string, open bool) {
-	if v.State == approvals.StateWithdrawn {
+	st := v.Request(rev, tier)
+	for _, d := range st.Decisions {
+		lines = append(lines, decisionLine(v, d))
+	}
+	switch st.Outcome {
+	case approvals.RequestWithdrawn:
 		return []string{":no_entry_sign: Withdrawn by its author"}, false
-	}
-	if v.State == approvals.StateExpired && v.Revision == rev {
+	case approvals.RequestExpired:
 		return []string{":hourglass: Expired: nobody decided by the deadline"}, false
-	}
-	if v.Revision != rev {
-		return []string{fmt.Sprintf(":arrows_counterclockwise: Superseded by revision %d", v.Revision)}, false
-	}
-	for _, d := range v.Decisions {
-		if d.Revision == rev && d.Tier == tier {
-			lines = append(lines, decisionLine(v, d))
+	case approvals.RequestSuperseded:
+		if st.SupersededBy == 0 {
+			return []string{":arrows_counterclockwise: Superseded: the agency is preparing a new version"}, false
 		}
-	}
-	open = v.State.Pending() && v.CurrentTier == tier
-	if !open {
-		switch {
-		case v.State == approvals.StateApproved:
-			lines = append(lines, ":tada: The draft is approved")
-		case v.State == approvals.StatePendingClient && tier == approvals.TierInternal:
-			lines = append(lines, "Passed internal approval; now waiting for client approval")
-		case v.State == approvals.StateRejected && len(lines) == 0:
+		return []string{fmt.Sprintf(":arrows_counterclockwise: Superseded by revision %d", st.SupersededBy)}, false
+	case approvals.RequestApproved:
+		lines = append(lines, ":tada: The draft is approved")
+	case approvals.RequestPassed:
+		lines = append(lines, "Passed internal approval; now waiting for client approval")
+	case approvals.RequestReturned:
+		if len(lines) == 0 {
 			lines = append(lines, "Returned to its author")
 		}
 	}
-	return lines, open
+	return lines, st.Open()
 }
 
 // requestBlocks is the Block Kit of an approval request for (revision,
@@ -190,7 +189,7 @@ func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack
 		slack.NewHeaderBlock(plain(truncate(title, 150))),
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
-	if v.Revision == rev && v.State != approvals.StateWithdrawn {
+	if v.Revision == rev && v.Shows() && v.State != approvals.StateWithdrawn {
 		blocks = append(blocks, contentBlocks(v)...)
 	}
 	if len(lines) > 0 {
@@ -216,7 +215,7 @@ func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 		mrkdwn("*Account*\n" + escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"),
 		mrkdwn("*Author*\n" + escape(memberName(v.Author))),
 		mrkdwn("*Scheduled*\n" + schedule),
-		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Revision)),
+		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Current.Number)),
 	}
 }
 
@@ -351,17 +350,15 @@ func verdictBlocks(v *approvals.DraftView, n approvals.Notification) (text strin
 		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 	}
 	by := "a reviewer"
-	for _, d := range v.Decisions {
-		if d.Revision == n.Revision && d.Verdict == approvals.VerdictReject && (n.ActorID == 0 || d.ApproverID == n.ActorID) {
-			by = approverName(v, d) + " via " + channelName(d.Channel)
-		}
+	if d := v.Cause(n); d != nil {
+		by = approverName(v, d) + " via " + channelName(d.Channel)
 	}
 	if n.Channel == approvals.ChannelSystem {
 		by = "Signoff"
 	}
 	text = fmt.Sprintf(":x: Your draft #%d on %s (revision %d) was rejected by %s. Revise it with `/signoff revise %d`.", v.ID, escape(v.Account.Handle), n.Revision, escape(by), v.ID)
 	blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
-	for i, c := range chunks(n.Comment, maxSection) {
+	for i, c := range chunks(v.NoticeComment(n), maxSection) {
 		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("comment_%d", i))))
 	}
 	return text, blocks

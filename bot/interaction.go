@@ -205,7 +205,7 @@ func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionC
 		return map[string]string{first: b.userMessage(ctx, err)}
 	}
 	b.wake()
-	text := fmt.Sprintf("%s draft #%d on %s (revision %d): %s.", verb, v.ID, escape(v.Account.Handle), v.Revision, v.State.Describe())
+	text := fmt.Sprintf("%s draft #%d on %s (revision %d): %s.", verb, v.ID, escape(v.Account.Handle), v.Revision, v.State.Describe()) + notesText(v.Notes)
 	if meta.Channel != "" {
 		cb.Channel.ID = meta.Channel
 	}

@@ -21,7 +21,7 @@ import (
 //
 // A reminder or request the draft has moved past is not sent.
 func (s *sender) deadline(ctx context.Context, v *approvals.DraftView, n approvals.Notification) error {
-	open := v.Revision == n.Revision && v.CurrentTier == n.Tier
+	open := v.Awaits(n.Revision, n.Tier)
 	switch n.Event {
 	case approvals.EventReminder:
 		if !open {

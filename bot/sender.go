@@ -65,7 +65,7 @@ func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approval
 	if len(have) > 0 {
 		return nil
 	}
-	if v.Revision != n.Revision || v.CurrentTier != n.Tier {
+	if !v.Awaits(n.Revision, n.Tier) {
 		return nil // the draft moved on before delivery; nothing to ask
 	}
 	channel, ts, err := s.b.api.PostMessageContext(ctx, n.Target,
@@ -95,12 +95,7 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 		if n.Event != approvals.EventDecisionRecorded {
 			continue
 		}
-		var dec *approvals.Decision
-		for _, d := range v.Decisions {
-			if d.Revision == n.Revision && d.Tier == n.Tier && d.ApproverID == n.ActorID {
-				dec = d
-			}
-		}
+		dec := v.Cause(n)
 		if dec == nil {
 			continue
 		}

@@ -335,7 +335,7 @@ func (a *app) accountSet() *cobra.Command {
 		deadline                 deadlineFlags // reminder.go
 	)
 	cmd := &cobra.Command{
-		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION] [--remind-max N] [--deadline-policy none|expire|auto-approve|escalate] [--deadline-margin DURATION] [--decide-within DURATION] [--backup-approver EMAIL]",
+		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION] [--remind-max N] [--deadline-policy none|expire|auto-approve|escalate] [--deadline-margin DURATION] [--decide-within DURATION] [--backup-approver EMAIL] [--min-review DURATION]",
 		Short: "Change a social account's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {

@@ -225,6 +225,14 @@ func (a *app) print(v any, human string, args ...any) error {
 	return err
 }
 
+// warn writes what the core wants the user to know beside its answer, on
+// standard error so that standard output stays the answer alone.
+func (a *app) warn(notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(a.stderr, "signoff: note: %s\n", n)
+	}
+}
+
 // printList prints items as a JSON array ([] when there are none) with
 // --json, else as a table: header, then one row per item (row returns its
 // tab-separated cells), or empty instead when there are none and empty is

@@ -99,6 +99,7 @@ func (a *app) draftSubmit() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.warn(v.Notes)
 			return a.print(v, "%d", v.ID)
 		}),
 	}
@@ -170,6 +171,7 @@ func (a *app) draftRevise() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.warn(v.Notes)
 			return a.print(v, "revised draft %d to revision %d; it is now %s", v.ID, v.Revision, v.State)
 		}),
 	}

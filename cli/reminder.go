@@ -42,6 +42,7 @@ type deadlineFlags struct {
 	remindMax      int
 	policy         approvals.DeadlinePolicy
 	margin, within time.Duration
+	minReview      time.Duration
 	backup         string
 }
 
@@ -51,6 +52,7 @@ func (f *deadlineFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.margin, "deadline-margin", approvals.DefaultDeadlineMargin, "the deadline of a scheduled draft is this long before its scheduled time")
 	fs.DurationVar(&f.within, "decide-within", 0, "the deadline of an unscheduled draft is this long after it reached a tier (0: none)")
 	fs.StringVar(&f.backup, "backup-approver", "", "member added to a tier at its deadline by the escalate policy (\"\" clears it)")
+	fs.DurationVar(&f.minReview, "min-review", approvals.DefaultMinReview, "the deadline policy never acts on a tier before its approvers had this long")
 }
 
 func (f *deadlineFlags) apply(fs *pflag.FlagSet, set *approvals.AccountSettings) {
@@ -68,6 +70,9 @@ func (f *deadlineFlags) apply(fs *pflag.FlagSet, set *approvals.AccountSettings)
 	}
 	if changed(fs, "backup-approver") {
 		set.BackupApprover = &f.backup
+	}
+	if changed(fs, "min-review") {
+		set.MinReview = &f.minReview
 	}
 }
 
@@ -107,5 +112,5 @@ func describeDeadline(acc *approvals.Account) string {
 	if acc.BackupApproverID != 0 {
 		d += fmt.Sprintf(", backup approver member #%d", acc.BackupApproverID)
 	}
-	return strings.Join(append(parts, d), ", ")
+	return strings.Join(append(parts, d, fmt.Sprintf("review window %s", acc.MinReview)), ", ")
 }

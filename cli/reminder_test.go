@@ -23,7 +23,7 @@ func TestAccountDeadlineFlags(t *testing.T) {
 		"--deadline-margin", "30m", "--decide-within", "48h", "--backup-approver", "cleo@client.example")...)
 	want := approvals.Account{Handle: "acme-ig", Name: "Acme Instagram", InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny,
 		RemindAfter: 12 * time.Hour, RemindMax: 5, DeadlinePolicy: approvals.DeadlineEscalate, DeadlineMargin: 30 * time.Minute,
-		DecideWithin: 48 * time.Hour}
+		DecideWithin: 48 * time.Hour, MinReview: approvals.DefaultMinReview}
 	ignore := cmpopts.IgnoreFields(approvals.Account{}, "ID", "WorkspaceID", "CreatedAt", "BackupApproverID")
 	if diff := cmp.Diff(want, acc, ignore); diff != "" {
 		t.Errorf("account (-want +got)\n%s", diff)

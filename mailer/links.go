@@ -133,7 +133,7 @@ func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
 		p.Lines = []string{fmt.Sprintf("You %s revision %d at %s via %s. Nothing else to do.", verb, res.Decision.Revision, stamp(res.Decision.CreatedAt), res.Decision.Channel)}
 	} else {
 		p.Heading = "Thank you: " + verb
-		p.Lines = []string{fmt.Sprintf("You %s revision %d of this draft. It is now %s.", verb, res.Decision.Revision, describeState(res.Draft.State))}
+		p.Lines = []string{fmt.Sprintf("You %s revision %d of this draft. It is now %s.", verb, res.Decision.Revision, res.Draft.StatusAfter(res.Decision))}
 	}
 	h.message(w, r, http.StatusOK, p)
 }
@@ -202,7 +202,7 @@ func errorPages() []errorPage {
 		{approvals.ECONFLICT, approvals.ReasonExpired, http.StatusGone, "This request expired", "warn"},
 		{approvals.ECONFLICT, "", http.StatusConflict, "Not possible right now", "warn"},
 		{approvals.EUNAUTHORIZED, "", http.StatusForbidden, "You can no longer act on this draft", "error"},
-		{approvals.ENOTFOUND, "", http.StatusNotFound, "Draft not found", "error"},
+		{approvals.ENOTFOUND, "", http.StatusNotFound, "This draft is not available to you", "error"},
 		{approvals.EINVALID, "", http.StatusUnprocessableEntity, "That did not work", "error"},
 		{approvals.EUNAVAILABLE, "", http.StatusServiceUnavailable, "Please try again in a minute", "error"},
 		{approvals.EINTERNAL, "", http.StatusInternalServerError, "Something went wrong", "error"},
@@ -253,8 +253,14 @@ func (h *Links) coreFailure(w http.ResponseWriter, r *http.Request, token string
 		p.Lines = []string{"Signoff cannot reach its database right now. Nothing was recorded."}
 	default:
 		p.Lines = []string{sentence(approvals.ErrorMessage(err))}
-		if row.code == approvals.EUNAUTHORIZED {
+		switch row.code {
+		case approvals.EUNAUTHORIZED:
 			p.Lines = append(p.Lines, "Nothing was recorded. If you think you should be able to decide, ask the agency that sent you this email.")
+		case approvals.ENOTFOUND:
+			// A genuine link names a draft that existed: it is gone, or no
+			// longer the reader's to see. Which one is not theirs to learn.
+			p.Lines = []string{"This link no longer leads to a draft you may see: your access may have been removed.",
+				"Nothing was recorded. If you think you should be able to decide, ask the agency that sent you this email."}
 		}
 	}
 	h.message(w, r, row.status, p)
@@ -431,15 +437,6 @@ func accountName(v *approvals.DraftView) string {
 		return v.Account.Name
 	}
 	return v.Account.Handle
-}
-
-// describeState is State.Describe, but for a client who just approved, the
-// client tier still pending waits on the others.
-func describeState(s approvals.State) string {
-	if s == approvals.StatePendingClient {
-		return "waiting for the other client approvers"
-	}
-	return s.Describe()
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }

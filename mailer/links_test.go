@@ -116,7 +116,7 @@ func TestLinkReadsChangeNothing(t *testing.T) {
 		{"access revoked", func(f *fixture, d *approvals.DraftView) string {
 			f.ok(f.svc.Revoke(f.ctx, approvals.Operator(f.ws), handle, approvals.GrantTarget{Email: client1}))
 			return f.link(d, client1, approvals.VerdictApprove)
-		}, 403, "no access"},
+		}, 404, "no longer leads to a draft you may see"},
 		{"withdrawn", func(f *fixture, d *approvals.DraftView) string {
 			f.must(f.svc.Withdraw(f.ctx, f.as(author), d.ID))
 			return f.link(d, client1, approvals.VerdictApprove)

@@ -177,7 +177,7 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 	case approvals.EventApprovalRequested, approvals.EventReminder, approvals.EventEscalated:
 		// A request that a revision or a decision made moot before it went
 		// out would only lead to a "this was revised/decided" page.
-		if view.Revision != n.Revision || view.CurrentTier != n.Tier {
+		if !view.Awaits(n.Revision, n.Tier) {
 			s.logger.InfoContext(ctx, "approval request superseded before sending; not sent", "outbox_id", m.ID, "draft", n.DraftID, "revision", n.Revision)
 			return nil, nil
 		}
@@ -194,17 +194,17 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
 	case approvals.EventExpired, approvals.EventAutoApproved:
-		data.Comment, data.Outcome = n.Comment, outcomeOf(n.Event)
+		data.Comment, data.Outcome = view.NoticeComment(n), outcomeOf(n.Event)
 		subject, text, html = templates.DeadlineSubject, templates.DeadlineText, templates.DeadlineHTML
 	case approvals.EventRejected:
-		data.Comment = n.Comment // exactly as the approver typed it
+		data.Comment = view.NoticeComment(n) // exactly as the approver typed it
 		data.Decider, data.Via = "Signoff", n.Channel
-		if d := findDecision(view, n.Revision, n.ActorID, approvals.VerdictReject); d != nil {
+		if d := view.Cause(n); d != nil {
 			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
 		}
 		subject, text, html = templates.RejectedSubject, templates.RejectedText, templates.RejectedHTML
 	case approvals.EventApproved:
-		if d := findDecision(view, n.Revision, n.ActorID, approvals.VerdictApprove); d != nil {
+		if d := view.Cause(n); d != nil {
 			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
 		}
 		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
@@ -367,27 +367,20 @@ type feedback struct {
 	Text     string
 }
 
-// feedbackOf lists what was said about earlier rounds and this one, oldest
-// first: rejection comments and plain comments.
+// feedbackOf lists what the view's reader may read of what was said about
+// earlier rounds and this one, oldest first; staff see which remarks are
+// internal.
 func feedbackOf(v *approvals.DraftView) []feedback {
 	var out []feedback
-	for _, d := range v.Decisions {
-		if d.Comment != "" {
-			out = append(out, feedback{Who: d.Approver + " (" + pastTense(d.Verdict) + ")", At: d.CreatedAt, Revision: d.Revision, Text: d.Comment})
+	for _, r := range v.Remarks() {
+		who := r.Who
+		if r.Verdict != "" {
+			who += " (" + pastTense(r.Verdict) + ")"
 		}
-	}
-	for _, c := range v.Comments {
-		who := c.Author
-		if who == "" {
-			who = "Signoff"
+		if r.Internal {
+			who += ", internal"
 		}
-		out = append(out, feedback{Who: who, At: c.CreatedAt, Revision: c.Revision, Text: c.Text})
-	}
-	// Decisions and comments are each oldest first; merge by time.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].At.Before(out[j-1].At); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
+		out = append(out, feedback{Who: who, At: r.At, Revision: r.Revision, Text: r.Text})
 	}
 	return out
 }
@@ -397,16 +390,6 @@ func pastTense(v approvals.Verdict) string {
 		return "rejected"
 	}
 	return "approved"
-}
-
-func findDecision(v *approvals.DraftView, rev int, approver int64, verdict approvals.Verdict) *approvals.Decision {
-	var last *approvals.Decision
-	for _, d := range v.Decisions {
-		if d.Revision == rev && d.Verdict == verdict && (approver == 0 || d.ApproverID == approver) {
-			last = d
-		}
-	}
-	return last
 }
 
 func displayName(m approvals.Member) string {
