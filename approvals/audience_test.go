@@ -1,0 +1,365 @@
+package approvals_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// seen is what one reader sees of one draft: each piece the audience rule
+// decides on.
+type seen struct {
+	Visible   bool
+	Revisions []int    // numbers, oldest first
+	Current   int      // the revision shown as current
+	Decisions []string // "tier verdict by revision"
+	Comments  []string
+	Changed   string // the words the diff adds, "" when there is no diff
+	Tiers     []approvals.Tier
+	Listed    bool // in the reader's draft list
+}
+
+func (f *fixture) seenBy(email string, id int64) seen {
+	f.t.Helper()
+	var s seen
+	list, err := f.svc.List(f.ctx, f.as(email), approvals.ListInput{Account: "both"})
+	f.ok(err)
+	for _, d := range list {
+		if d.ID == id {
+			s.Listed = true
+		}
+	}
+	h, err := f.svc.DraftHistory(f.ctx, f.as(email), id)
+	if approvals.ErrorCode(err) == approvals.ENOTFOUND {
+		if want := fmt.Sprintf("no draft %d in workspace", id); !strings.Contains(err.Error(), want) {
+			f.t.Fatalf("refusal %q does not read as a missing draft", err)
+		}
+		return s
+	}
+	f.ok(err)
+	s.Visible = true
+	for _, r := range h.Revisions {
+		s.Revisions = append(s.Revisions, r.Number)
+	}
+	s.Current = h.Draft.Current.Number
+	for _, x := range h.Decisions {
+		s.Decisions = append(s.Decisions, fmt.Sprintf("%s %s r%d", x.Tier, x.Verdict, x.Revision))
+	}
+	for _, c := range h.Comments {
+		s.Comments = append(s.Comments, c.Text)
+	}
+	var added []string
+	for _, op := range h.Draft.Changes {
+		if op.Op == "+" && strings.TrimSpace(op.Text) != "" {
+			added = append(added, strings.TrimSpace(op.Text))
+		}
+	}
+	s.Changed = strings.Join(added, " ")
+	for _, t := range h.Draft.Tiers {
+		s.Tiers = append(s.Tiers, t.Tier)
+	}
+	return s
+}
+
+// TestAudiences is who sees what: each role × how far a draft got × each
+// piece of it (the draft, its revisions, decisions, comments, the diff and
+// the tiers), through Show, History and List.
+func TestAudiences(t *testing.T) {
+	clientTier := []approvals.Tier{approvals.TierClient}
+	bothTiers := []approvals.Tier{approvals.TierInternal, approvals.TierClient}
+	hidden := seen{}
+
+	tests := []struct {
+		name   string
+		setup  func(f *fixture) int64
+		staff  seen // owner, admin, admin2 and the author ed alike
+		client seen // c1 (the client approver) and c3 (view only) alike
+	}{
+		{
+			name:   "internal pending",
+			setup:  func(f *fixture) int64 { return f.submit("ed@acme.test", "both", "v1 text").ID },
+			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Tiers: bothTiers},
+			client: hidden,
+		},
+		{
+			name: "internal rejected",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: the tone is off"))
+				return v.ID
+			},
+			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Decisions: []string{"internal reject r1"}, Comments: nil, Tiers: bothTiers},
+			client: hidden,
+		},
+		{
+			name: "internal withdrawn",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.must(f.svc.AddComment(f.ctx, f.as("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
+				f.must(f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), v.ID))
+				return v.ID
+			},
+			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Comments: []string{"staff note"}, Tiers: bothTiers},
+			client: hidden,
+		},
+		{
+			name: "internal expired",
+			setup: func(f *fixture) int64 {
+				exp := approvals.DeadlineExpire
+				f.set("both", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour), MinReview: ptr(time.Duration(0))})
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.now = f.now.Add(2 * time.Hour)
+				if n := f.sweep(1); n != 1 {
+					f.t.Fatalf("sweep acted %d times", n)
+				}
+				return v.ID
+			},
+			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Tiers: bothTiers},
+			client: hidden,
+		},
+		{
+			name: "client pending",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.must(f.svc.AddComment(f.ctx, f.as("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
+				f.must(f.svc.AddComment(f.ctx, f.as("ed@acme.test"), v.ID, approvals.CommentInput{Text: "for everyone"}))
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				return v.ID
+			},
+			staff: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Decisions: []string{"internal approve r1"},
+				Comments: []string{"staff note", "for everyone"}, Tiers: bothTiers},
+			client: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Comments: []string{"for everyone"}, Tiers: clientTier},
+		},
+		{
+			// Revision 1 never reached clients; revision 2 is the first
+			// they see, so there is no diff for them.
+			name: "client pending after an internal round",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: the tone is off"))
+				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "v2 calmer text"}))
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				return v.ID
+			},
+			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2}, Current: 2, Changed: "v2 calmer",
+				Decisions: []string{"internal reject r1", "internal approve r2"}, Tiers: bothTiers},
+			client: seen{Visible: true, Listed: true, Revisions: []int{2}, Current: 2, Tiers: clientTier},
+		},
+		{
+			// Clients saw revisions 1 and 3; revision 2 was rejected
+			// internally. Their diff is 1 → 3.
+			name: "client pending, diff between the revisions clients saw",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "one two three")
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
+				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
+				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: not secret"))
+				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two four"}))
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				return v.ID
+			},
+			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2, 3}, Current: 3, Changed: "four",
+				Decisions: []string{"internal approve r1", "client reject r1", "internal reject r2", "internal approve r3"}, Tiers: bothTiers},
+			client: seen{Visible: true, Listed: true, Revisions: []int{1, 3}, Current: 3, Changed: "four",
+				Decisions: []string{"client reject r1"}, Tiers: clientTier},
+		},
+		{
+			// A revision in internal review: clients keep seeing the one
+			// they had.
+			name: "revised after the client rejected, in internal review",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "one two three")
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
+				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
+				return v.ID
+			},
+			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2}, Current: 2, Changed: "secret",
+				Decisions: []string{"internal approve r1", "client reject r1"}, Tiers: bothTiers},
+			client: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1,
+				Decisions: []string{"client reject r1"}, Tiers: clientTier},
+		},
+		{
+			name: "approved",
+			setup: func(f *fixture) int64 {
+				v := f.submit("ed@acme.test", "both", "v1 text")
+				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID))
+				return v.ID
+			},
+			staff: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1,
+				Decisions: []string{"internal approve r1", "client approve r1"}, Tiers: bothTiers},
+			client: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Decisions: []string{"client approve r1"}, Tiers: clientTier},
+		},
+	}
+	staff := []string{"owner@acme.test", "admin@acme.test", "admin2@acme.test", "ed@acme.test"}
+	clients := []string{"c1@client.test", "c3@client.test"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := standard(t)
+			f.ok(f.svc.Grant(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c3@client.test"}, approvals.NewCaps(approvals.CapView)))
+			id := tt.setup(f)
+			for _, email := range staff {
+				if diff := cmp.Diff(tt.staff, f.seenBy(email, id)); diff != "" {
+					t.Errorf("%s (-want +got)\n%s", email, diff)
+				}
+			}
+			for _, email := range clients {
+				if diff := cmp.Diff(tt.client, f.seenBy(email, id)); diff != "" {
+					t.Errorf("%s (-want +got)\n%s", email, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestActingNeedsSeeing: a client who may create on an account still acts
+// on no draft they may not see, and every refusal reads as "not found".
+func TestActingNeedsSeeing(t *testing.T) {
+	f := standard(t)
+	f.ok(f.svc.Grant(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c2@client.test"}, approvals.NewCaps(approvals.CapComment, approvals.CapCreate)))
+	v := f.submit("ed@acme.test", "both", "secret launch text")
+	c2 := f.as("c2@client.test")
+	actions := []struct {
+		name string
+		do   func() error
+	}{
+		{"show", func() error { _, err := f.svc.Show(f.ctx, c2, v.ID); return err }},
+		{"history", func() error { _, err := f.svc.DraftHistory(f.ctx, c2, v.ID); return err }},
+		{"comment", func() error {
+			_, err := f.svc.AddComment(f.ctx, c2, v.ID, approvals.CommentInput{Text: "hi"})
+			return err
+		}},
+		{"revise", func() error {
+			_, err := f.svc.Revise(f.ctx, c2, v.ID, approvals.DraftInput{Text: "mine now"})
+			return err
+		}},
+		{"withdraw", func() error { _, err := f.svc.Withdraw(f.ctx, c2, v.ID); return err }},
+		{"approve", func() error { _, err := f.svc.Approve(f.ctx, c2, v.ID); return err }},
+		{"reject", func() error { _, err := f.svc.Reject(f.ctx, c2, v.ID, "no"); return err }},
+		{"new link", func() error { _, err := f.svc.RequestNewLink(f.ctx, c2, v.ID, approvals.TierClient); return err }},
+	}
+	missing := fmt.Sprintf("no draft %d in workspace \"acme\"", v.ID+1000)
+	_, err := f.svc.Withdraw(f.ctx, c2, v.ID+1000)
+	if approvals.ErrorMessage(err) != missing {
+		t.Fatalf("missing draft: %v", err)
+	}
+	for _, tt := range actions {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do()
+			wantCode(t, err, approvals.ENOTFOUND)
+			want := fmt.Sprintf("no draft %d in workspace \"acme\"", v.ID)
+			if msg := approvals.ErrorMessage(err); msg != want || strings.Contains(msg, "secret") {
+				t.Errorf("message %q, want %q", msg, want)
+			}
+		})
+	}
+	if s := f.state(v.ID); s != approvals.StatePendingInternal {
+		t.Fatalf("state = %s", s)
+	}
+	// Every refused attempt is in the audit log.
+	if n := len(f.audit(v.ID, "draft.withdraw")); n != 1 {
+		t.Errorf("%d refused withdrawals audited, want 1", n)
+	}
+	// Only staff mark a comment internal.
+	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+	_, err = f.svc.AddComment(f.ctx, f.as("c1@client.test"), v.ID, approvals.CommentInput{Text: "psst", Internal: true})
+	wantCode(t, err, approvals.EINVALID, "only staff")
+}
+
+// TestNobodyDecidesOnWordsTheyWrote: the author and every reviser, whatever
+// their role, in every tier.
+func TestNobodyDecidesOnWordsTheyWrote(t *testing.T) {
+	f := standard(t)
+	// admin revises ed's draft: admin is now a writer and may not approve
+	// the internal tier; admin2 may.
+	f.ok(f.svc.AddApprover(f.ctx, f.op(), "both", "admin2@acme.test", approvals.TierInternal))
+	v := f.submit("ed@acme.test", "both", "ed's words")
+	f.must(f.svc.Revise(f.ctx, f.as("admin@acme.test"), v.ID, approvals.DraftInput{Text: "admin's words"}))
+	_, err := f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID)
+	wantCode(t, err, approvals.EUNAUTHORIZED, "nobody decides on words they wrote")
+	// Nor is the reviser asked: admin was asked for revision 1 only,
+	// admin2 for both.
+	want := []string{"email admin2@acme.test", "email admin2@acme.test", "email admin@acme.test"}
+	if diff := cmp.Diff(want, f.sent(v.ID, approvals.EventApprovalRequested)); diff != "" {
+		t.Errorf("requests (-want +got)\n%s", diff)
+	}
+	f.must(f.svc.Approve(f.ctx, f.as("admin2@acme.test"), v.ID))
+	if s := f.state(v.ID); s != approvals.StatePendingClient {
+		t.Fatalf("state = %s", s)
+	}
+
+	// The only internal approver left is a writer: the revision is refused.
+	f.ok(f.svc.RemoveApprover(f.ctx, f.op(), "both", "admin2@acme.test", approvals.TierInternal))
+	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "again"))
+	_, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "third"})
+	wantCode(t, err, approvals.EINVALID, "no internal approver who did not write this draft")
+	if s := f.state(v.ID); s != approvals.StateRejected {
+		t.Fatalf("state = %s", s)
+	}
+}
+
+// TestReviewWindow: a deadline policy acts on a tier only once its
+// approvers were asked and had the account's review window; a schedule
+// that leaves less is said at submission.
+func TestReviewWindow(t *testing.T) {
+	f := standard(t)
+	auto := approvals.DeadlineAutoApprove
+	f.set("both", approvals.AccountSettings{DeadlinePolicy: &auto})
+	start := f.now
+	at := start.Add(2 * time.Minute)
+	v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "rushed", ScheduledAt: &at})
+	f.ok(err)
+	if len(v.Notes) != 2 || !strings.Contains(v.Notes[0], "the internal tier has until") ||
+		!strings.Contains(v.Notes[0], "auto-approve will not act before 2026-11-25 16:00 UTC") {
+		t.Fatalf("notes = %q", v.Notes)
+	}
+	for _, after := range []time.Duration{time.Minute, 2 * time.Minute, time.Hour, 4*time.Hour - time.Second} {
+		f.now = start.Add(after)
+		if n := f.sweep(3); n != 0 {
+			t.Fatalf("after %s: the policy acted %d times", after, n)
+		}
+	}
+	// At the window's end the internal tier is approved by the policy and
+	// the client tier asked; clients get their own window.
+	f.now = start.Add(4 * time.Hour)
+	if n := f.sweep(3); n != 1 {
+		t.Fatalf("at the window: %d actions", n)
+	}
+	if s := f.state(v.ID); s != approvals.StatePendingClient {
+		t.Fatalf("state = %s", s)
+	}
+	f.now = start.Add(8*time.Hour - time.Second)
+	if n := f.sweep(3); n != 0 {
+		t.Fatalf("client tier acted on before its window: %d", n)
+	}
+	f.now = start.Add(8 * time.Hour)
+	if n := f.sweep(3); n != 1 {
+		t.Fatalf("client window: %d actions", n)
+	}
+	if s := f.state(v.ID); s != approvals.StateApproved {
+		t.Fatalf("state = %s", s)
+	}
+
+	// A revision restarts the window: it is a text nobody saw yet.
+	exp := approvals.DeadlineExpire
+	f.set("client", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour)})
+	d := f.submit("ed@acme.test", "client", "first")
+	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), d.ID, "redo"))
+	f.now = f.now.Add(5 * time.Hour)
+	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), d.ID, approvals.DraftInput{Text: "second"}))
+	f.now = f.now.Add(time.Hour)
+	if n := f.sweep(3); n != 0 {
+		t.Fatalf("revision expired %d times an hour after it was asked", n)
+	}
+	f.now = f.now.Add(3 * time.Hour)
+	if n := f.sweep(3); n != 1 {
+		t.Fatalf("after the window: %d actions", n)
+	}
+}
