@@ -1,0 +1,202 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// Issue 12 ("Trust") through the API: a client member's token sees what
+// that client sees, and nothing of a draft that never reached them.
+
+// trustFixture adds to the fixture a client approver of acme's "ig" (with
+// a token), turns client approval on, and gives the owner a token too.
+func trustFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	op := approvals.Operator("acme")
+	f.must(f.svc.AddMember(f.ctx, op, "cleo@client.test", "Cleo", approvals.RoleClient))
+	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "cleo@client.test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment)))
+	f.ok(f.svc.AddApprover(f.ctx, op, "ig", "cleo@client.test", approvals.TierClient))
+	on := true
+	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{NeedsClientApproval: &on}))
+	f.token("acme", "cleo", "cleo@client.test")
+	f.token("acme", "own", "owner@acme.test")
+	return f
+}
+
+func (f *fixture) as(email string) approvals.Actor {
+	return approvals.Actor{Workspace: "acme", Email: email, Channel: approvals.ChannelCLI}
+}
+
+func (f *fixture) submitAs(email, text string) int64 {
+	f.t.Helper()
+	v, err := f.svc.Submit(f.ctx, f.as(email), approvals.DraftInput{Account: "ig", Text: text})
+	f.ok(err)
+	return v.ID
+}
+
+// Finding 3 (and 5 for the API's one action, published): drafts rejected,
+// withdrawn or expired in the internal tier, or still there, answer a
+// client's token 404 exactly as a draft that does not exist, and nothing
+// of them leaks; a draft that reached the client shows only its client
+// revision and the client tier's approvals.
+func TestTrustAPIClientToken(t *testing.T) {
+	f := trustFixture(t)
+	op := approvals.Operator("acme")
+
+	// Expired in the internal tier: the policy, an hour after the request
+	// and past the review window.
+	expire, none := approvals.DeadlineExpire, approvals.DeadlineNone
+	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &expire, DecideWithin: ptr(time.Hour)}))
+	expired := f.submitAs("ed@acme.test", "EXP secret promo")
+	f.now = f.now.Add(5 * time.Hour)
+	if n, err := (&approvals.Sweeper{Service: f.svc}).RunOnce(f.ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v; want the expiry", n, err)
+	}
+	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &none}))
+
+	rejected := f.submitAs("ed@acme.test", "REJ secret launch")
+	f.must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), rejected, "INTERNAL-REJECT numbers are off"))
+	withdrawn := f.submitAs("ed@acme.test", "WD secret teaser")
+	f.must(f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), withdrawn))
+	pending := f.submitAs("ed@acme.test", "PEND secret draft")
+
+	// Reached the client at revision 2, after an internal reject and an
+	// internal note; approved by the client.
+	seen := f.submitAs("ed@acme.test", "SEEN-V1 first take")
+	f.must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), seen, "INTERNAL-REJECT too loud"))
+	f.must(f.svc.AddComment(f.ctx, f.as("ed@acme.test"), seen, approvals.CommentInput{Text: "INTERNAL-NOTE toned down", Internal: true}))
+	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), seen, approvals.DraftInput{Text: "SEEN-V2 second take"}))
+	f.must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), seen))
+	f.must(f.svc.Approve(f.ctx, f.as("cleo@client.test"), seen))
+
+	// Reached the client at revision 1, then revised into internal review:
+	// the client still sees revision 1.
+	moving := f.submitAs("ed@acme.test", "MOVING-V1 shown to the client")
+	f.must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), moving))
+	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), moving, approvals.DraftInput{Text: "MOVING-V2 UNSEEN rewrite"}))
+
+	secrets := []string{"EXP secret", "REJ secret", "WD secret", "PEND secret", "SEEN-V1", "INTERNAL-", "UNSEEN"}
+	noSecrets := func(what string, body []byte) {
+		t.Helper()
+		for _, s := range secrets {
+			if strings.Contains(string(body), s) {
+				t.Errorf("%s shows %q:\n%s", what, s, body)
+			}
+		}
+	}
+	cleo := f.tokens["cleo"]
+
+	missing := f.do("GET", "/api/v1/drafts/999999", cleo, "")
+	for _, tt := range []struct {
+		name string
+		id   int64
+	}{{"expired", expired}, {"rejected", rejected}, {"withdrawn", withdrawn}, {"pending internal", pending}} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, req := range []struct{ method, path string }{
+				{"GET", fmt.Sprintf("/api/v1/drafts/%d", tt.id)},
+				{"POST", fmt.Sprintf("/api/v1/drafts/%d/published", tt.id)},
+			} {
+				r := f.do(req.method, req.path, cleo, "")
+				e := r.errorBody(t)
+				if r.status != http.StatusNotFound || e.Code != approvals.ENOTFOUND {
+					t.Errorf("%s %s with a client's token: %d %s; want 404 not_found", req.method, req.path, r.status, r.body)
+				}
+				if want := strings.ReplaceAll(missing.errorBody(t).Message, "999999", fmt.Sprint(tt.id)); e.Message != want {
+					t.Errorf("%s %s: message %q, a missing draft's is %q", req.method, req.path, e.Message, want)
+				}
+				noSecrets(req.method+" "+req.path, r.body)
+			}
+			// Staff see it.
+			if r := f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", tt.id), f.tokens["ed"], ""); r.status != http.StatusOK {
+				t.Errorf("editor's token: %d %s", r.status, r.body)
+			}
+		})
+	}
+
+	t.Run("reached the client", func(t *testing.T) {
+		r := f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", seen), cleo, "")
+		var h approvals.Handoff
+		f.decode(r, http.StatusOK, &h)
+		noSecrets("the approved draft", r.body)
+		if h.Text != "SEEN-V2 second take" || h.State != approvals.StateApproved {
+			t.Errorf("client's view: %s %q", h.State, h.Text)
+		}
+		for _, a := range h.Approvals {
+			if a.Tier != approvals.TierClient {
+				t.Errorf("client's view lists a %s approval: %+v", a.Tier, a)
+			}
+		}
+		if len(h.Approvals) != 1 || h.Approvals[0].Approver.Email != "cleo@client.test" {
+			t.Errorf("client's view approvals = %+v, want Cleo's alone", h.Approvals)
+		}
+
+		r = f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", moving), cleo, "")
+		f.decode(r, http.StatusOK, &h)
+		noSecrets("the draft back in internal review", r.body)
+		if h.Text != "MOVING-V1 shown to the client" {
+			t.Errorf("client's view of a draft revised into internal review: %q, want revision 1's text", h.Text)
+		}
+
+		r = f.do("GET", "/api/v1/drafts", cleo, "")
+		var page approvals.HandoffPage
+		f.decode(r, http.StatusOK, &page)
+		noSecrets("the approved list", r.body)
+		if len(page.Drafts) != 1 || page.Drafts[0].ID != seen {
+			t.Errorf("client's approved list = %+v, want draft %d alone", page.Drafts, seen)
+		}
+		// The editor's token sees the internal approval.
+		f.decode(f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", seen), f.tokens["ed"], ""), http.StatusOK, &h)
+		var tiers []approvals.Tier
+		for _, a := range h.Approvals {
+			tiers = append(tiers, a.Tier)
+		}
+		if len(tiers) != 2 {
+			t.Errorf("editor's view approvals by tier = %v, want both tiers", tiers)
+		}
+	})
+}
+
+// Finding 2 through the API, which cannot decide but can submit: a member
+// who is the only approver of a required tier cannot submit there (nobody
+// would be left to decide on their words), and a draft they submit on an
+// account with another approver waits for that one.
+func TestTrustAPISubmitterNeverDecides(t *testing.T) {
+	f := trustFixture(t)
+	r := f.do("POST", "/api/v1/drafts", f.tokens["own"], `{"account": "ig", "text": "Owner's own words"}`)
+	e := r.errorBody(t)
+	if r.status != http.StatusBadRequest || !strings.Contains(e.Message, "no internal approver who did not write this draft") {
+		t.Errorf("owner submits as the only internal approver: %d %+v", r.status, e)
+	}
+	// With a second internal approver it is accepted, and the owner still
+	// cannot approve it through any channel.
+	op := approvals.Operator("acme")
+	f.must(f.svc.AddMember(f.ctx, op, "adam@acme.test", "Adam", approvals.RoleAdmin))
+	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView)))
+	f.ok(f.svc.AddApprover(f.ctx, op, "ig", "adam@acme.test", approvals.TierInternal))
+	var h approvals.Handoff
+	f.decode(f.do("POST", "/api/v1/drafts", f.tokens["own"], `{"account": "ig", "text": "Owner's own words"}`), http.StatusCreated, &h)
+	_, err := f.svc.Approve(f.ctx, f.as("owner@acme.test"), h.ID)
+	if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED || !strings.Contains(approvals.ErrorMessage(err), "nobody decides on words they wrote") {
+		t.Errorf("owner approves their API submission: %v", err)
+	}
+	// And no API route decides.
+	for _, path := range []string{"/api/v1/drafts/%d/approve", "/api/v1/drafts/%d/decisions"} {
+		r := f.do("POST", fmt.Sprintf(path, h.ID), f.tokens["own"], `{}`)
+		if r.status != http.StatusNotFound {
+			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+		}
+	}
+	var got approvals.Handoff
+	if err := json.Unmarshal(f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", h.ID), f.tokens["own"], "").body, &got); err != nil || got.State != approvals.StatePendingInternal {
+		t.Errorf("state = %s (%v), want pending_internal", got.State, err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
