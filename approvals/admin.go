@@ -216,6 +216,9 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error
 		if err := tx.DeleteMember(ctx, p.ws.ID, m.ID); err != nil {
 			return err
 		}
+		if err := s.requireWorkspaceApprovers(ctx, tx, p.ws); err != nil {
+			return err
+		}
 		return s.reevaluateWorkspace(ctx, tx, p)
 	})
 }
@@ -318,6 +321,9 @@ func (s *Service) RemoveFromGroup(ctx context.Context, a Actor, group, email str
 		}
 		e.Detail = m.Email + " from " + g.Name
 		if err := tx.RemoveGroupMember(ctx, p.ws.ID, g.ID, m.ID); err != nil {
+			return err
+		}
+		if err := s.requireWorkspaceApprovers(ctx, tx, p.ws); err != nil {
 			return err
 		}
 		return s.reevaluateWorkspace(ctx, tx, p)
@@ -441,6 +447,9 @@ func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set Ac
 		}
 		e.Detail = acc.Handle + ": " + strings.Join(changes, " ")
 		out = acc
+		if err := s.requireApprovers(ctx, tx, p.ws, []*Account{acc}); err != nil {
+			return err
+		}
 		if err := tx.UpdateAccount(ctx, acc); err != nil {
 			return err
 		}
@@ -571,6 +580,9 @@ func (s *Service) Revoke(ctx context.Context, a Actor, handle string, from Grant
 		if err := tx.DeleteGrant(ctx, g); err != nil {
 			return err
 		}
+		if err := s.requireApprovers(ctx, tx, p.ws, []*Account{acc}); err != nil {
+			return err
+		}
 		return s.reevaluateAccount(ctx, tx, p, acc)
 	})
 }
@@ -579,9 +591,20 @@ func (s *Service) Revoke(ctx context.Context, a Actor, handle string, from Grant
 // Errors: ENOTFOUND, EINVALID (no access, wrong role for the tier), ECONFLICT, EUNAUTHORIZED.
 func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
 	return s.do(ctx, a, "approver.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
-		ap, _, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
+		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
 		if err != nil {
 			return err
+		}
+		m, err := tx.MemberByID(ctx, p.ws.ID, ap.MemberID)
+		if err != nil {
+			return err
+		}
+		access, err := s.access(ctx, tx, m, acc)
+		if err != nil {
+			return err
+		}
+		if why := approverProblem(m, acc, tier, access); why != "" {
+			return Errorf(EINVALID, "%s", why)
 		}
 		return tx.AddApprover(ctx, ap)
 	})
@@ -596,6 +619,9 @@ func (s *Service) RemoveApprover(ctx context.Context, a Actor, handle, email str
 			return err
 		}
 		if err := tx.RemoveApprover(ctx, ap); err != nil {
+			return err
+		}
+		if err := s.requireApprovers(ctx, tx, p.ws, []*Account{acc}); err != nil {
 			return err
 		}
 		return s.reevaluateAccount(ctx, tx, p, acc)

@@ -234,7 +234,7 @@ func TestApproverNeedsAccess(t *testing.T) {
 	}{
 		{name: "owner needs no grant", who: func(w *world) *approvals.Member { return w.owner }, tier: approvals.TierInternal},
 		{name: "admin without access", who: func(w *world) *approvals.Member { return w.admin }, tier: approvals.TierInternal,
-			code: approvals.EINVALID, parts: []string{"admin@example.com", `"acme-ig"`, "internal", "no access"}},
+			code: approvals.EINTERNAL, parts: []string{"admin@example.com", `"acme-ig"`, "internal", "no access"}},
 		{name: "admin with a grant", who: func(w *world) *approvals.Member { return w.admin }, tier: approvals.TierInternal,
 			setup: func(w *world) []func(ctx context.Context, tx approvals.Tx) error {
 				return []func(ctx context.Context, tx approvals.Tx) error{
@@ -247,11 +247,11 @@ func TestApproverNeedsAccess(t *testing.T) {
 					func(ctx context.Context, tx approvals.Tx) error { return tx.SetGrant(ctx, w.grant(w.editor)) },
 				}
 			},
-			code: approvals.EINVALID, parts: []string{"editor@example.com", `"acme-ig"`, "internal approvers must be owners or admins"}},
+			code: approvals.EINTERNAL, parts: []string{"editor@example.com", `"acme-ig"`, "internal approvers must be owners or admins"}},
 		{name: "owner cannot approve as client", who: func(w *world) *approvals.Member { return w.owner }, tier: approvals.TierClient,
-			code: approvals.EINVALID, parts: []string{"owner@example.com", `"acme-ig"`, "client approvers must be clients"}},
+			code: approvals.EINTERNAL, parts: []string{"owner@example.com", `"acme-ig"`, "client approvers must be clients"}},
 		{name: "client without access", who: func(w *world) *approvals.Member { return w.client }, tier: approvals.TierClient,
-			code: approvals.EINVALID, parts: []string{"client@example.com", `"acme-ig"`, "client approver", "no access"}},
+			code: approvals.EINTERNAL, parts: []string{"client@example.com", `"acme-ig"`, "client approver", "no access"}},
 		{name: "client through a group", who: func(w *world) *approvals.Member { return w.client }, tier: approvals.TierClient,
 			setup: func(w *world) []func(ctx context.Context, tx approvals.Tx) error {
 				g := &approvals.Group{WorkspaceID: w.ws.ID, Name: "clients"}
@@ -275,7 +275,7 @@ func TestApproverNeedsAccess(t *testing.T) {
 					},
 				}
 			},
-			code: approvals.EINVALID, parts: []string{"no access"}},
+			code: approvals.EINTERNAL, parts: []string{"no access"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

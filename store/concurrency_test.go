@@ -105,7 +105,7 @@ func TestConcurrentLastApprovers(t *testing.T) {
 			if err1 != nil {
 				t.Errorf("first transaction: %v", err1)
 			}
-			wantErr(t, err2, approvals.EINVALID, `account "acme-ig" needs client approval`)
+			wantErr(t, err2, approvals.EINTERNAL, `account "acme-ig" needs client approval`)
 			if got := w.approvers(t, db); len(got) != 1 {
 				t.Errorf("approvers = %v, want exactly one", got)
 			}
@@ -133,7 +133,7 @@ func TestConcurrentApproverAndRevoke(t *testing.T) {
 		// The revoke, once it gets the lock, sees the new approver and drops it.
 		{"add then revoke", add, revoke, ""},
 		// The add, once it gets the lock, sees no access and is refused.
-		{"revoke then add", revoke, add, approvals.EINVALID},
+		{"revoke then add", revoke, add, approvals.EINTERNAL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,8 +13,9 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-// SQLSTATEs raised by the schema's triggers (class "SO", for Signoff). Their
-// messages are written for users: they name the account, member and tier.
+// SQLSTATEs raised by the schema's triggers (class "SO", for Signoff). The
+// approver invariants are the core's to check, with its own words; a trigger
+// that catches a breach has found a bug, reported as an internal error.
 const (
 	codeApproverRule    = "SO001" // an approver without access, or with the wrong role for the tier
 	codeTierNeedsOne    = "SO002" // an account needs a tier's approval but would have no approver in it
@@ -66,7 +67,9 @@ func dbError(err error, v violations) error {
 func pgError(pgErr *pgconn.PgError, err error) error {
 	e := &approvals.Error{Code: approvals.EINTERNAL, Message: "internal error", Err: err}
 	switch code := pgErr.Code; {
-	case code == codeApproverRule, code == codeTierNeedsOne, code == codeAuditAppendOnly:
+	case code == codeApproverRule, code == codeTierNeedsOne:
+		// Left EINTERNAL: the core checks these first.
+	case code == codeAuditAppendOnly:
 		e.Code, e.Message = approvals.EINVALID, pgErr.Message
 	case code == codeUniqueViolation:
 		e.Code, e.Message = approvals.ECONFLICT, uniqueMessage(pgErr.ConstraintName)

@@ -115,7 +115,7 @@ func TestAccessLossDropsApprover(t *testing.T) {
 		t.Run(tt.name+"/last approver", func(t *testing.T) {
 			w := newApproverWorld(t, db, tt.viaGroup, false)
 			err := inTx(db, func(ctx context.Context, tx approvals.Tx) error { return tt.revoke(ctx, tx, w) })
-			wantErr(t, err, approvals.EINVALID, `account "acme-ig"`, "client approval", "client approver")
+			wantErr(t, err, approvals.EINTERNAL, `account "acme-ig"`, "client approval", "client approver")
 			if diff := cmp.Diff([]string{"client@example.com"}, w.approvers(t, db)); diff != "" {
 				t.Errorf("approvers after refusal (-want +got)\n%s", diff)
 			}
@@ -196,7 +196,7 @@ func TestTierNeedsApprover(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, approvals.EINVALID, tt.parts...)
+			wantErr(t, err, approvals.EINTERNAL, tt.parts...)
 		})
 	}
 
