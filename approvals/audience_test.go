@@ -363,3 +363,35 @@ func TestReviewWindow(t *testing.T) {
 		t.Fatalf("after the window: %d actions", n)
 	}
 }
+
+// TestClientsReadNoInternalOnlyHandoffs: a draft approved by the internal
+// tier alone never reached clients, so a client's API token does not list
+// it among the approved drafts either.
+func TestClientsReadNoInternalOnlyHandoffs(t *testing.T) {
+	f := standard(t)
+	f.set("both", approvals.AccountSettings{NeedsClientApproval: ptr(false)})
+	v := f.submit("ed@acme.test", "both", "internal only")
+	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+	if s := f.state(v.ID); s != approvals.StateApproved {
+		t.Fatalf("state = %s", s)
+	}
+	for _, tt := range []struct {
+		email string
+		want  int
+	}{{"admin2@acme.test", 1}, {"c1@client.test", 0}} {
+		page, err := f.svc.ApprovedDrafts(f.ctx, f.as(tt.email), approvals.HandoffQuery{})
+		f.ok(err)
+		if len(page.Drafts) != tt.want {
+			t.Errorf("%s lists %d approved drafts, want %d", tt.email, len(page.Drafts), tt.want)
+		}
+		if page.NextCursor == "" {
+			t.Errorf("%s: no cursor", tt.email)
+		}
+		_, err = f.svc.DraftHandoff(f.ctx, f.as(tt.email), v.ID)
+		if tt.want == 0 {
+			wantCode(t, err, approvals.ENOTFOUND)
+		} else {
+			f.ok(err)
+		}
+	}
+}

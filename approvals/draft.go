@@ -20,6 +20,10 @@ const (
 // States lists every state.
 var States = []State{StatePendingInternal, StatePendingClient, StateApproved, StateRejected, StateWithdrawn, StateExpired}
 
+// PendingStates lists the states in which a draft waits on a tier; the
+// store selects "pending" drafts by this list.
+var PendingStates = []State{StatePendingInternal, StatePendingClient}
+
 // ParseState parses a state name.
 func ParseState(s string) (State, error) {
 	for _, st := range States {
@@ -31,7 +35,7 @@ func ParseState(s string) (State, error) {
 }
 
 // Pending reports whether the draft waits on a tier.
-func (s State) Pending() bool { return s == StatePendingInternal || s == StatePendingClient }
+func (s State) Pending() bool { return slices.Contains(PendingStates, s) }
 
 // Describe says the state in words for messages to people: "waiting for
 // client approval", "approved". Every channel says it the same way.

@@ -185,7 +185,12 @@ func (s *Service) ApprovedDrafts(ctx context.Context, a Actor, q HandoffQuery) (
 		if err := pre.preload(ctx, ds, nil); err != nil {
 			return err
 		}
+		reader := ReaderOf(p.member)
 		for i, h := range hs {
+			if !reader.SeesDraft(ds[i]) {
+				out.NextCursor = formatCursor(h.Seq) // passed over, not lost
+				continue
+			}
 			v, err := s.handoffView(ctx, pre, p, ds[i], h)
 			if err != nil {
 				return err

@@ -196,3 +196,13 @@ func intList(l []int) []int {
 	}
 	return l
 }
+
+// pendingStates is approvals.PendingStates as a query parameter: which
+// states wait on a tier is the core's to say.
+func pendingStates() []string {
+	out := make([]string, len(approvals.PendingStates))
+	for i, st := range approvals.PendingStates {
+		out[i] = string(st)
+	}
+	return out
+}

@@ -143,9 +143,9 @@ func (t *tx) Drafts(ctx context.Context, f approvals.DraftFilter) ([]*approvals.
 func (t *tx) PendingDrafts(ctx context.Context, workspaceID, accountID int64) ([]*approvals.Draft, error) {
 	rows, err := t.tx.Query(ctx, `
 		SELECT `+draftColumns+` FROM drafts d
-		WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state IN ('pending_internal', 'pending_client')
+		WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state = ANY ($3)
 		ORDER BY d.id`,
-		workspaceID, accountID)
+		workspaceID, accountID, pendingStates())
 	if err != nil {
 		return nil, dbError(err, nil)
 	}

@@ -19,9 +19,9 @@ func (t *tx) PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs 
 	}
 	rows, err := t.tx.Query(ctx, `
 		SELECT `+draftColumns+` FROM drafts d
-		WHERE d.workspace_id = $1 AND d.account_id = ANY ($2) AND d.state IN ('pending_internal', 'pending_client')
+		WHERE d.workspace_id = $1 AND d.account_id = ANY ($2) AND d.state = ANY ($3)
 		ORDER BY d.id`,
-		workspaceID, accountIDs)
+		workspaceID, accountIDs, pendingStates())
 	if err != nil {
 		return nil, dbError(err, nil)
 	}

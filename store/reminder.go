@@ -89,12 +89,12 @@ func (t *tx) WakeAccountClocks(ctx context.Context, workspaceID, accountID int64
 	_, err := t.tx.Exec(ctx, `
 		WITH locked AS (
 			SELECT d.id FROM drafts d
-			WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state IN ('pending_internal', 'pending_client')
+			WHERE d.workspace_id = $1 AND d.account_id = $2 AND d.state = ANY ($4)
 			ORDER BY d.id
 			FOR NO KEY UPDATE
 		)
 		UPDATE draft_clocks c SET due_at = $3 FROM locked WHERE c.draft_id = locked.id`,
-		workspaceID, accountID, at)
+		workspaceID, accountID, at, pendingStates())
 	return dbError(err, nil)
 }
 
