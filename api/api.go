@@ -50,6 +50,7 @@ func (a *API) Register(mux interface {
 	mux.Handle("POST /api/v1/drafts", a.authed(a.submitDraft))
 	mux.Handle("GET /api/v1/drafts/{id}", a.authed(a.showDraft))
 	mux.Handle("POST /api/v1/drafts/{id}/published", a.authed(a.markPublished))
+	mux.Handle("POST /api/v1/drafts/{id}/comments", a.authed(a.addComment))
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -228,8 +229,34 @@ func (a *API) submitDraft(w http.ResponseWriter, r *http.Request, actor approval
 		a.fail(w, r, err)
 		return
 	}
+	h.Notes = v.Notes
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/drafts/%d", v.ID))
 	writeJSON(w, http.StatusCreated, h)
+}
+
+// CommentRequest is the body of POST /api/v1/drafts/{id}/comments.
+type CommentRequest struct {
+	Text string `json:"text"`
+	// Internal keeps the comment from clients; staff members' tokens only.
+	Internal bool `json:"internal"`
+}
+
+// addComment comments on a draft as the token's member.
+func (a *API) addComment(w http.ResponseWriter, r *http.Request, actor approvals.Actor) {
+	id, ok := draftID(w, r)
+	if !ok {
+		return
+	}
+	var req CommentRequest
+	if !decode(w, r, &req, false) {
+		return
+	}
+	c, err := a.svc.AddComment(r.Context(), actor, id, approvals.CommentInput{Text: req.Text, Internal: req.Internal})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
 }
 
 // PublishedRequest is the optional body of POST /api/v1/drafts/{id}/published.

@@ -73,6 +73,9 @@ type Handoff struct {
 	Cursor       string     `json:"cursor,omitempty"`
 	PublishedAt  *time.Time `json:"published_at"`
 	PublishedURL string     `json:"published_url,omitempty"`
+	// Notes are the submission's notes (see DraftView.Notes), on the
+	// answer to a submission only.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Person names a member in hand-offs.
