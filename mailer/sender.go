@@ -190,6 +190,7 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		}
 		data.Expires = s.codec.Expires()
 		data.Changes = view.Changes
+		data.Again = view.Changes != nil // the reader saw an earlier revision
 		data.Feedback = feedbackOf(view)
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
@@ -346,6 +347,7 @@ type emailData struct {
 	RejectURL  string
 	Expires    time.Time
 	Changes    []approvals.DiffOp
+	Again      bool // the reader saw an earlier revision (a client's first request may be for revision 2)
 	Feedback   []feedback
 	Decider    string
 	Via        approvals.Channel
