@@ -610,6 +610,8 @@ func TestAppHomeShowsWaitingDrafts(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	h := newHarness(t)
+	h.must(h.svc.Grant(h.ctx, approvals.Operator(h.slug), "acme", approvals.GrantTarget{Email: "ed@agency.test"},
+		approvals.NewCaps(approvals.CapView, approvals.CapCreate, approvals.CapComment)))
 	id := h.submitNew(uEditor, "Listed draft")
 	h.request(id)
 	for _, tc := range []struct {
@@ -631,6 +633,11 @@ func TestCommands(t *testing.T) {
 		{"link stranger", uStranger, chanAcme, "link", "is not the email of a member"},
 		{"bind needs manage", uEditor, "C0NEW", "bind acme", "may not manage account"},
 		{"bind in a DM", uEditor, "D0XYZ", "bind acme", "not in a direct message"},
+		{"comment without text", uEditor, chanAcme, fmt.Sprintf("comment %d", id), "Usage: `/signoff comment ID [--internal] TEXT`"},
+		{"comment", uEditor, chanAcme, fmt.Sprintf("comment %d looks good", id), fmt.Sprintf("Commented on draft #%d", id)},
+		{"internal comment", uEditor, chanAcme, fmt.Sprintf("comment %d --internal legal checked", id), "Commented (internal: staff only)"},
+		{"internal comment by a client", uClient, chanAcme, fmt.Sprintf("comment %d --internal psst", id), "Only staff"},
+		{"history, staff", uEditor, chanAcme, fmt.Sprintf("history %d", id), "commented (internal): legal checked"},
 		{"withdraw by a client", uViewer, chanAcme, fmt.Sprintf("withdraw %d", id), "may not withdraw"},
 		{"withdraw", uEditor, chanAcme, fmt.Sprintf("withdraw %d", id), fmt.Sprintf("Withdrew draft #%d", id)},
 	} {

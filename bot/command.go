@@ -24,6 +24,7 @@ func (b *Bot) usage() string {
 		"`" + c + " revise ID` — edit and resubmit a draft",
 		"`" + c + " withdraw ID` — withdraw a draft",
 		"`" + c + " history ID` — revisions, decisions and comments",
+		"`" + c + " comment ID [--internal] TEXT` — comment on a draft (`--internal`: staff only, never shown to clients)",
 		"`" + c + " bind HANDLE` — post the account's client approvals in this channel (needs manage)",
 		"`" + c + " link` — link your Slack user to your Signoff member",
 		"`" + c + " help` — this text",
@@ -71,7 +72,7 @@ func (b *Bot) Command(ctx context.Context, req Request, cmd slack.SlashCommand) 
 
 func knownCommand(sub string) bool {
 	switch sub {
-	case "new", "submit", "list", "show", "revise", "withdraw", "history", "bind", "link":
+	case "new", "submit", "list", "show", "revise", "withdraw", "history", "bind", "link", "comment":
 		return true
 	}
 	return false
@@ -123,6 +124,9 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 			return ephemeral(b.userMessage(ctx, err))
 		}
 		return ephemeral(listText(ds))
+	}
+	if sub == "comment" {
+		return b.comment(ctx, a, rest, usage("comment ID [--internal] TEXT"))
 	}
 	// The rest take one argument.
 	arg, extra := splitWord(rest)
@@ -206,6 +210,31 @@ func (b *Bot) openNew(ctx context.Context, a approvals.Actor, cmd slack.SlashCom
 
 // splitWord returns the first whitespace-separated word of s and the rest,
 // kept exactly but for the whitespace that separates them.
+// comment runs `comment ID [--internal] TEXT`.
+func (b *Bot) comment(ctx context.Context, a approvals.Actor, rest string, usage *slack.Msg) *slack.Msg {
+	arg, text := splitWord(rest)
+	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return usage
+	}
+	in := approvals.CommentInput{Text: text}
+	if flag, after := splitWord(text); flag == "--internal" {
+		in = approvals.CommentInput{Text: after, Internal: true}
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return usage
+	}
+	c, err := b.svc.AddComment(ctx, a, id, in)
+	if err != nil {
+		return ephemeral(b.userMessage(ctx, err))
+	}
+	kind := "Commented"
+	if c.Internal {
+		kind = "Commented (internal: staff only)"
+	}
+	return ephemeral(fmt.Sprintf("%s on draft #%d.", kind, c.DraftID))
+}
+
 func splitWord(s string) (word, rest string) {
 	s = strings.TrimLeftFunc(s, unicode.IsSpace)
 	i := strings.IndexFunc(s, unicode.IsSpace)
