@@ -243,12 +243,8 @@ type CommentRequest struct {
 
 // addComment comments on a draft as the token's member.
 func (a *API) addComment(w http.ResponseWriter, r *http.Request, actor approvals.Actor) {
-	id, ok := draftID(w, r)
+	id, req, ok := draftRequest[CommentRequest](w, r, false)
 	if !ok {
-		return
-	}
-	var req CommentRequest
-	if !decode(w, r, &req, false) {
 		return
 	}
 	c, err := a.svc.AddComment(r.Context(), actor, id, approvals.CommentInput{Text: req.Text, Internal: req.Internal})
@@ -273,12 +269,8 @@ type PublishedResponse struct {
 }
 
 func (a *API) markPublished(w http.ResponseWriter, r *http.Request, actor approvals.Actor) {
-	id, ok := draftID(w, r)
+	id, req, ok := draftRequest[PublishedRequest](w, r, true)
 	if !ok {
-		return
-	}
-	var req PublishedRequest
-	if !decode(w, r, &req, true) {
 		return
 	}
 	h, first, err := a.svc.MarkPublished(r.Context(), actor, id, req.URL)
@@ -287,6 +279,17 @@ func (a *API) markPublished(w http.ResponseWriter, r *http.Request, actor approv
 		return
 	}
 	writeJSON(w, http.StatusOK, PublishedResponse{AlreadyPublished: !first, Draft: h})
+}
+
+// draftRequest reads the draft ID of the path and the JSON body of a
+// request on one draft, answering the error itself when either is bad.
+func draftRequest[T any](w http.ResponseWriter, r *http.Request, optional bool) (int64, T, bool) {
+	var req T
+	id, ok := draftID(w, r)
+	if !ok || !decode(w, r, &req, optional) {
+		return 0, req, false
+	}
+	return id, req, true
 }
 
 // decode reads one JSON object (at most MaxBody) into v, refusing unknown

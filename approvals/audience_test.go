@@ -66,6 +66,17 @@ func (f *fixture) seenBy(email string, id int64) seen {
 	return s
 }
 
+// clientRejectedThenRevised: revision 1 passes internal review, the client
+// rejects it, revision 2 is in internal review.
+func (f *fixture) clientRejectedThenRevised() *approvals.DraftView {
+	f.t.Helper()
+	v := f.submit("ed@acme.test", "both", "one two three")
+	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
+	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
+	return v
+}
+
 // TestAudiences is who sees what: each role × how far a draft got × each
 // piece of it (the draft, its revisions, decisions, comments, the diff and
 // the tiers), through Show, History and List.
@@ -155,10 +166,7 @@ func TestAudiences(t *testing.T) {
 			// internally. Their diff is 1 → 3.
 			name: "client pending, diff between the revisions clients saw",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "one two three")
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-				f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
-				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
+				v := f.clientRejectedThenRevised()
 				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: not secret"))
 				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two four"}))
 				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
@@ -174,11 +182,7 @@ func TestAudiences(t *testing.T) {
 			// they had.
 			name: "revised after the client rejected, in internal review",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "one two three")
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-				f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
-				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
-				return v.ID
+				return f.clientRejectedThenRevised().ID
 			},
 			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2}, Current: 2, Changed: "secret",
 				Decisions: []string{"internal approve r1", "client reject r1"}, Tiers: bothTiers},
