@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -214,7 +215,11 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 		}
 	}
 
-	// Cleo reads the draft in Slack: revision 3, nothing internal.
+	// An internal note from Slack, then Cleo reads the draft in Slack:
+	// revision 3, nothing internal.
+	if got := answer(t, h.command(uEditor, chanAcme, fmt.Sprintf("comment %d --internal INTERNAL-SLACK-NOTE be nice", id))); strings.Contains(got, "No draft") {
+		t.Fatalf("internal comment from Slack: %q", got)
+	}
 	for _, cmd := range []string{"show", "history"} {
 		got := answer(t, h.command(uClient, chanAcme, fmt.Sprintf("%s %d", cmd, id)))
 		if !strings.Contains(got, "SEEN-V3 final words") {
@@ -339,8 +344,14 @@ func TestTrustSlackClientsCannotSeeOrAct(t *testing.T) {
 	before := states()
 
 	missing := map[string]string{}
-	for _, cmd := range []string{"show", "history", "withdraw", "revise"} {
-		missing[cmd] = answer(t, h.command(uCam, chanAcme, cmd+" 999999"))
+	args := func(cmd string, id any) string {
+		if cmd == "comment" {
+			return fmt.Sprintf("comment %v let me in", id)
+		}
+		return fmt.Sprintf("%s %v", cmd, id)
+	}
+	for _, cmd := range []string{"show", "history", "comment", "withdraw", "revise"} {
+		missing[cmd] = answer(t, h.command(uCam, chanAcme, args(cmd, 999999)))
 	}
 	for _, user := range []string{uClient, uCam} {
 		for _, st := range []string{"", " rejected", " withdrawn", " pending_internal"} {
@@ -351,12 +362,12 @@ func TestTrustSlackClientsCannotSeeOrAct(t *testing.T) {
 			}
 		}
 		for _, id := range []int64{expired, rejected, withdrawn, pending} {
-			cmds := []string{"show", "history"}
+			cmds := []string{"show", "history", "comment"}
 			if user == uCam { // a client who may create
 				cmds = append(cmds, "withdraw", "revise")
 			}
 			for _, cmd := range cmds {
-				got := answer(t, h.command(user, chanAcme, fmt.Sprintf("%s %d", cmd, id)))
+				got := answer(t, h.command(user, chanAcme, args(cmd, id)))
 				noSecrets(fmt.Sprintf("/signoff %s %d", cmd, id), got)
 				want := strings.ReplaceAll(missing[cmd], "999999", fmt.Sprint(id))
 				if got != want || !strings.Contains(got, fmt.Sprintf("No draft %d", id)) {
@@ -381,4 +392,89 @@ func TestTrustSlackClientsCannotSeeOrAct(t *testing.T) {
 	}
 }
 
+// Finding 1 in Slack, and internal notices: a submission from the modal
+// with the schedule two minutes ahead says the policy waits for the review
+// window; the internal tier's reminder and the policy's approval of it
+// reach DMs only, and the client channel gets the client request alone.
+func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
+	h := newHarness(t)
+	h.withInternalTier()
+	auto := approvals.DeadlineAutoApprove
+	_, err := h.svc.SetAccount(h.ctx, h.owner(), "acme", approvals.AccountSettings{DeadlinePolicy: &auto,
+		RemindAfter: ptrDur(time.Hour), RemindMax: ptrInt(1)})
+	h.must(err)
+
+	h.command(uEditor, chanAcme, "new")
+	opened := only(h.slack.take(), "views.open")
+	if len(opened) != 1 {
+		t.Fatal("no modal")
+	}
+	start := time.Now()
+	values := map[string]any{
+		"account":  map[string]any{"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "acme"}}},
+		"text":     textValue("text", "Flash sale in two minutes"),
+		"schedule": map[string]any{"schedule": map[string]any{"type": "datetimepicker", "selected_date_time": start.Add(2 * time.Minute).Unix()}},
+	}
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uEditor, opened[0], "V0FLASH", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("submission: %d %q", w.Code, w.Body.String())
+	}
+	eph := only(h.slack.take(), "chat.postEphemeral")
+	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "Note: the internal tier has until") ||
+		!strings.Contains(eph[0].str("text"), "auto-approve will not act before") {
+		t.Fatalf("submission answers = %+v, want one with the review-window note", eph)
+	}
+	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
+	h.must(err)
+	id := ds[0].ID
+	h.dispatch()
+	h.slack.take()
+
+	sweepAt := func(after time.Duration) int {
+		t.Helper()
+		wall := h.svc.Now
+		h.svc.Now = func() time.Time { return start.Add(after) }
+		defer func() { h.svc.Now = wall }()
+		n, err := (&approvals.Sweeper{Service: h.svc}).RunOnce(h.ctx)
+		h.must(err)
+		// The sweep's messages are due at its clock: deliver them then.
+		h.disp.Now = func() time.Time { return start.Add(after) }
+		defer func() { h.disp.Now = nil }()
+		h.dispatch()
+		return n
+	}
+	// The reminder of the internal tier, inside the review window.
+	if n := sweepAt(2 * time.Hour); n != 1 {
+		t.Fatalf("sweep at +2h: %d actions, want the reminder", n)
+	}
+	if st := h.draft(id).State; st != approvals.StatePendingInternal {
+		t.Fatalf("at +2h: %s, want pending_internal", st)
+	}
+	calls := h.slack.take()
+	if got := inChannel(calls, chanAcme); len(got) != 0 {
+		t.Errorf("the internal reminder reached the client channel: %v", methods(got))
+	}
+	var dms []string
+	for _, c := range only(calls, "chat.postMessage") {
+		dms = append(dms, c.str("channel"))
+	}
+	sort.Strings(dms)
+	if diff := cmp.Diff([]string{uAdam, uAnna}, dms); diff != "" {
+		t.Errorf("internal reminder posts (-want +got):\n%s", diff)
+	}
+	// After the window the policy approves the internal tier; the client
+	// channel gets the client request, and nothing about the policy.
+	if n := sweepAt(4*time.Hour + time.Minute); n != 1 {
+		t.Fatalf("sweep after the window: %d actions", n)
+	}
+	client := inChannel(h.slack.take(), chanAcme)
+	if len(client) != 1 || client[0].Method != "chat.postMessage" || len(buttons(client[0].blocks())) != 2 {
+		t.Fatalf("client channel calls = %v, want the client request alone", methods(client))
+	}
+	if all := everything(client[0]); strings.Contains(all, approvals.PolicyActor) || strings.Contains(all, "internal") {
+		t.Errorf("the client request tells of the internal tier:\n%s", all)
+	}
+}
+
 func ptrDur(d time.Duration) *time.Duration { return &d }
+
+func ptrInt(n int) *int { return &n }
