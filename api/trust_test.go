@@ -102,8 +102,13 @@ func TestTrustAPIClientToken(t *testing.T) {
 			for _, req := range []struct{ method, path string }{
 				{"GET", fmt.Sprintf("/api/v1/drafts/%d", tt.id)},
 				{"POST", fmt.Sprintf("/api/v1/drafts/%d/published", tt.id)},
+				{"POST", fmt.Sprintf("/api/v1/drafts/%d/comments", tt.id)},
 			} {
-				r := f.do(req.method, req.path, cleo, "")
+				body := ""
+				if strings.HasSuffix(req.path, "/comments") {
+					body = `{"text": "let me in"}`
+				}
+				r := f.do(req.method, req.path, cleo, body)
 				e := r.errorBody(t)
 				if r.status != http.StatusNotFound || e.Code != approvals.ENOTFOUND {
 					t.Errorf("%s %s with a client's token: %d %s; want 404 not_found", req.method, req.path, r.status, r.body)
@@ -119,6 +124,27 @@ func TestTrustAPIClientToken(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("comments", func(t *testing.T) {
+		// A client cannot mark a comment internal; staff can, and the
+		// client's view of the draft still carries none of it.
+		r := f.do("POST", fmt.Sprintf("/api/v1/drafts/%d/comments", seen), cleo, `{"text": "psst", "internal": true}`)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.errorBody(t).Message, "only staff") {
+			t.Errorf("client's internal comment: %d %s", r.status, r.body)
+		}
+		r = f.do("POST", fmt.Sprintf("/api/v1/drafts/%d/comments", seen), f.tokens["ed"], `{"text": "INTERNAL-API note", "internal": true}`)
+		if r.status/100 != 2 {
+			t.Fatalf("staff internal comment: %d %s", r.status, r.body)
+		}
+		noSecrets("the client's view after an internal comment", f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", seen), cleo, "").body)
+		v, err := f.svc.Show(f.ctx, f.as("cleo@client.test"), seen)
+		f.ok(err)
+		for _, c := range v.Comments {
+			if strings.Contains(c.Text, "INTERNAL-") {
+				t.Errorf("the client's view holds an internal comment: %+v", c)
+			}
+		}
+	})
 
 	t.Run("reached the client", func(t *testing.T) {
 		r := f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", seen), cleo, "")
@@ -196,6 +222,30 @@ func TestTrustAPISubmitterNeverDecides(t *testing.T) {
 	var got approvals.Handoff
 	if err := json.Unmarshal(f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", h.ID), f.tokens["own"], "").body, &got); err != nil || got.State != approvals.StatePendingInternal {
 		t.Errorf("state = %s (%v), want pending_internal", got.State, err)
+	}
+}
+
+// Finding 1 through the API: a submission whose schedule leaves less than
+// the review window says so in the response.
+func TestTrustAPISubmitNotes(t *testing.T) {
+	f := trustFixture(t)
+	auto := approvals.DeadlineAutoApprove
+	f.must(f.svc.SetAccount(f.ctx, approvals.Operator("acme"), "ig", approvals.AccountSettings{DeadlinePolicy: &auto}))
+	body := fmt.Sprintf(`{"account": "ig", "text": "Flash sale", "scheduled_at": %q}`, f.now.Add(2*time.Minute).Format(time.RFC3339))
+	var h approvals.Handoff
+	f.decode(f.do("POST", "/api/v1/drafts", f.tokens["ed"], body), http.StatusCreated, &h)
+	var tiers []string
+	for _, n := range h.Notes {
+		if strings.Contains(n, "auto-approve will not act before") {
+			tiers = append(tiers, strings.Fields(n)[1])
+		}
+	}
+	if strings.Join(tiers, ",") != "internal,client" {
+		t.Errorf("notes = %q, want one per tier saying the policy waits", h.Notes)
+	}
+	f.now = f.now.Add(time.Hour)
+	if n, err := (&approvals.Sweeper{Service: f.svc}).RunOnce(f.ctx); err != nil || n != 0 {
+		t.Errorf("sweep an hour later: %d actions, %v; want none inside the window", n, err)
 	}
 }
 
