@@ -273,7 +273,8 @@ func (a *app) showDraft(v *approvals.DraftView) error {
 	w := a.stdout
 	fmt.Fprintf(w, "draft %d on %s (%s) by %s\n", v.ID, v.Account.Handle, v.Account.Name, v.Author.Label())
 	fmt.Fprintf(w, "state:    %s\n", v.State)
-	fmt.Fprintf(w, "revision: %d (%s)\n", v.Revision, v.Current.CreatedAt.UTC().Format(time.RFC3339))
+	// The revision the reader sees: a client's may be older than the draft's.
+	fmt.Fprintf(w, "revision: %d (%s)\n", v.Current.Number, v.Current.CreatedAt.UTC().Format(time.RFC3339))
 	if v.Current.ScheduledAt != nil {
 		fmt.Fprintf(w, "scheduled: %s\n", v.Current.ScheduledAt.UTC().Format(time.RFC3339))
 	}
@@ -413,7 +414,7 @@ func (a *app) showHistory(h *approvals.History) error {
 		lines = append(lines, line{e.At, "audit: " + t})
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
-	fmt.Fprintf(a.stdout, "draft %d on %s: %s, revision %d\n", h.Draft.ID, h.Draft.Account.Handle, h.Draft.State, h.Draft.Revision)
+	fmt.Fprintf(a.stdout, "draft %d on %s: %s, revision %d\n", h.Draft.ID, h.Draft.Account.Handle, h.Draft.State, h.Draft.Current.Number)
 	for _, l := range lines {
 		fmt.Fprintf(a.stdout, "%s  %s\n", l.at.UTC().Format("2006-01-02 15:04:05"), l.text)
 	}

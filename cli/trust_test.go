@@ -322,3 +322,39 @@ func TestTrustCLIClientsSeeOnlyWhatReachedThem(t *testing.T) {
 		}
 	}
 }
+
+// A draft that reached the client and was revised into internal review:
+// the client still reads the revision that reached them, numbered as it
+// is, and nothing of the new one.
+func TestTrustCLIClientReadsTheRevisionTheySaw(t *testing.T) {
+	c := newTrustEnv(t)
+	id := c.submit("acme-ig", "SHOWN-V1 for the client")
+	c.ok(c.ws("draft", "approve", id, "--as", "adam@agency.example")...)
+	c.ok(c.ws("draft", "revise", id, "--as", "eddie@agency.example", "--text", "UNSEEN-V2 rewrite in progress")...)
+	if got := c.state(id); got != approvals.StatePendingInternal {
+		t.Fatalf("state %s, want pending_internal", got)
+	}
+	out := c.ok(c.ws("draft", "show", id, "--as", "cleo@client.example")...)
+	if !strings.Contains(out, "revision: 1 (") || !strings.Contains(out, "SHOWN-V1 for the client") || strings.Contains(out, "UNSEEN") {
+		t.Errorf("show --as client:\n%s", out)
+	}
+	hist := c.ok(c.ws("draft", "history", id, "--as", "cleo@client.example")...)
+	first, _, _ := strings.Cut(hist, "\n")
+	if !strings.HasSuffix(first, "revision 1") || strings.Contains(hist, "UNSEEN") || strings.Contains(hist, "revision 2") {
+		t.Errorf("history --as client:\n%s", hist)
+	}
+	var v approvals.DraftView
+	c.jsonOut(&v, c.ws("draft", "show", id, "--as", "cleo@client.example")...)
+	if v.Current.Number != 1 || v.Current.Text != "SHOWN-V1 for the client" || v.Changes != nil {
+		t.Errorf("show --json: current %d %q, changes %v", v.Current.Number, v.Current.Text, v.Changes)
+	}
+	var list []approvals.DraftSummary
+	c.jsonOut(&list, c.ws("draft", "list", "--as", "cleo@client.example")...)
+	if len(list) != 1 || list[0].Text != "SHOWN-V1 for the client" {
+		t.Errorf("list --as client = %+v", list)
+	}
+	// Staff read the new revision.
+	if out := c.ok(c.ws("draft", "show", id, "--as", "eddie@agency.example")...); !strings.Contains(out, "revision: 2 (") || !strings.Contains(out, "UNSEEN-V2") {
+		t.Errorf("show --as staff:\n%s", out)
+	}
+}
