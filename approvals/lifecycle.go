@@ -871,7 +871,11 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]DraftSumma
 			if !ok {
 				return Errorf(EINTERNAL, "author #%d of draft %d not found", d.AuthorID, d.ID)
 			}
-			out = append(out, DraftSummary{ID: d.ID, Account: handles[d.AccountID], Author: m.Label(), State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
+			rev := d.Revision // the revision whose text the store gave: a client's latest
+			if f.ClientReader != 0 && d.AuthorID != f.ClientReader && len(d.ClientRevisions) > 0 {
+				rev = d.ClientRevisions[len(d.ClientRevisions)-1]
+			}
+			out = append(out, DraftSummary{ID: d.ID, Account: handles[d.AccountID], Author: m.Label(), State: d.State, Revision: rev, Text: d.Text, UpdatedAt: d.UpdatedAt})
 		}
 		return nil
 	})

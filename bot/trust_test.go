@@ -478,3 +478,46 @@ func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
 func ptrDur(d time.Duration) *time.Duration { return &d }
 
 func ptrInt(n int) *int { return &n }
+
+// A draft that reached the client and was revised into internal review:
+// the client channel's request is closed without naming the new revision,
+// and the client's list and show keep to the revision they saw.
+func TestTrustSlackRevisedBackToInternal(t *testing.T) {
+	h := newHarness(t)
+	h.withInternalTier()
+	id := h.inlineSubmit(uEditor, "SHOWN-V1 for the client")
+	if got := h.clickAs(uAnna, "signoff_approve", fmt.Sprintf("%d/1/internal", id), "D0ANNA"); !strings.Contains(got, "Approved draft") {
+		t.Fatalf("internal approval: %q", got)
+	}
+	h.dispatch()
+	if got := inChannel(h.slack.take(), chanAcme); len(got) != 1 {
+		t.Fatalf("client channel calls = %v, want the request", methods(got))
+	}
+	ed := approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelSlack}
+	_, err := h.svc.Revise(h.ctx, ed, id, approvals.DraftInput{Text: "UNSEEN-V2 rewrite in progress"})
+	h.must(err)
+	h.dispatch()
+	for _, c := range inChannel(h.slack.take(), chanAcme) {
+		all := everything(c)
+		if strings.Contains(all, "UNSEEN") || strings.Contains(all, "revision 2") || len(buttons(c.blocks())) != 0 {
+			t.Errorf("client channel %s after the internal revision:\n%s", c.Method, all)
+		}
+	}
+	list := answer(t, h.command(uClient, chanAcme, "list"))
+	if !strings.Contains(list, fmt.Sprintf("#%d", id)) || !strings.Contains(list, "rev 1") || !strings.Contains(list, "SHOWN-V1") ||
+		strings.Contains(list, "UNSEEN") || strings.Contains(list, "rev 2") {
+		t.Errorf("/signoff list as the client: %q", list)
+	}
+	show := answer(t, h.command(uClient, chanAcme, fmt.Sprintf("show %d", id)))
+	if !strings.Contains(show, "SHOWN-V1") || strings.Contains(show, "UNSEEN") {
+		t.Errorf("/signoff show as the client: %q", show)
+	}
+	// The client's old button is told the request is closed, not what replaced it.
+	got := h.clickAs(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme)
+	if strings.Contains(got, "UNSEEN") || strings.Contains(got, "Approved draft") {
+		t.Errorf("the client's old button answered %q", got)
+	}
+	if v := h.draft(id); v.State != approvals.StatePendingInternal || len(v.Decisions) != 1 {
+		t.Errorf("after the old button: %s with %d decisions", v.State, len(v.Decisions))
+	}
+}

@@ -350,8 +350,8 @@ func TestTrustCLIClientReadsTheRevisionTheySaw(t *testing.T) {
 	}
 	var list []approvals.DraftSummary
 	c.jsonOut(&list, c.ws("draft", "list", "--as", "cleo@client.example")...)
-	if len(list) != 1 || list[0].Text != "SHOWN-V1 for the client" {
-		t.Errorf("list --as client = %+v", list)
+	if len(list) != 1 || list[0].Text != "SHOWN-V1 for the client" || list[0].Revision != 1 {
+		t.Errorf("list --as client = %+v, want revision 1 and its text", list)
 	}
 	// Staff read the new revision.
 	if out := c.ok(c.ws("draft", "show", id, "--as", "eddie@agency.example")...); !strings.Contains(out, "revision: 2 (") || !strings.Contains(out, "UNSEEN-V2") {
