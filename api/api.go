@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"sort"
@@ -122,7 +121,7 @@ func (a *API) authed(h handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token: Authorization: Bearer so_…")
 			return
 		}
-		meta := approvals.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: httpserver.RequestID(r.Context())}
+		meta := httpserver.RequestMeta(r)
 		actor, err := a.svc.Authenticate(r.Context(), token, meta)
 		if err != nil {
 			if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED {
@@ -135,14 +134,6 @@ func (a *API) authed(h handler) http.Handler {
 		}
 		h(w, r, actor)
 	})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // DraftList is the body of GET /api/v1/drafts.

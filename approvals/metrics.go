@@ -21,6 +21,9 @@ type Metrics interface {
 	// Deadline counts one deadline policy applied, by policy ("expire",
 	// "auto_approve", "escalate").
 	Deadline(policy string)
+	// Refusal counts one refusal of a caller the core could not identify;
+	// written is false when the per-source bound counted it without a row.
+	Refusal(written bool)
 }
 
 // DecisionOutcome names the outcome of a Decide call for metrics:

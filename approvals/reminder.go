@@ -148,6 +148,7 @@ func (w *Sweeper) Run(ctx context.Context) error {
 		if n > 0 && err == nil {
 			continue // a full batch: more may be due
 		}
+		w.Service.FlushRefusals(ctx)
 		t := time.NewTimer(w.Interval)
 		select {
 		case <-ctx.Done():

@@ -26,11 +26,13 @@ type Service struct {
 	Channels []Channel
 	// Metrics, when set, receives operational counts (see Metrics).
 	Metrics Metrics
+
+	refusals *refusalLimiter
 }
 
 // NewService returns a Service over store.
 func NewService(store Store) *Service {
-	return &Service{store: store, Now: time.Now, Logger: slog.Default()}
+	return &Service{store: store, Now: time.Now, Logger: slog.Default(), refusals: newRefusalLimiter()}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -206,9 +208,11 @@ func (s *Service) run(ctx context.Context, a Actor, action string, o runOpts, fn
 		if o.read {
 			return nil
 		}
+		e.bound()
 		return tx.AppendAudit(ctx, e)
 	})
 	if err != nil && refused != nil && auditable(err) {
+		refused.bound()
 		if aerr := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.AppendAudit(ctx, refused) }); aerr != nil {
 			s.Logger.ErrorContext(ctx, "audit refused attempt", "action", action, "err", aerr)
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/httpserver"
 )
 
 // MaxBody is the largest request body the bot reads.
@@ -23,7 +23,7 @@ const MaxBody = 1 << 20
 // parses it. A failure gets 401 and an audit entry.
 func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, req Request, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := Request{Meta: approvals.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id")}}
+		req := Request{Meta: httpserver.RequestMeta(r)}
 		req.Retry, _ = strconv.Atoi(r.Header.Get("X-Slack-Retry-Num"))
 		refuse := func(status int, detail string) {
 			b.svc.RecordRefusal(r.Context(), approvals.Actor{Channel: approvals.ChannelSlack, Meta: req.Meta}, "slack.request", detail)
@@ -54,14 +54,6 @@ func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, req Req
 		}
 		next(w, r, req, body)
 	})
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (b *Bot) serveCommand(w http.ResponseWriter, r *http.Request, req Request, body []byte) {

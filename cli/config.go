@@ -12,15 +12,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
 	"github.com/signoff-app/signoff/webhook"
-	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 )
 
 // Config is Signoff's whole configuration, filled by LoadConfig from (in
@@ -63,6 +65,8 @@ type Config struct {
 type MetricsConfig struct {
 	// Enabled serves GET /metrics (Prometheus) on http.addr.
 	Enabled bool `mapstructure:"enabled"`
+	// Token, when set, is the bearer token /metrics asks for (a secret).
+	Token string `mapstructure:"token"`
 }
 
 // TemplatesConfig is the "templates" section.
@@ -90,6 +94,21 @@ type HTTPConfig struct {
 	// BaseURL is the public URL of the server, used in links; it defaults to
 	// "http://" + Addr.
 	BaseURL string `mapstructure:"base_url"`
+	// TrustedProxies are the CIDRs of load balancers whose X-Forwarded-For
+	// is believed; none by default.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// The limits on slow and greedy clients (httpserver.DefaultLimits).
+	ReadTimeout    time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout   time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout    time.Duration `mapstructure:"idle_timeout"`
+	MaxHeaderBytes int           `mapstructure:"max_header_bytes"`
+	MaxPerSource   int           `mapstructure:"max_per_source"`
+}
+
+// Limits returns the server's limits.
+func (c HTTPConfig) Limits() httpserver.Limits {
+	return httpserver.Limits{ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout,
+		MaxHeaderBytes: c.MaxHeaderBytes, PerSource: c.MaxPerSource}
 }
 
 // LogConfig is the "log" section.
@@ -103,7 +122,7 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	mail := mailer.DefaultConfig()
 	return Config{
-		HTTP:      HTTPConfig{Addr: "127.0.0.1:8080"},
+		HTTP:      defaultHTTP(),
 		Log:       LogConfig{Level: "info", Format: "text"},
 		SMTP:      mail.SMTP,
 		Links:     mail.Links,
@@ -111,6 +130,12 @@ func DefaultConfig() Config {
 		Metrics:   MetricsConfig{Enabled: true},
 		Reminders: RemindersConfig{Interval: DefaultRemindersInterval},
 	}
+}
+
+func defaultHTTP() HTTPConfig {
+	l := httpserver.DefaultLimits()
+	return HTTPConfig{Addr: "127.0.0.1:8080", ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
+		IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes, MaxPerSource: l.PerSource}
 }
 
 // EnvPrefix prefixes every environment variable: database.url is
@@ -346,6 +371,23 @@ func (c HTTPConfig) validate() []error {
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, &ConfigError{Key: "http.base_url", Message: fmt.Sprintf("must be an absolute http or https URL, got %q", c.BaseURL)})
+	}
+	if _, err := httpserver.ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, &ConfigError{Key: "http.trusted_proxies", Message: fmt.Sprintf("must be CIDRs or addresses (10.0.0.0/8, 192.0.2.7): %v", err)})
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http.read_timeout", c.ReadTimeout}, {"http.write_timeout", c.WriteTimeout}, {"http.idle_timeout", c.IdleTimeout}} {
+		if d.v < time.Second {
+			errs = append(errs, &ConfigError{Key: d.key, Message: fmt.Sprintf("must be at least 1s, got %s", d.v)})
+		}
+	}
+	if c.MaxHeaderBytes < 4<<10 {
+		errs = append(errs, &ConfigError{Key: "http.max_header_bytes", Message: fmt.Sprintf("must be at least 4096, got %d", c.MaxHeaderBytes)})
+	}
+	if c.MaxPerSource < 0 {
+		errs = append(errs, &ConfigError{Key: "http.max_per_source", Message: fmt.Sprintf("must be 0 (no cap) or more, got %d", c.MaxPerSource)})
 	}
 	return errs
 }

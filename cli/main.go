@@ -122,6 +122,8 @@ func (m *Main) Serve(ctx context.Context) error {
 	}
 	m.HTTP = httpserver.New(m.Config.HTTP.Addr, m.Logger)
 	m.HTTP.RedactPath = mailer.RedactPath // link tokens never reach the request log
+	m.HTTP.Limits = m.Config.HTTP.Limits()
+	m.HTTP.TrustedProxies, _ = httpserver.ParseProxies(m.Config.HTTP.TrustedProxies) // validated with the config
 	if m.Config.Metrics.Enabled {
 		m.Metrics = metrics.New()
 		m.Metrics.WatchOutbox(m.DB, nil)
@@ -188,7 +190,7 @@ func (m *Main) routes(srv *httpserver.Server) {
 	}
 	api.New(m.Service, m.Logger).Register(srv)
 	if m.Metrics != nil {
-		srv.Handle("GET /metrics", m.Metrics.Handler())
+		srv.Handle("GET /metrics", m.Metrics.HandlerWithToken(m.Config.Metrics.Token))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -32,9 +33,15 @@ type Server struct {
 	// RedactPath, when set, rewrites a request's path before it is logged:
 	// paths that carry secrets (email link tokens) must never reach a log.
 	RedactPath func(path string) string
+	// Limits bound slow and greedy clients (DefaultLimits in New).
+	Limits Limits
+	// TrustedProxies are the load balancers whose X-Forwarded-For is
+	// believed; without them the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 
-	mux *http.ServeMux
-	ln  net.Listener
+	mux  *http.ServeMux
+	ln   net.Listener
+	gate *sourceGate
 }
 
 // New returns a Server for addr that logs to logger.
@@ -42,7 +49,7 @@ func New(addr string, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{Addr: addr, Logger: logger, ShutdownTimeout: 10 * time.Second, mux: http.NewServeMux()}
+	return &Server{Addr: addr, Logger: logger, ShutdownTimeout: 10 * time.Second, Limits: DefaultLimits(), mux: http.NewServeMux()}
 }
 
 // Handle registers h for pattern (net/http.ServeMux syntax, e.g.
@@ -56,7 +63,12 @@ func (s *Server) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Re
 
 // Handler returns the server's handler (the mux wrapped in request logging),
 // for tests that drive it with net/http/httptest.
-func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
+func (s *Server) Handler() http.Handler {
+	if s.gate == nil && s.Limits.PerSource > 0 {
+		s.gate = &sourceGate{max: s.Limits.PerSource, flight: map[string]int{}}
+	}
+	return s.logRequests(s.mux)
+}
 
 // Listen binds the listening socket, so that Addr of a ":0" address is known
 // before Serve. Serve calls it if it was not called.
@@ -90,6 +102,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.Limits.ReadTimeout,
+		WriteTimeout:      s.Limits.WriteTimeout,
+		IdleTimeout:       s.Limits.IdleTimeout,
+		MaxHeaderBytes:    s.Limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -201,29 +217,42 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(WithRequestID(r.Context(), id))
+		ip := clientIP(r, s.TrustedProxies)
+		r = r.WithContext(withClientIP(WithRequestID(r.Context(), id), ip))
 		r.Header.Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
+		if s.gate != nil && !exempt(r.URL.Path) {
+			if !s.gate.enter(ip) {
+				sw.Header().Set("Retry-After", "1")
+				http.Error(sw, "too many requests from your address at once", http.StatusTooManyRequests)
+			} else {
+				func() {
+					defer s.gate.leave(ip)
+					next.ServeHTTP(sw, r)
+				}()
+			}
+		} else {
+			next.ServeHTTP(sw, r)
+		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
 		if s.Observer != nil {
-			s.Observer.ObserveRequest(r.Method, routeOf(r.Pattern), sw.status, d)
+			s.Observer.ObserveRequest(methodLabel(r.Method), routeOf(r.Pattern), sw.status, d)
 		}
 		path := r.URL.Path
 		if s.RedactPath != nil {
 			path = s.RedactPath(path)
 		}
 		attrs := []slog.Attr{
-			slog.String("method", r.Method),
+			slog.String("method", methodLabel(r.Method)),
 			slog.String("path", path),
 			slog.String("route", routeOf(r.Pattern)),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", d),
-			slog.String("remote", r.RemoteAddr),
+			slog.String("remote", ip),
 		}
 		if !tagged {
 			attrs = append(attrs, slog.String("request_id", id))

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/templates"
 )
 
@@ -351,15 +351,9 @@ func (h *Links) actor(r *http.Request, token string, l Link) approvals.Actor {
 // meta is what the audit log keeps of a link request: the client's IP and
 // user agent, and a reference to the token (never the token).
 func (h *Links) meta(r *http.Request, token string) approvals.Meta {
-	ip := r.RemoteAddr
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return approvals.Meta{IP: ip, UserAgent: ua, RequestID: "link:" + TokenRef(token)}
+	m := httpserver.RequestMeta(r)
+	m.RequestID = "link:" + TokenRef(token)
+	return m
 }
 
 // DecisionForm is a parsed link page POST.

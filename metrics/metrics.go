@@ -8,6 +8,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,6 +35,7 @@ type Metrics struct {
 	failures  *prometheus.CounterVec
 	reminders *prometheus.CounterVec
 	deadlines *prometheus.CounterVec
+	refusals  *prometheus.CounterVec
 }
 
 var (
@@ -67,8 +69,11 @@ func New() *Metrics {
 		deadlines: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signoff_deadline_actions_total", Help: "Deadline policies applied, by policy.",
 		}, []string{"policy"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "signoff_unauthenticated_refusals_total", Help: "Refused requests of callers Signoff could not identify, by whether an audit row was written (past the per-source bound they are only counted).",
+		}, []string{"written"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.sent, m.failures, m.reminders, m.deadlines,
+	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.sent, m.failures, m.reminders, m.deadlines, m.refusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -90,6 +95,29 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// Refusal implements approvals.Metrics.
+func (m *Metrics) Refusal(written bool) {
+	m.refusals.WithLabelValues(strconv.FormatBool(written)).Inc()
+}
+
+// HandlerWithToken is Handler for callers with the bearer token only, when
+// token is set.
+func (m *Metrics) HandlerWithToken(token string) http.Handler {
+	h := m.Handler()
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="signoff metrics"`)
+			http.Error(w, "metrics need the bearer token (metrics.token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Decision implements approvals.Metrics.

@@ -184,3 +184,30 @@ func TestOutboxDown(t *testing.T) {
 		t.Errorf("signoff_outbox_stats_up = %q, want 0", got)
 	}
 }
+
+// TestMetricsToken: with metrics.token set, /metrics answers only the
+// bearer of it.
+func TestMetricsToken(t *testing.T) {
+	m := metrics.New()
+	h := m.HandlerWithToken("s3cret")
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{{"", http.StatusUnauthorized}, {"Bearer nope", http.StatusUnauthorized}, {"s3cret", http.StatusUnauthorized}, {"Bearer s3cret", http.StatusOK}} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		if tt.auth != "" {
+			r.Header.Set("Authorization", tt.auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("Authorization %q: %d, want %d", tt.auth, w.Code, tt.want)
+		}
+	}
+	m.Refusal(true)
+	m.Refusal(false)
+	got := scrape(t, m.HandlerWithToken(""))
+	if got[`signoff_unauthenticated_refusals_total{written="false"}`] != "1" || got[`signoff_unauthenticated_refusals_total{written="true"}`] != "1" {
+		t.Errorf("refusal counts: %v", got)
+	}
+}
