@@ -1,0 +1,166 @@
+package approvals
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+)
+
+// The approver invariants, checked here under the accounts' row locks
+// before any change that can take approver flags away (the SQL triggers of
+// migration 00001 are a backstop):
+//
+//  1. an approver holds the role of the tier (owner or admin for internal,
+//     client for client) and has access to the account;
+//  2. an account that needs a tier's approval keeps at least one approver in
+//     that tier.
+
+// approverFlag is one (account, tier) approver flag of a member.
+type approverFlag struct {
+	acc  *Account
+	tier Tier
+}
+
+// canHold reports whether a member of role, with the raw grants of raw,
+// may hold an approver flag of tier on raw's account (invariant 1).
+func canHold(role Role, raw *AccountAccess, tier Tier) bool {
+	t, ok := role.ApproverTier()
+	return ok && t == tier && EffectiveCaps(role, raw.Direct, raw.Groups...).Has(CapView)
+}
+
+// lockAccounts takes the row locks of the accounts in ID order, so that
+// concurrent changes spanning several accounts cannot deadlock.
+func lockAccounts(ctx context.Context, tx Tx, ws *Workspace, ids []int64) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if err := tx.LockAccount(ctx, ws.ID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// approverAccounts locks the accounts on which m holds approver flags and
+// returns m's raw access to every account as read under those locks.
+func approverAccounts(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]AccountAccess, error) {
+	raws, err := tx.MemberAccess(ctx, ws.ID, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, raw := range raws {
+		if len(raw.Tiers) > 0 || len(raw.Direct) > 0 || len(raw.Groups) > 0 {
+			ids = append(ids, raw.Account.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return raws, nil
+	}
+	if err := lockAccounts(ctx, tx, ws, ids); err != nil {
+		return nil, err
+	}
+	return tx.MemberAccess(ctx, ws.ID, m.ID) // again, now that nothing can change them
+}
+
+// requireApproversRemain refuses, naming the account and the tier, the loss
+// of m's flags that would leave an account needing that tier with no
+// approver in it (invariant 2). The accounts must be locked.
+func requireApproversRemain(ctx context.Context, tx Tx, ws *Workspace, m *Member, lost []approverFlag) error {
+	slices.SortFunc(lost, func(a, b approverFlag) int {
+		return cmp.Or(cmp.Compare(a.acc.Handle, b.acc.Handle), cmp.Compare(a.tier, b.tier))
+	})
+	for _, f := range lost {
+		if !f.acc.Needs(f.tier) {
+			continue
+		}
+		approvers, err := tx.Approvers(ctx, ws.ID, f.acc.ID, f.tier)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(approvers, func(x *Member) bool { return x.ID != m.ID }) {
+			return Errorf(EINVALID, "%s is the only %s approver of account %q, which needs %s approval; add another %s approver first or turn %s approval off",
+				m.Email, f.tier, f.acc.Handle, f.tier, f.tier, f.tier)
+		}
+	}
+	return nil
+}
+
+// requireOtherOwner refuses to take the owner role or the membership away
+// from m when m is the workspace's last active owner.
+func requireOtherOwner(ctx context.Context, tx Tx, ws *Workspace, m *Member, what string) error {
+	if m.Role != RoleOwner {
+		return nil
+	}
+	ms, err := tx.Members(ctx, ws.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ms {
+		if x.ID != m.ID && x.Role == RoleOwner && x.Active() {
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "%s is the last active owner of workspace %q and cannot be %s; make another member owner first", m.Email, ws.Slug, what)
+}
+
+// requireOwnerFor refuses a non-owner's change to an owner's standing: only
+// an owner (or the operator) may make, unmake or cut off an owner.
+func requireOwnerFor(p *principal, m *Member, what string) error {
+	if p.member == nil || p.member.Role == RoleOwner || m.Role != RoleOwner {
+		return nil
+	}
+	return Errorf(EUNAUTHORIZED, "only an owner may %s an owner (%s)", what, m.Email)
+}
+
+// flagsLostTo returns the approver flags of raws that a member of role could
+// no longer hold.
+func flagsLostTo(role Role, raws []AccountAccess) []approverFlag {
+	var lost []approverFlag
+	for i := range raws {
+		for _, t := range raws[i].Tiers {
+			if !canHold(role, &raws[i], t) {
+				lost = append(lost, approverFlag{acc: &raws[i].Account, tier: t})
+			}
+		}
+	}
+	return lost
+}
+
+// allFlags returns every approver flag of raws.
+func allFlags(raws []AccountAccess) []approverFlag {
+	var out []approverFlag
+	for i := range raws {
+		for _, t := range raws[i].Tiers {
+			out = append(out, approverFlag{acc: &raws[i].Account, tier: t})
+		}
+	}
+	return out
+}
+
+// dropFlags removes the flags of m and re-settles the pending drafts of
+// their accounts, as removing an approver does.
+func (s *Service) dropFlags(ctx context.Context, tx Tx, p *principal, m *Member, flags []approverFlag) error {
+	for _, f := range flags {
+		if err := tx.RemoveApprover(ctx, &Approver{WorkspaceID: p.ws.ID, AccountID: f.acc.ID, MemberID: m.ID, Tier: f.tier}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resettle re-evaluates the pending drafts of the flags' accounts, once each.
+func (s *Service) resettle(ctx context.Context, tx Tx, p *principal, flags []approverFlag) error {
+	seen := map[int64]bool{}
+	for _, f := range flags {
+		if seen[f.acc.ID] {
+			continue
+		}
+		seen[f.acc.ID] = true
+		if err := s.reevaluateAccount(ctx, tx, p, f.acc); err != nil {
+			return fmt.Errorf("re-settle drafts of %s: %w", f.acc.Handle, err)
+		}
+	}
+	return nil
+}
