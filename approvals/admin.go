@@ -44,7 +44,12 @@ func (s *Service) access(ctx context.Context, tx Tx, m *Member, acc *Account) (A
 	return effective(m, raw), nil
 }
 
+// effective is a member's access to raw's account: none at all once the
+// member is deactivated (an owner's role would otherwise still give it).
 func effective(m *Member, raw *AccountAccess) Access {
+	if !m.Active() {
+		return Access{Account: raw.Account, Caps: Caps{}}
+	}
 	return Access{Account: raw.Account, Caps: EffectiveCaps(m.Role, raw.Direct, raw.Groups...), Tiers: raw.Tiers}
 }
 
@@ -483,6 +488,9 @@ func (s *Service) AddToGroup(ctx context.Context, a Actor, group, email string) 
 		if err != nil {
 			return err
 		}
+		if !m.Active() {
+			return Errorf(EINVALID, "%s is deactivated and cannot join groups", m.Email)
+		}
 		e.Detail = m.Email + " to " + g.Name
 		return tx.AddGroupMember(ctx, p.ws.ID, g.ID, m.ID)
 	})
@@ -712,6 +720,9 @@ func (s *Service) grantFor(ctx context.Context, tx Tx, p *principal, handle stri
 		if err != nil {
 			return nil, nil, err
 		}
+		if !m.Active() {
+			return nil, nil, Errorf(EINVALID, "%s is deactivated and cannot be given access", m.Email)
+		}
 		g.MemberID = m.ID
 		e.Detail = acc.Handle + " member " + m.Email
 	case to.Group != "":
@@ -767,8 +778,11 @@ func (s *Service) Revoke(ctx context.Context, a Actor, handle string, from Grant
 // Errors: ENOTFOUND, EINVALID (no access, wrong role for the tier), ECONFLICT, EUNAUTHORIZED.
 func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
 	return s.do(ctx, a, "approver.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
-		ap, _, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
+		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
 		if err != nil {
+			return err
+		}
+		if err := s.requireCanApprove(ctx, tx, ap, acc); err != nil {
 			return err
 		}
 		return tx.AddApprover(ctx, ap)
@@ -788,6 +802,42 @@ func (s *Service) RemoveApprover(ctx context.Context, a Actor, handle, email str
 		}
 		return s.reevaluateAccount(ctx, tx, p, acc)
 	})
+}
+
+// requireCanApprove refuses to make ap's member an approver unless they
+// are active, hold the tier's role and have access (invariant 1); the
+// account is locked.
+func (s *Service) requireCanApprove(ctx context.Context, tx Tx, ap *Approver, acc *Account) error {
+	m, err := tx.MemberByID(ctx, acc.WorkspaceID, ap.MemberID)
+	if err != nil {
+		return err
+	}
+	if !m.Active() {
+		return Errorf(EINVALID, "%s is deactivated and cannot be an approver of account %q", m.Email, acc.Handle)
+	}
+	raw, err := tx.AccountMemberAccess(ctx, acc.WorkspaceID, acc.ID, m.ID)
+	if err != nil {
+		return err
+	}
+	if t, ok := m.Role.ApproverTier(); !ok || t != ap.Tier {
+		want := "clients"
+		if ap.Tier == TierInternal {
+			want = "owners or admins"
+		}
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: %s approvers must be %s, and %s is %s", m.Email, ap.Tier, acc.Handle, ap.Tier, want, m.Email, article(m.Role))
+	}
+	if !canHold(m.Role, raw, ap.Tier) {
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: they have no access to it; grant access first", m.Email, ap.Tier, acc.Handle)
+	}
+	return nil
+}
+
+// article names a role with its indefinite article: "an admin", "a client".
+func article(r Role) string {
+	if r == RoleAdmin || r == RoleOwner || r == RoleEditor {
+		return "an " + string(r)
+	}
+	return "a " + string(r)
 }
 
 func (s *Service) approverFor(ctx context.Context, tx Tx, p *principal, handle, email string, tier Tier, e *AuditEntry) (*Approver, *Account, error) {
