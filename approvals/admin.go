@@ -211,6 +211,9 @@ func (s *Service) SetMember(ctx context.Context, a Actor, email string, set Memb
 			changes = append(changes, "name")
 		}
 		if set.SlackUserID != nil {
+			if err := requireOwnerFor(p, m, "relink or unlink"); err != nil {
+				return err
+			}
 			if err := s.adminLinkSlack(ctx, tx, p, m, strings.TrimSpace(*set.SlackUserID)); err != nil {
 				return err
 			}
@@ -282,7 +285,7 @@ func (s *Service) changeRole(ctx context.Context, tx Tx, p *principal, m *Member
 			return nil, err
 		}
 	}
-	raws, err := approverAccounts(ctx, tx, p.ws, m)
+	raws, err := lockMemberAccess(ctx, tx, p.ws, m)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +355,7 @@ func (s *Service) DeactivateMember(ctx context.Context, a Actor, email string) (
 // flags and backup-approver settings may go, and removes the flags. It
 // returns them.
 func (s *Service) releaseMember(ctx context.Context, tx Tx, p *principal, m *Member) ([]approverFlag, error) {
-	raws, err := approverAccounts(ctx, tx, p.ws, m)
+	raws, err := lockMemberAccess(ctx, tx, p.ws, m)
 	if err != nil {
 		return nil, err
 	}

@@ -42,9 +42,10 @@ func lockAccounts(ctx context.Context, tx Tx, ws *Workspace, ids []int64) error 
 	return nil
 }
 
-// approverAccounts locks the accounts on which m holds approver flags and
-// returns m's raw access to every account as read under those locks.
-func approverAccounts(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]AccountAccess, error) {
+// lockMemberAccess locks the accounts on which m holds grants, group
+// access or approver flags, in ID order, and returns m's raw access to
+// every account as read under those locks.
+func lockMemberAccess(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]AccountAccess, error) {
 	raws, err := tx.MemberAccess(ctx, ws.ID, m.ID)
 	if err != nil {
 		return nil, err
@@ -139,8 +140,8 @@ func allFlags(raws []AccountAccess) []approverFlag {
 	return out
 }
 
-// dropFlags removes the flags of m and re-settles the pending drafts of
-// their accounts, as removing an approver does.
+// dropFlags removes the approver flags of m; the caller re-settles the
+// pending drafts of their accounts (resettle).
 func (s *Service) dropFlags(ctx context.Context, tx Tx, p *principal, m *Member, flags []approverFlag) error {
 	for _, f := range flags {
 		if err := tx.RemoveApprover(ctx, &Approver{WorkspaceID: p.ws.ID, AccountID: f.acc.ID, MemberID: m.ID, Tier: f.tier}); err != nil {
