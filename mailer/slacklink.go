@@ -162,8 +162,8 @@ func (h *Links) slackLinkFailure(w http.ResponseWriter, r *http.Request, err err
 		if approvals.ErrorReason(err) == approvals.ReasonDeactivated {
 			status, title, tone = http.StatusGone, "This link is no longer valid", "warn"
 		}
-	case approvals.ECONFLICT:
-		title, tone = "This link was already used", "info"
+	case approvals.ECONFLICT: // used already, or the Slack user was linked meanwhile: the line says which
+		title, tone = "This link cannot be used any more", "info"
 	case approvals.ENOTFOUND:
 		title = "Link not found"
 	case approvals.EINTERNAL, approvals.EUNAVAILABLE:
