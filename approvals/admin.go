@@ -2,6 +2,7 @@ package approvals
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -43,7 +44,12 @@ func (s *Service) access(ctx context.Context, tx Tx, m *Member, acc *Account) (A
 	return effective(m, raw), nil
 }
 
+// effective is a member's access to raw's account: none at all once the
+// member is deactivated (an owner's role would otherwise still give it).
 func effective(m *Member, raw *AccountAccess) Access {
+	if !m.Active() {
+		return Access{Account: raw.Account, Caps: Caps{}}
+	}
 	return Access{Account: raw.Account, Caps: EffectiveCaps(m.Role, raw.Direct, raw.Groups...), Tiers: raw.Tiers}
 }
 
@@ -167,10 +173,25 @@ func (s *Service) AddMember(ctx context.Context, a Actor, email, name string, ro
 type MemberSettings struct {
 	Name        *string
 	SlackUserID *string // "" unlinks
+	Role        *Role
 }
 
-// SetMember changes a member's name or Slack link.
-// Errors: ENOTFOUND, EINVALID, ECONFLICT (Slack user linked to another member), EUNAUTHORIZED.
+// SetMember changes a member's name, Slack link or role.
+//
+// An admin's Slack link or unlink is explicit: unlinking a Slack user (or
+// linking another in its place) keeps automatic linking from linking that
+// user to the member again until an admin links them. A deactivated member
+// cannot be linked.
+//
+// A role change keeps the approver invariants: the member loses the
+// approver flags the new role cannot hold (a client's client tier, an
+// admin's internal tier, an owner's flags on accounts only their role gave
+// them access to), refused if that leaves an account needing the tier with
+// no approver; pending drafts of the accounts concerned are settled again.
+// Only an owner may make or unmake an owner, and the last active owner
+// stays one.
+// Errors: ENOTFOUND, EINVALID (name, role, names account and tier, last
+// owner), ECONFLICT (Slack user linked to another member), EUNAUTHORIZED.
 func (s *Service) SetMember(ctx context.Context, a Actor, email string, set MemberSettings) (*Member, error) {
 	var out *Member
 	err := s.do(ctx, a, "member.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
@@ -181,25 +202,185 @@ func (s *Service) SetMember(ctx context.Context, a Actor, email string, set Memb
 		if err != nil {
 			return err
 		}
+		changes := []string{m.Email + ":"}
 		if set.Name != nil {
 			if strings.TrimSpace(*set.Name) == "" {
 				return Errorf(EINVALID, "member name is empty")
 			}
 			m.Name = strings.TrimSpace(*set.Name)
+			changes = append(changes, "name")
 		}
 		if set.SlackUserID != nil {
-			m.SlackUserID = strings.TrimSpace(*set.SlackUserID)
+			if err := requireOwnerFor(p, m, "relink or unlink"); err != nil {
+				return err
+			}
+			if err := s.adminLinkSlack(ctx, tx, p, m, strings.TrimSpace(*set.SlackUserID)); err != nil {
+				return err
+			}
+			changes = append(changes, "slack-user="+dashIfEmpty(m.SlackUserID))
 		}
-		e.Detail = m.Email
+		var lost []approverFlag
+		if set.Role != nil && *set.Role != m.Role {
+			if lost, err = s.changeRole(ctx, tx, p, m, *set.Role); err != nil {
+				return err
+			}
+			changes = append(changes, "role="+string(m.Role))
+			for _, f := range lost {
+				changes = append(changes, fmt.Sprintf("dropped %s approver of %s", f.tier, f.acc.Handle))
+			}
+		}
+		e.Detail = strings.Join(changes, " ")
 		out = m
-		return tx.UpdateMember(ctx, m)
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return err
+		}
+		return s.resettle(ctx, tx, p, lost)
 	})
 	return out, err
 }
 
-// RemoveMember removes a member, their grants, group memberships and approver
-// flags; refused if that leaves an account without a required approver.
-// Errors: ENOTFOUND, EINVALID (last approver), EUNAUTHORIZED.
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// adminLinkSlack sets m's Slack user as an admin asked: an unlink (or a
+// replacement) is remembered so that automatic linking does not undo it,
+// and a link forgets that the admin once unlinked the pair.
+func (s *Service) adminLinkSlack(ctx context.Context, tx Tx, p *principal, m *Member, slackUserID string) error {
+	if slackUserID != "" && !m.Active() {
+		return Errorf(EINVALID, "%s is deactivated and cannot be linked to a Slack user", m.Email)
+	}
+	if old := m.SlackUserID; old != "" && old != slackUserID {
+		if err := tx.BlockSlackLink(ctx, p.ws.ID, m.ID, old); err != nil {
+			return err
+		}
+	}
+	if slackUserID != "" {
+		if err := tx.UnblockSlackLink(ctx, p.ws.ID, m.ID, slackUserID); err != nil {
+			return err
+		}
+	}
+	m.SlackUserID = slackUserID
+	return nil
+}
+
+// changeRole gives m the role under the owner and approver rules (see
+// SetMember), removing the approver flags the role cannot hold; it returns
+// them. The caller saves m.
+func (s *Service) changeRole(ctx context.Context, tx Tx, p *principal, m *Member, role Role) ([]approverFlag, error) {
+	if !role.Valid() {
+		return nil, Errorf(EINVALID, "unknown role %q (want owner, admin, editor or client)", role)
+	}
+	if role == RoleOwner && p.member != nil && p.member.Role != RoleOwner {
+		return nil, Errorf(EUNAUTHORIZED, "only an owner may make an owner (%s)", m.Email)
+	}
+	if err := requireOwnerFor(p, m, "demote"); err != nil {
+		return nil, err
+	}
+	if role != RoleOwner {
+		if err := requireOtherOwner(ctx, tx, p.ws, m, "demoted"); err != nil {
+			return nil, err
+		}
+	}
+	raws, err := lockMemberAccess(ctx, tx, p.ws, m)
+	if err != nil {
+		return nil, err
+	}
+	lost := flagsLostTo(role, raws)
+	if err := requireApproversRemain(ctx, tx, p.ws, m, lost); err != nil {
+		return nil, err
+	}
+	if err := s.dropFlags(ctx, tx, p, m, lost); err != nil {
+		return nil, err
+	}
+	m.Role = role
+	return lost, nil
+}
+
+// DeactivateMember offboards a member: it keeps the member's row, history
+// and audit trail, and takes away their grants, group memberships, approver
+// flags (refused, naming account and tier, if that leaves an account
+// needing the tier with no approver), backup-approver settings, Slack link
+// and API tokens. A deactivated member can no longer act through any
+// channel, and their emailed links answer that they are no longer valid.
+// Pending drafts of the accounts concerned are settled again. Only an owner
+// may deactivate an owner, and never the last active one.
+// Errors: ENOTFOUND, EINVALID (names account and tier, last owner, backup
+// approver of an escalating account), ECONFLICT (already deactivated),
+// EUNAUTHORIZED.
+func (s *Service) DeactivateMember(ctx context.Context, a Actor, email string) (*Member, error) {
+	var out *Member
+	err := s.do(ctx, a, "member.deactivate", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		if err := requireAdmin(p, "deactivate members"); err != nil {
+			return err
+		}
+		m, err := s.memberByEmail(ctx, tx, p.ws, email)
+		if err != nil {
+			return err
+		}
+		e.Detail = m.Email
+		if !m.Active() {
+			return Errorf(ECONFLICT, "%s was already deactivated at %s", m.Email, stamp(*m.DeactivatedAt))
+		}
+		if p.member != nil && p.member.ID == m.ID {
+			return Errorf(EINVALID, "you cannot deactivate yourself; ask another admin or owner")
+		}
+		if err := requireOwnerFor(p, m, "deactivate"); err != nil {
+			return err
+		}
+		if err := requireOtherOwner(ctx, tx, p.ws, m, "deactivated"); err != nil {
+			return err
+		}
+		flags, err := s.releaseMember(ctx, tx, p, m)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeactivateMember(ctx, p.ws.ID, m.ID, s.now()); err != nil {
+			return err
+		}
+		if out, err = tx.MemberByID(ctx, p.ws.ID, m.ID); err != nil {
+			return err
+		}
+		e.Detail += fmt.Sprintf(" (%d approver flags dropped)", len(flags))
+		// Escalation may have made them an approver of any pending draft.
+		return s.reevaluateWorkspace(ctx, tx, p)
+	})
+	return out, err
+}
+
+// releaseMember checks, under the locks of m's accounts, that m's approver
+// flags and backup-approver settings may go, and removes the flags. It
+// returns them.
+func (s *Service) releaseMember(ctx context.Context, tx Tx, p *principal, m *Member) ([]approverFlag, error) {
+	raws, err := lockMemberAccess(ctx, tx, p.ws, m)
+	if err != nil {
+		return nil, err
+	}
+	flags := allFlags(raws)
+	if err := requireApproversRemain(ctx, tx, p.ws, m, flags); err != nil {
+		return nil, err
+	}
+	accs, err := tx.Accounts(ctx, p.ws.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, acc := range accs {
+		if acc.BackupApproverID == m.ID && acc.DeadlinePolicy == DeadlineEscalate {
+			return nil, Errorf(EINVALID, "%s is the backup approver of account %q, whose deadline policy escalates to them; choose another backup approver or policy first", m.Email, acc.Handle)
+		}
+	}
+	return flags, s.dropFlags(ctx, tx, p, m, flags)
+}
+
+// RemoveMember deletes a member who has no history, with their grants,
+// group memberships and approver flags, under the approver invariants. A
+// member who wrote, revised, decided or commented on a draft is kept for
+// the history: deactivate them instead.
+// Errors: ENOTFOUND, EINVALID (names account and tier, last owner),
+// ECONFLICT (the member has history), EUNAUTHORIZED.
 func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error {
 	return s.do(ctx, a, "member.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "remove members"); err != nil {
@@ -209,10 +390,25 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error
 		if err != nil {
 			return err
 		}
-		if p.member != nil && m.Role == RoleOwner && p.member.Role != RoleOwner {
-			return Errorf(EUNAUTHORIZED, "only an owner may remove an owner")
-		}
 		e.Detail = m.Email
+		if err := requireOwnerFor(p, m, "remove"); err != nil {
+			return err
+		}
+		has, err := tx.MemberHasHistory(ctx, p.ws.ID, m.ID)
+		if err != nil {
+			return err
+		}
+		if has {
+			return Errorf(ECONFLICT, "member %s has history (drafts, decisions or comments); use: signoff admin member deactivate --workspace %s --email %s", m.Email, p.ws.Slug, m.Email)
+		}
+		if m.Active() {
+			if err := requireOtherOwner(ctx, tx, p.ws, m, "removed"); err != nil {
+				return err
+			}
+		}
+		if _, err := s.releaseMember(ctx, tx, p, m); err != nil {
+			return err
+		}
 		if err := tx.DeleteMember(ctx, p.ws.ID, m.ID); err != nil {
 			return err
 		}
@@ -297,6 +493,9 @@ func (s *Service) AddToGroup(ctx context.Context, a Actor, group, email string) 
 		m, err := s.memberByEmail(ctx, tx, p.ws, email)
 		if err != nil {
 			return err
+		}
+		if !m.Active() {
+			return Errorf(EINVALID, "%s is deactivated and cannot join groups", m.Email)
 		}
 		e.Detail = m.Email + " to " + g.Name
 		return tx.AddGroupMember(ctx, p.ws.ID, g.ID, m.ID)
@@ -533,6 +732,9 @@ func (s *Service) grantFor(ctx context.Context, tx Tx, p *principal, handle stri
 		if err != nil {
 			return nil, nil, err
 		}
+		if !m.Active() {
+			return nil, nil, Errorf(EINVALID, "%s is deactivated and cannot be given access", m.Email)
+		}
 		g.MemberID = m.ID
 		e.Detail = acc.Handle + " member " + m.Email
 	case to.Group != "":
@@ -595,16 +797,8 @@ func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string
 		if err != nil {
 			return err
 		}
-		m, err := tx.MemberByID(ctx, p.ws.ID, ap.MemberID)
-		if err != nil {
+		if err := s.requireCanApprove(ctx, tx, ap, acc); err != nil {
 			return err
-		}
-		access, err := s.access(ctx, tx, m, acc)
-		if err != nil {
-			return err
-		}
-		if why := approverProblem(m, acc, tier, access); why != "" {
-			return Errorf(EINVALID, "%s", why)
 		}
 		return tx.AddApprover(ctx, ap)
 	})
@@ -626,6 +820,42 @@ func (s *Service) RemoveApprover(ctx context.Context, a Actor, handle, email str
 		}
 		return s.reevaluateAccount(ctx, tx, p, acc)
 	})
+}
+
+// requireCanApprove refuses to make ap's member an approver unless they
+// are active, hold the tier's role and have access (invariant 1); the
+// account is locked.
+func (s *Service) requireCanApprove(ctx context.Context, tx Tx, ap *Approver, acc *Account) error {
+	m, err := tx.MemberByID(ctx, acc.WorkspaceID, ap.MemberID)
+	if err != nil {
+		return err
+	}
+	if !m.Active() {
+		return Errorf(EINVALID, "%s is deactivated and cannot be an approver of account %q", m.Email, acc.Handle)
+	}
+	raw, err := tx.AccountMemberAccess(ctx, acc.WorkspaceID, acc.ID, m.ID)
+	if err != nil {
+		return err
+	}
+	if t, ok := m.Role.ApproverTier(); !ok || t != ap.Tier {
+		want := "clients"
+		if ap.Tier == TierInternal {
+			want = "owners or admins"
+		}
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: %s approvers must be %s, and %s is %s", m.Email, ap.Tier, acc.Handle, ap.Tier, want, m.Email, article(m.Role))
+	}
+	if !canHold(m.Role, raw, ap.Tier) {
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: they have no access to it; grant access first", m.Email, ap.Tier, acc.Handle)
+	}
+	return nil
+}
+
+// article names a role with its indefinite article: "an admin", "a client".
+func article(r Role) string {
+	if r == RoleAdmin || r == RoleOwner || r == RoleEditor {
+		return "an " + string(r)
+	}
+	return "a " + string(r)
 }
 
 func (s *Service) approverFor(ctx context.Context, tx Tx, p *principal, handle, email string, tier Tier, e *AuditEntry) (*Approver, *Account, error) {

@@ -1,40 +1,169 @@
 package approvals
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 )
 
-// The approver invariants, checked here under the account's lock with the
-// words users read; the schema's triggers check them again at commit as a
-// backstop (a breach there is a bug, reported as an internal error):
-//   - an approver's role fits the tier (internal: owner or admin; client:
-//     client), and they have access to the account;
-//   - an account that needs a tier's approval keeps an approver in it.
+// The approver invariants, checked here under the accounts' row locks
+// before any change that can take approver flags away (the SQL triggers of
+// migration 00001 are a backstop):
+//
+//  1. an approver holds the role of the tier (owner or admin for internal,
+//     client for client) and has access to the account;
+//  2. an account that needs a tier's approval keeps at least one approver in
+//     that tier.
 
-// approverProblem says why m cannot be an approver of the account in tier
-// with the given access, or "" when they can.
-func approverProblem(m *Member, acc *Account, tier Tier, access Access) string {
-	if t, ok := m.Role.ApproverTier(); !ok || t != tier {
-		want := "owners or admins"
-		if tier == TierClient {
-			want = "clients"
-		}
-		return fmt.Sprintf("%s cannot be %s %s approver of account %q: %s approvers must be %s, and %s is %s %s",
-			m.Email, article(string(tier)), tier, acc.Handle, tier, want, m.Email, article(string(m.Role)), m.Role)
-	}
-	if !access.Can(CapView) {
-		return fmt.Sprintf("%s cannot be %s %s approver of account %q: they have no access to it; grant access first",
-			m.Email, article(string(tier)), tier, acc.Handle)
-	}
-	return ""
+// approverFlag is one (account, tier) approver flag of a member.
+type approverFlag struct {
+	acc  *Account
+	tier Tier
 }
 
-func article(word string) string {
-	if word != "" && (word[0] == 'a' || word[0] == 'e' || word[0] == 'i' || word[0] == 'o' || word[0] == 'u') {
-		return "an"
+// canHold reports whether a member of role, with the raw grants of raw,
+// may hold an approver flag of tier on raw's account (invariant 1).
+func canHold(role Role, raw *AccountAccess, tier Tier) bool {
+	t, ok := role.ApproverTier()
+	return ok && t == tier && EffectiveCaps(role, raw.Direct, raw.Groups...).Has(CapView)
+}
+
+// lockAccounts takes the row locks of the accounts in ID order, so that
+// concurrent changes spanning several accounts cannot deadlock.
+func lockAccounts(ctx context.Context, tx Tx, ws *Workspace, ids []int64) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if err := tx.LockAccount(ctx, ws.ID, id); err != nil {
+			return err
+		}
 	}
-	return "a"
+	return nil
+}
+
+// lockMemberAccess locks the accounts on which m holds grants, group
+// access or approver flags, in ID order, and returns m's raw access to
+// every account as read under those locks.
+func lockMemberAccess(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]AccountAccess, error) {
+	raws, err := tx.MemberAccess(ctx, ws.ID, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, raw := range raws {
+		if len(raw.Tiers) > 0 || len(raw.Direct) > 0 || len(raw.Groups) > 0 {
+			ids = append(ids, raw.Account.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return raws, nil
+	}
+	if err := lockAccounts(ctx, tx, ws, ids); err != nil {
+		return nil, err
+	}
+	return tx.MemberAccess(ctx, ws.ID, m.ID) // again, now that nothing can change them
+}
+
+// requireApproversRemain refuses, naming the account and the tier, the loss
+// of m's flags that would leave an account needing that tier with no
+// approver in it (invariant 2). The accounts must be locked.
+func requireApproversRemain(ctx context.Context, tx Tx, ws *Workspace, m *Member, lost []approverFlag) error {
+	slices.SortFunc(lost, func(a, b approverFlag) int {
+		return cmp.Or(cmp.Compare(a.acc.Handle, b.acc.Handle), cmp.Compare(a.tier, b.tier))
+	})
+	for _, f := range lost {
+		if !f.acc.Needs(f.tier) {
+			continue
+		}
+		approvers, err := tx.Approvers(ctx, ws.ID, f.acc.ID, f.tier)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(approvers, func(x *Member) bool { return x.ID != m.ID }) {
+			return Errorf(EINVALID, "%s is the only %s approver of account %q, which needs %s approval; add another %s approver first or turn %s approval off",
+				m.Email, f.tier, f.acc.Handle, f.tier, f.tier, f.tier)
+		}
+	}
+	return nil
+}
+
+// requireOtherOwner refuses to take the owner role or the membership away
+// from m when m is the workspace's last active owner.
+func requireOtherOwner(ctx context.Context, tx Tx, ws *Workspace, m *Member, what string) error {
+	if m.Role != RoleOwner {
+		return nil
+	}
+	ms, err := tx.Members(ctx, ws.ID)
+	if err != nil {
+		return err
+	}
+	for _, x := range ms {
+		if x.ID != m.ID && x.Role == RoleOwner && x.Active() {
+			return nil
+		}
+	}
+	return Errorf(EINVALID, "%s is the last active owner of workspace %q and cannot be %s; make another member owner first", m.Email, ws.Slug, what)
+}
+
+// requireOwnerFor refuses a non-owner's change to an owner's standing: only
+// an owner (or the operator) may make, unmake or cut off an owner.
+func requireOwnerFor(p *principal, m *Member, what string) error {
+	if p.member == nil || p.member.Role == RoleOwner || m.Role != RoleOwner {
+		return nil
+	}
+	return Errorf(EUNAUTHORIZED, "only an owner may %s an owner (%s)", what, m.Email)
+}
+
+// flagsLostTo returns the approver flags of raws that a member of role could
+// no longer hold.
+func flagsLostTo(role Role, raws []AccountAccess) []approverFlag {
+	var lost []approverFlag
+	for i := range raws {
+		for _, t := range raws[i].Tiers {
+			if !canHold(role, &raws[i], t) {
+				lost = append(lost, approverFlag{acc: &raws[i].Account, tier: t})
+			}
+		}
+	}
+	return lost
+}
+
+// allFlags returns every approver flag of raws.
+func allFlags(raws []AccountAccess) []approverFlag {
+	var out []approverFlag
+	for i := range raws {
+		for _, t := range raws[i].Tiers {
+			out = append(out, approverFlag{acc: &raws[i].Account, tier: t})
+		}
+	}
+	return out
+}
+
+// dropFlags removes the approver flags of m; the caller re-settles the
+// pending drafts of their accounts (resettle).
+func (s *Service) dropFlags(ctx context.Context, tx Tx, p *principal, m *Member, flags []approverFlag) error {
+	for _, f := range flags {
+		if err := tx.RemoveApprover(ctx, &Approver{WorkspaceID: p.ws.ID, AccountID: f.acc.ID, MemberID: m.ID, Tier: f.tier}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resettle re-evaluates the pending drafts of the flags' accounts, once each.
+func (s *Service) resettle(ctx context.Context, tx Tx, p *principal, flags []approverFlag) error {
+	seen := map[int64]bool{}
+	for _, f := range flags {
+		if seen[f.acc.ID] {
+			continue
+		}
+		seen[f.acc.ID] = true
+		if err := s.reevaluateAccount(ctx, tx, p, f.acc); err != nil {
+			return fmt.Errorf("re-settle drafts of %s: %w", f.acc.Handle, err)
+		}
+	}
+	return nil
 }
 
 // requireApprovers refuses a change that would leave one of accs, as they

@@ -16,12 +16,16 @@ const (
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down; try again
 )
 
-// Reasons refine ECONFLICT for channels that show a different page per case.
+// Reasons refine a code (mostly ECONFLICT) for channels that show a
+// different page per case.
 const (
 	ReasonRevised   = "revised"   // the decision targets an older revision
 	ReasonDecided   = "decided"   // the tier or the draft was already decided
 	ReasonWithdrawn = "withdrawn" // the draft was withdrawn
 	ReasonExpired   = "expired"   // the draft or the request expired
+	// ReasonDeactivated refines EUNAUTHORIZED: the member acting (often by
+	// an emailed link) was deactivated, so the link is no longer valid.
+	ReasonDeactivated = "deactivated"
 )
 
 // Error is the one error type the core returns for anything a user can act on.

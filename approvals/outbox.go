@@ -22,6 +22,8 @@ const (
 	EventExpired      Event = "expired"       // the deadline expired the draft: to the author; supersedes open requests
 	EventAutoApproved Event = "auto_approved" // the deadline policy approved: to approvers who had not decided
 	EventEscalated    Event = "escalated"     // the backup approver was added to the tier: to them, like a request
+	// Slack identity (slack.go).
+	EventSlackLinkRequested Event = "slack_link_requested" // a guest or Slack Connect user asked to be linked: a confirmation link to the member
 )
 
 // OutboxState is the delivery state of an outbox message.
@@ -52,6 +54,9 @@ type Notification struct {
 	// members a message to a shared channel names: the approvers a
 	// reminder in a request's thread is for.
 	Mentions []string `json:"mentions,omitempty"`
+	// LinkRequestID is the SlackLinkRequest an EventSlackLinkRequested
+	// email asks the member to confirm.
+	LinkRequestID int64 `json:"link_request_id,omitempty"`
 }
 
 // OutboxMessage is one (event, recipient, channel) delivery.

@@ -7,6 +7,7 @@ package approvals
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -115,6 +116,9 @@ func (p *principal) label() string {
 func (s *Service) resolve(ctx context.Context, tx Tx, a Actor, publisher bool) (*principal, error) {
 	if a.Token != nil {
 		p, err := s.tokenCaller(ctx, tx, a)
+		if err == nil && p.member != nil && !p.member.Active() {
+			err = deactivatedError(p.ws, p.member, a)
+		}
 		if err == nil && p.member == nil && !publisher {
 			err = Errorf(EUNAUTHORIZED, "API token %q acts for no member, so it may only read approved drafts and mark them published; create a token with --member EMAIL to do this", a.Token.Name)
 		}
@@ -168,7 +172,20 @@ func (s *Service) resolve(ctx context.Context, tx Tx, a Actor, publisher bool) (
 	default:
 		return p, Errorf(EUNAUTHORIZED, "unknown actor")
 	}
+	if p.member != nil && !p.member.Active() {
+		return p, deactivatedError(ws, p.member, a)
+	}
 	return p, nil
+}
+
+// deactivatedError refuses a deactivated member, in the words of the channel
+// they came through: an emailed link (MemberID) is no longer valid.
+func deactivatedError(ws *Workspace, m *Member, a Actor) error {
+	msg := fmt.Sprintf("%s was deactivated in workspace %q and can no longer act", m.Email, ws.Slug)
+	if a.MemberID != 0 && a.Token == nil {
+		msg = "this link is no longer valid: the member it was sent to was deactivated"
+	}
+	return &Error{Code: EUNAUTHORIZED, Reason: ReasonDeactivated, Message: msg}
 }
 
 // runOpts tunes run.

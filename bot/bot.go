@@ -155,7 +155,8 @@ func actor(req Request, teamID, userID string) approvals.Actor {
 }
 
 // identify returns the member behind a Slack user, linking them on first
-// use by the verified email of their Slack profile (users.info).
+// use by what users.info says of them; the core decides whether that is
+// enough (approvals.Service.LinkSlackUser).
 // Errors: the core's (EUNAUTHORIZED with how to get linked), or a Slack
 // API error.
 func (b *Bot) identify(ctx context.Context, req Request, teamID, userID string) (approvals.Actor, *approvals.Member, error) {
@@ -168,11 +169,10 @@ func (b *Bot) identify(ctx context.Context, req Request, teamID, userID string) 
 	if err != nil {
 		return a, nil, fmt.Errorf("users.info %s: %w", userID, err)
 	}
-	email := u.Profile.Email
-	if u.IsBot || u.Deleted || !u.IsEmailConfirmed {
-		email = "" // no verified email to go by
-	}
-	m, err = b.svc.LinkSlackUser(ctx, teamID, userID, email)
+	m, err = b.svc.LinkSlackUser(ctx, teamID, approvals.SlackUser{
+		ID: userID, TeamID: u.TeamID, Email: u.Profile.Email, EmailConfirmed: u.IsEmailConfirmed,
+		Restricted: u.IsRestricted, UltraRestricted: u.IsUltraRestricted, Bot: u.IsBot || u.IsAppUser, Deleted: u.Deleted,
+	})
 	return a, m, err
 }
 

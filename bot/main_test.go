@@ -75,7 +75,10 @@ type fakeSlack struct {
 	mu     sync.Mutex
 	calls  []call
 	emails map[string]string // user ID → verified profile email
-	ts     int
+	// users holds, by user ID, the users.info fields of users who are not
+	// full members of the team (team_id, is_restricted, is_bot, ...).
+	users map[string]map[string]any
+	ts    int
 	// fail, when set for a method, is the Slack error it answers.
 	fail map[string]string
 	// wsURL is what apps.connections.open returns (Socket Mode tests).
@@ -84,7 +87,7 @@ type fakeSlack struct {
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{emails: map[string]string{}, fail: map[string]string{}}
+	f := &fakeSlack{emails: map[string]string{}, users: map[string]map[string]any{}, fail: map[string]string{}}
 	methods := []string{"views.open", "views.publish", "views.update", "chat.postMessage", "chat.update",
 		"chat.postEphemeral", "users.info", "conversations.open", "apps.connections.open"}
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
@@ -143,8 +146,12 @@ func (f *fakeSlack) handler(method string) http.HandlerFunc {
 				resp = map[string]any{"ok": false, "error": "user_not_found"}
 				break
 			}
-			resp = map[string]any{"ok": true, "user": map[string]any{"id": id, "team_id": team, "name": id,
-				"is_email_confirmed": true, "profile": map[string]any{"email": email}}}
+			user := map[string]any{"id": id, "team_id": team, "name": id,
+				"is_email_confirmed": true, "profile": map[string]any{"email": email}}
+			for k, v := range f.users[id] {
+				user[k] = v
+			}
+			resp = map[string]any{"ok": true, "user": user}
 		case "apps.connections.open":
 			resp = map[string]any{"ok": true, "url": f.wsURL}
 		case "views.open", "views.publish", "views.update":

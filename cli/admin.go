@@ -16,7 +16,7 @@ import (
 func (a *app) adminCommand() *cobra.Command {
 	return group("admin", "Configure workspaces, members, groups, accounts, access and approvers",
 		group("workspace", "Create and change workspaces", a.workspaceCreate(), a.workspaceSet(), a.workspaceShow()),
-		group("member", "Manage a workspace's members", a.memberAdd(), a.memberRemove(), a.memberSet(), a.memberList()),
+		group("member", "Manage a workspace's members", a.memberAdd(), a.memberRemove(), a.memberSet(), a.memberDeactivate(), a.memberList()),
 		group("group", "Manage groups of members", a.groupCreate(), a.groupAdd(), a.groupRemove()),
 		group("account", "Manage social accounts", a.accountAdd(), a.accountSet(), a.accountList()),
 		a.grant(),
@@ -164,7 +164,7 @@ func (a *app) memberRemove() *cobra.Command {
 	var ws, email string
 	cmd := &cobra.Command{
 		Use:   "remove --workspace SLUG --email EMAIL",
-		Short: "Remove a member with their access and approver flags",
+		Short: "Remove a member without history, with their access and approver flags (else: deactivate)",
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			svc, err := a.service(cmd.Context())
@@ -185,10 +185,17 @@ func (a *app) memberRemove() *cobra.Command {
 
 func (a *app) memberSet() *cobra.Command {
 	var ws, email, name, slackUser string
+	var role approvals.Role
 	cmd := &cobra.Command{
-		Use:   "set --workspace SLUG --email EMAIL [--name NAME] [--slack-user USER_ID]",
-		Short: "Change a member's name or Slack link",
-		Args:  cobra.NoArgs,
+		Use:   "set --workspace SLUG --email EMAIL [--name NAME] [--slack-user USER_ID] [--role ROLE]",
+		Short: "Change a member's name, Slack link or role",
+		Long: `Change a member's name, Slack link or role.
+
+--slack-user "" unlinks the member's Slack user; automatic linking will not
+link that Slack user to the member again until an admin links it with
+--slack-user. --role drops the approver flags the new role cannot hold, and
+is refused if that leaves an account that needs the tier without an approver.`,
+		Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			var set approvals.MemberSettings
 			if changed(cmd.Flags(), "name") {
@@ -197,8 +204,11 @@ func (a *app) memberSet() *cobra.Command {
 			if changed(cmd.Flags(), "slack-user") {
 				set.SlackUserID = &slackUser
 			}
+			if changed(cmd.Flags(), "role") {
+				set.Role = &role
+			}
 			if set == (approvals.MemberSettings{}) {
-				return usagef("nothing to change: give --name or --slack-user")
+				return usagef("nothing to change: give --name, --slack-user or --role")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
@@ -208,14 +218,39 @@ func (a *app) memberSet() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(m, "updated %s in %s", m.Email, ws)
+			return a.print(m, "updated %s in %s (%s, slack-user=%s)", m.Email, ws, m.Role, dash(m.SlackUserID))
 		}),
 	}
 	workspaceFlag(cmd, &ws)
 	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
 	_ = cmd.MarkFlagRequired("email")
 	cmd.Flags().StringVar(&name, "name", "", "new name")
-	cmd.Flags().StringVar(&slackUser, "slack-user", "", "Slack user ID to link (\"\" unlinks)")
+	cmd.Flags().StringVar(&slackUser, "slack-user", "", "Slack user ID to link (\"\" unlinks, and keeps it unlinked)")
+	cmd.Flags().Var(roleValue{&role}, "role", "new role: owner, admin, editor or client")
+	return cmd
+}
+
+func (a *app) memberDeactivate() *cobra.Command {
+	var ws, email string
+	cmd := &cobra.Command{
+		Use:   "deactivate --workspace SLUG --email EMAIL",
+		Short: "Offboard a member: keep their history, take away their access, approver flags, Slack link, tokens and links",
+		Args:  cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			m, err := svc.DeactivateMember(cmd.Context(), approvals.Operator(ws), email)
+			if err != nil {
+				return err
+			}
+			return a.print(m, "deactivated %s in %s", m.Email, ws)
+		}),
+	}
+	workspaceFlag(cmd, &ws)
+	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
+	_ = cmd.MarkFlagRequired("email")
 	return cmd
 }
 
@@ -234,8 +269,12 @@ func (a *app) memberList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printList(a, ms, "", "EMAIL\tNAME\tROLE\tSLACK USER", func(m *approvals.Member) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s", m.Email, m.Name, m.Role, dash(m.SlackUserID))
+			return printList(a, ms, "", "EMAIL\tNAME\tROLE\tSLACK USER\tSTATUS", func(m *approvals.Member) string {
+				status := "active"
+				if !m.Active() {
+					status = "deactivated " + m.DeactivatedAt.Format(time.DateOnly)
+				}
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", m.Email, m.Name, m.Role, dash(m.SlackUserID), status)
 			})
 		}),
 	}

@@ -110,7 +110,7 @@ func (h *harness) member(email, name string, role approvals.Role, slackUser stri
 	h.t.Helper()
 	m, err := h.svc.AddMember(h.ctx, approvals.Operator(wsSlug), email, name, role)
 	h.ok(err)
-	_, err = h.svc.LinkSlackUser(h.ctx, teamID, slackUser, email)
+	_, err = h.svc.LinkSlackUser(h.ctx, teamID, approvals.SlackUser{ID: slackUser, TeamID: teamID, Email: email, EmailConfirmed: true})
 	h.ok(err)
 	h.slack.mu.Lock()
 	h.slack.emails[slackUser] = email

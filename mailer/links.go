@@ -65,6 +65,7 @@ func (h *Links) Register(mux Mux) {
 	mux.Handle("GET /l/{token}", http.HandlerFunc(h.show))
 	mux.Handle("POST /l/{token}", http.HandlerFunc(h.decide))
 	mux.Handle("POST /l/{token}/resend", http.HandlerFunc(h.resend))
+	h.registerSlackLink(mux) // slacklink.go
 }
 
 // show renders the draft and the forms. It calls only read-only core
@@ -201,6 +202,7 @@ func errorPages() []errorPage {
 		{approvals.ECONFLICT, approvals.ReasonWithdrawn, http.StatusGone, "This draft was withdrawn", "warn"},
 		{approvals.ECONFLICT, approvals.ReasonExpired, http.StatusGone, "This request expired", "warn"},
 		{approvals.ECONFLICT, "", http.StatusConflict, "Not possible right now", "warn"},
+		{approvals.EUNAUTHORIZED, approvals.ReasonDeactivated, http.StatusGone, "This link is no longer valid", "warn"},
 		{approvals.EUNAUTHORIZED, "", http.StatusForbidden, "You can no longer act on this draft", "error"},
 		{approvals.ENOTFOUND, "", http.StatusNotFound, "This draft is not available to you", "error"},
 		{approvals.EINVALID, "", http.StatusUnprocessableEntity, "That did not work", "error"},

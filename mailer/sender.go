@@ -140,6 +140,9 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 // Compose renders the email for m, or returns nil when m owes none.
 func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*gomail.Msg, error) {
 	n := m.Payload
+	if n.Event == approvals.EventSlackLinkRequested {
+		return s.composeSlackLink(ctx, m) // slacklink.go
+	}
 	switch n.Event {
 	case approvals.EventApprovalRequested, approvals.EventRejected, approvals.EventApproved,
 		approvals.EventReminder, approvals.EventEscalated, approvals.EventExpired, approvals.EventAutoApproved:
@@ -224,12 +227,14 @@ func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
 
 // message builds the MIME message: the plain-text part first (it must work
 // alone), the HTML part as the alternative.
-func (s *Sender) message(m *approvals.OutboxMessage, to string, data emailData, subjectT, textT, htmlT string) (*gomail.Msg, error) {
+func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjectT, textT, htmlT string) (*gomail.Msg, error) {
 	subject, err := s.tmpl.Subject(subjectT, data)
 	if err != nil {
 		return nil, approvals.Permanent(err)
 	}
-	subject = data.SubjectPrefix + subject
+	if d, ok := data.(emailData); ok {
+		subject = d.SubjectPrefix + subject
+	}
 	text, err := s.tmpl.Text(textT, data)
 	if err != nil {
 		return nil, approvals.Permanent(err)

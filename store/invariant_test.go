@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -97,6 +98,9 @@ var accessLosses = []struct {
 	}},
 	{"remove approver", false, func(ctx context.Context, tx approvals.Tx, w *approverWorld) error {
 		return tx.RemoveApprover(ctx, w.approver(w.c1, approvals.TierClient))
+	}},
+	{"deactivate member", true, func(ctx context.Context, tx approvals.Tx, w *approverWorld) error {
+		return tx.DeactivateMember(ctx, w.ws.ID, w.c1.ID, time.Now())
 	}},
 }
 

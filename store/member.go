@@ -4,20 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
 )
 
-const memberColumns = `m.id, m.workspace_id, m.email, m.name, m.role, coalesce(m.slack_user_id, ''), m.created_at`
+const memberColumns = `m.id, m.workspace_id, m.email, m.name, m.role, coalesce(m.slack_user_id, ''), m.created_at, m.deactivated_at`
 
 func scanMember(row pgx.Row) (*approvals.Member, error) {
 	var m approvals.Member
-	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt); err != nil {
+	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt, &m.DeactivatedAt); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
+	if m.DeactivatedAt != nil {
+		at := m.DeactivatedAt.UTC()
+		m.DeactivatedAt = &at
+	}
 	return &m, nil
 }
 
@@ -129,4 +134,139 @@ func (t *tx) Members(ctx context.Context, workspaceID int64) ([]*approvals.Membe
 		return nil, dbError(err, nil)
 	}
 	return scanMembers(rows)
+}
+
+// DeactivateMember marks the member deactivated and takes away everything
+// that lets them act or be waited on: approver flags (the account's and
+// those an escalation added), grants, group memberships, backup-approver
+// settings, the Slack link and their API tokens. The row stays for the
+// history. The core checked the approver invariants first; the triggers of
+// migration 00001 refuse at commit what would still break them.
+func (t *tx) DeactivateMember(ctx context.Context, workspaceID, memberID int64, at time.Time) error {
+	if _, err := t.MemberByID(ctx, workspaceID, memberID); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`UPDATE accounts SET backup_approver_id = NULL WHERE workspace_id = $1 AND backup_approver_id = $2`,
+		`DELETE FROM approvers WHERE workspace_id = $1 AND member_id = $2`,
+		`DELETE FROM draft_extra_approvers WHERE workspace_id = $1 AND member_id = $2`,
+		`DELETE FROM grants WHERE workspace_id = $1 AND member_id = $2`,
+		`DELETE FROM group_members WHERE workspace_id = $1 AND member_id = $2`,
+	} {
+		if _, err := t.tx.Exec(ctx, q, workspaceID, memberID); err != nil {
+			return dbError(err, nil)
+		}
+	}
+	if _, err := t.tx.Exec(ctx, `
+		UPDATE api_tokens SET revoked_at = $3 WHERE workspace_id = $1 AND member_id = $2 AND revoked_at IS NULL`,
+		workspaceID, memberID, at); err != nil {
+		return dbError(err, nil)
+	}
+	_, err := t.tx.Exec(ctx, `
+		UPDATE members SET deactivated_at = coalesce(deactivated_at, $3), slack_user_id = NULL
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, memberID, at)
+	return dbError(err, nil)
+}
+
+// MemberHasHistory reports whether the member wrote, revised, decided or
+// commented on any draft.
+func (t *tx) MemberHasHistory(ctx context.Context, workspaceID, memberID int64) (bool, error) {
+	var has bool
+	err := t.tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM drafts WHERE workspace_id = $1 AND author_id = $2)
+		    OR EXISTS (SELECT 1 FROM revisions WHERE workspace_id = $1 AND created_by_id = $2)
+		    OR EXISTS (SELECT 1 FROM decisions WHERE workspace_id = $1 AND approver_id = $2)
+		    OR EXISTS (SELECT 1 FROM comments WHERE workspace_id = $1 AND author_id = $2)`,
+		workspaceID, memberID).Scan(&has)
+	if err != nil {
+		return false, dbError(err, nil)
+	}
+	return has, nil
+}
+
+// BlockSlackLink records an admin's unlink of the pair.
+func (t *tx) BlockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error {
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO slack_link_blocks (workspace_id, member_id, slack_user_id) VALUES ($1, $2, $3)
+		ON CONFLICT (member_id, slack_user_id) DO NOTHING`, workspaceID, memberID, slackUserID)
+	return dbError(err, nil)
+}
+
+// UnblockSlackLink forgets an admin's unlink of the pair.
+func (t *tx) UnblockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error {
+	_, err := t.tx.Exec(ctx, `
+		DELETE FROM slack_link_blocks WHERE workspace_id = $1 AND member_id = $2 AND slack_user_id = $3`,
+		workspaceID, memberID, slackUserID)
+	return dbError(err, nil)
+}
+
+// SlackLinkBlocked reports whether an admin unlinked the pair.
+func (t *tx) SlackLinkBlocked(ctx context.Context, workspaceID, memberID int64, slackUserID string) (bool, error) {
+	var blocked bool
+	err := t.tx.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM slack_link_blocks WHERE workspace_id = $1 AND member_id = $2 AND slack_user_id = $3)`,
+		workspaceID, memberID, slackUserID).Scan(&blocked)
+	if err != nil {
+		return false, dbError(err, nil)
+	}
+	return blocked, nil
+}
+
+const slackLinkRequestColumns = `r.id, r.workspace_id, r.member_id, r.slack_user_id, r.slack_team_id, r.created_at, r.used_at`
+
+func scanSlackLinkRequest(row pgx.Row) (*approvals.SlackLinkRequest, error) {
+	var r approvals.SlackLinkRequest
+	if err := row.Scan(&r.ID, &r.WorkspaceID, &r.MemberID, &r.SlackUserID, &r.SlackTeamID, &r.CreatedAt, &r.UsedAt); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = r.CreatedAt.UTC()
+	if r.UsedAt != nil {
+		at := r.UsedAt.UTC()
+		r.UsedAt = &at
+	}
+	return &r, nil
+}
+
+// CreateSlackLinkRequest inserts r and sets its ID and CreatedAt.
+func (t *tx) CreateSlackLinkRequest(ctx context.Context, r *approvals.SlackLinkRequest) error {
+	got, err := scanSlackLinkRequest(t.tx.QueryRow(ctx, `
+		INSERT INTO slack_link_requests AS r (workspace_id, member_id, slack_user_id, slack_team_id, created_at)
+		VALUES ($1, $2, $3, $4, coalesce($5, now()))
+		RETURNING `+slackLinkRequestColumns,
+		r.WorkspaceID, r.MemberID, r.SlackUserID, r.SlackTeamID, nullTime(r.CreatedAt)))
+	if err != nil {
+		return dbError(err, nil)
+	}
+	*r = *got
+	return nil
+}
+
+// OpenSlackLinkRequest returns the newest unused request of the pair made
+// at or after since.
+func (t *tx) OpenSlackLinkRequest(ctx context.Context, workspaceID, memberID int64, slackUserID string, since time.Time) (*approvals.SlackLinkRequest, error) {
+	r, err := scanSlackLinkRequest(t.tx.QueryRow(ctx, `
+		SELECT `+slackLinkRequestColumns+` FROM slack_link_requests r
+		WHERE r.workspace_id = $1 AND r.member_id = $2 AND r.slack_user_id = $3 AND r.used_at IS NULL AND r.created_at >= $4
+		ORDER BY r.created_at DESC, r.id DESC LIMIT 1`, workspaceID, memberID, slackUserID, since))
+	if err != nil {
+		return nil, notFound(err, "no open Slack link request")
+	}
+	return r, nil
+}
+
+// LockSlackLinkRequest returns the request, locked until the transaction ends.
+func (t *tx) LockSlackLinkRequest(ctx context.Context, workspaceID, id int64) (*approvals.SlackLinkRequest, error) {
+	r, err := scanSlackLinkRequest(t.tx.QueryRow(ctx, `
+		SELECT `+slackLinkRequestColumns+` FROM slack_link_requests r
+		WHERE r.workspace_id = $1 AND r.id = $2 FOR UPDATE`, workspaceID, id))
+	if err != nil {
+		return nil, notFound(err, "no Slack link request #%d", id)
+	}
+	return r, nil
+}
+
+// UseSlackLinkRequest marks the request used.
+func (t *tx) UseSlackLinkRequest(ctx context.Context, workspaceID, id int64, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE slack_link_requests SET used_at = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, id, at)
+	return dbError(err, nil)
 }

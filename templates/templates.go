@@ -43,9 +43,13 @@ const (
 	DeadlineSubject        = "email/deadline.subject.txt" // expired (to the author) or auto-approved (to approvers): .Outcome
 	DeadlineText           = "email/deadline.txt"
 	DeadlineHTML           = "email/deadline.html"
+	SlackLinkSubject       = "email/slack_link.subject.txt" // a one-time Slack link confirmation, to the member
+	SlackLinkText          = "email/slack_link.txt"
+	SlackLinkHTML          = "email/slack_link.html"
 	PageLayout             = "page/layout.html"
 	PageLink               = "page/link.html"
 	PageMessage            = "page/message.html"
+	PageSlackLink          = "page/slack_link.html"
 )
 
 // Files returns every template file Signoff uses. Load fails when one of
@@ -57,7 +61,8 @@ func Files() []string {
 		RejectedSubject, RejectedText, RejectedHTML,
 		ApprovedSubject, ApprovedText, ApprovedHTML,
 		DeadlineSubject, DeadlineText, DeadlineHTML,
-		PageLayout, PageLink, PageMessage,
+		SlackLinkSubject, SlackLinkText, SlackLinkHTML,
+		PageLayout, PageLink, PageMessage, PageSlackLink,
 	}
 }
 
