@@ -339,7 +339,7 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 	}
 	if rev != 0 && rev != d.Revision {
 		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
-			Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
+			Message: fmt.Sprintf("draft %d was revised; revision %d is current", d.ID, d.Revision)}
 	}
 	decisions := rows.Decisions
 	c := &decisionCheck{acc: acc, tier: tier, decisions: decisions}
