@@ -213,6 +213,9 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error
 			return Errorf(EUNAUTHORIZED, "only an owner may remove an owner")
 		}
 		e.Detail = m.Email
+		if err := s.lockForMemberChange(ctx, tx, p.ws); err != nil {
+			return err
+		}
 		if err := tx.DeleteMember(ctx, p.ws.ID, m.ID); err != nil {
 			return err
 		}
@@ -317,6 +320,9 @@ func (s *Service) RemoveFromGroup(ctx context.Context, a Actor, group, email str
 			return err
 		}
 		e.Detail = m.Email + " from " + g.Name
+		if err := s.lockForMemberChange(ctx, tx, p.ws); err != nil {
+			return err
+		}
 		if err := tx.RemoveGroupMember(ctx, p.ws.ID, g.ID, m.ID); err != nil {
 			return err
 		}
