@@ -12,7 +12,8 @@ import "context"
 //     Revise take Tx.ShareAccount (FOR SHARE) before they check who may
 //     approve the draft: it conflicts with LockAccount, not with itself.
 //  2. drafts, by id: Tx.LockDraft, Tx.LockPendingDrafts, Tx.ClaimDueDraft
-//     (FOR NO KEY UPDATE). All decisions on a draft serialise on it.
+//     (FOR NO KEY UPDATE). All decisions on a draft serialise on it. Rows
+//     that hang off a draft (its clock, revisions, decisions) come after it.
 //  3. members: deleted or changed last; the foreign keys of a draft,
 //     revision, decision or added approver take KEY SHARE on theirs, which
 //     a member's deletion waits for.
@@ -27,14 +28,16 @@ import "context"
 //   - Decide, RequestNewLink and the sweeper start at step 2: they start no
 //     tier a removal could miss (a draft they move on was pending, so every
 //     removal settles it), and they change no approver.
-//   - RemoveApprover, Revoke, SetAccount: LockAccount on their account, then
-//     settle its pending drafts, each under LockDraft (reevaluateAccount).
-//   - A change to a member that may drop their approver flags on several
-//     accounts (removing them, taking them out of a group, changing their
-//     role) calls lockForMemberChange before it touches the member or
-//     their group rows, since its triggers would otherwise lock the member
-//     first and the accounts and drafts after it; a decision holding the
-//     draft and waiting on the member then deadlocks with it.
+//   - RemoveApprover and Revoke: LockAccount on their account, then settle
+//     its pending drafts, each under LockDraft (reevaluateAccount). Grant,
+//     AddApprover and SetAccount take LockAccount and no draft lock.
+//   - RemoveMember and RemoveFromGroup, and any other change to a member
+//     that may drop their approver flags on several accounts (a role
+//     change, a deactivation), call lockForMemberChange before they touch
+//     the member or their group rows: the schema's triggers would otherwise
+//     lock the member first and the accounts and drafts after it, and a
+//     decision holding one of those drafts and waiting on the member (its
+//     foreign key) would deadlock with them.
 //
 // Under this order no two of these transactions wait on each other in a
 // cycle, so none is chosen as a deadlock victim and nobody is told to try
