@@ -41,8 +41,9 @@ bench: ensure-postgres
 # `make faults` runs the fault suite (faults/, build tag "faults"): the real
 # `signoff serve` binary against PostgreSQL, mailpit and a fake Slack, killed,
 # starved of its database, its SMTP sink and Slack, run as three replicas and
-# fed forged input. About four minutes; CI runs it after `make test`. It
-# prints a summary that README.md quotes ("Fault suite").
+# fed forged input, and raced admins against authors and approvers. About
+# four minutes; CI runs it after `make test`. It prints a summary that
+# README.md quotes ("Fault suite").
 faults: ensure-postgres $(MAILPIT)
 	$(GO) vet -tags faults ./faults/
 	MAILPIT_BIN=$(CURDIR)/$(MAILPIT) $(GO) test -tags faults -count=1 -v -timeout 20m ./faults/

@@ -50,6 +50,7 @@ func (a *API) Register(mux interface {
 	mux.Handle("GET /api/v1/drafts/{id}", a.authed(a.showDraft))
 	mux.Handle("POST /api/v1/drafts/{id}/published", a.authed(a.markPublished))
 	mux.Handle("POST /api/v1/drafts/{id}/comments", a.authed(a.addComment))
+	mux.Handle("POST /api/v1/drafts/{id}/decisions", a.authed(a.decide)) // decision.go
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}))

@@ -394,6 +394,12 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error
 		if err := requireOwnerFor(p, m, "remove"); err != nil {
 			return err
 		}
+		// Under the member-change locks, a decision racing the removal has
+		// either committed (and is history) or waits until the removal is
+		// done.
+		if err := s.lockForMemberChange(ctx, tx, p.ws); err != nil {
+			return err
+		}
 		has, err := tx.MemberHasHistory(ctx, p.ws.ID, m.ID)
 		if err != nil {
 			return err
@@ -519,6 +525,9 @@ func (s *Service) RemoveFromGroup(ctx context.Context, a Actor, group, email str
 			return err
 		}
 		e.Detail = m.Email + " from " + g.Name
+		if err := s.lockForMemberChange(ctx, tx, p.ws); err != nil {
+			return err
+		}
 		if err := tx.RemoveGroupMember(ctx, p.ws.ID, g.ID, m.ID); err != nil {
 			return err
 		}

@@ -29,40 +29,18 @@ func canHold(role Role, raw *AccountAccess, tier Tier) bool {
 	return ok && t == tier && EffectiveCaps(role, raw.Direct, raw.Groups...).Has(CapView)
 }
 
-// lockAccounts takes the row locks of the accounts in ID order, so that
-// concurrent changes spanning several accounts cannot deadlock.
-func lockAccounts(ctx context.Context, tx Tx, ws *Workspace, ids []int64) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	for _, id := range slices.Compact(ids) {
-		if err := tx.LockAccount(ctx, ws.ID, id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// lockMemberAccess locks the accounts on which m holds grants, group
-// access or approver flags, in ID order, and returns m's raw access to
-// every account as read under those locks.
+// lockMemberAccess takes the locks a change to m that may drop approver
+// flags needs, in the lock order (lock.go): every account of the workspace,
+// then its pending drafts; and returns m's raw access to every account as
+// read under those locks.
 func lockMemberAccess(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]AccountAccess, error) {
-	raws, err := tx.MemberAccess(ctx, ws.ID, m.ID)
-	if err != nil {
+	if err := tx.LockAccounts(ctx, ws.ID); err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, raw := range raws {
-		if len(raw.Tiers) > 0 || len(raw.Direct) > 0 || len(raw.Groups) > 0 {
-			ids = append(ids, raw.Account.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return raws, nil
-	}
-	if err := lockAccounts(ctx, tx, ws, ids); err != nil {
+	if _, err := tx.LockPendingDrafts(ctx, ws.ID); err != nil {
 		return nil, err
 	}
-	return tx.MemberAccess(ctx, ws.ID, m.ID) // again, now that nothing can change them
+	return tx.MemberAccess(ctx, ws.ID, m.ID)
 }
 
 // requireApproversRemain refuses, naming the account and the tier, the loss

@@ -130,6 +130,11 @@ type Dispatcher struct {
 // the dispatcher to wait (see pausedUntil).
 var errPaused = errors.New("channel paused by an earlier Retry-After")
 
+// errRecipientGone is the error of a message to a member removed after it
+// was queued (an approver who had not decided): nothing is owed to them,
+// so the message is done, not dead.
+var errRecipientGone = errors.New("recipient is no longer a member")
+
 // paused returns how long ch is still paused at now (0 when it is not).
 func (d *Dispatcher) paused(ch Channel, now time.Time) time.Duration {
 	d.mu.Lock()
@@ -564,6 +569,9 @@ func (d *Dispatcher) outcome(ctx context.Context, m *OutboxMessage, r delivery, 
 	switch {
 	case sendErr == nil:
 		return OutboxOutcome{ID: m.ID, State: OutboxSent}, true
+	case errors.Is(sendErr, errRecipientGone):
+		log.InfoContext(ctx, "recipient removed before delivery; not sent", "err", sendErr)
+		return OutboxOutcome{ID: m.ID, State: OutboxSent}, true
 	case IsPermanent(sendErr) || (m.Attempts >= d.MaxAttempts && !throttled):
 		log.WarnContext(ctx, "outbox message dead", "err", sendErr)
 		return OutboxOutcome{ID: m.ID, State: OutboxDead, Error: sendErr.Error()}, true
@@ -707,7 +715,9 @@ func (s *Service) notificationView(ctx context.Context, n Notification, withView
 		}
 		if n.RecipientID != 0 {
 			var err error
-			if recipient, err = tx.MemberByID(ctx, n.WorkspaceID, n.RecipientID); err != nil {
+			if recipient, err = tx.MemberByID(ctx, n.WorkspaceID, n.RecipientID); ErrorCode(err) == ENOTFOUND {
+				return fmt.Errorf("%w: %w", errRecipientGone, err)
+			} else if err != nil {
 				return err
 			}
 		}

@@ -87,6 +87,10 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 		if err != nil {
 			return err
 		}
+		// What follows reads the account as a removal of approvers leaves it (lock.go).
+		if acc, err = tx.ShareAccount(ctx, p.ws.ID, acc.ID); err != nil {
+			return err
+		}
 		e.AccountID = acc.ID
 		access, err := s.access(ctx, tx, p.member, acc)
 		if err != nil {
@@ -331,7 +335,9 @@ type decisionCheck struct {
 // repeat as a no-op.
 func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Draft, tier Tier, rev int) (*decisionCheck, error) {
 	rows, err := tx.DecisionRows(ctx, p.ws.ID, d, p.member.ID)
-	if err != nil {
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, removedWhileWaiting(p) // lock.go
+	} else if err != nil {
 		return nil, err
 	}
 	acc := &rows.Access.Account
@@ -350,7 +356,7 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 	}
 	if rev != 0 && rev != d.Revision {
 		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
-			Message: fmt.Sprintf("draft %d was revised to revision %d since; decide on the new version", d.ID, d.Revision)}
+			Message: fmt.Sprintf("draft %d was revised; revision %d is current", d.ID, d.Revision)}
 	}
 	decisions := rows.Decisions
 	c := &decisionCheck{acc: acc, tier: tier, decisions: decisions}
@@ -680,7 +686,7 @@ func (s *Service) editable(ctx context.Context, tx Tx, p *principal, draftID int
 		return nil, nil, err
 	}
 	e.DraftID = draftID
-	d, err := s.lockDraft(ctx, tx, p.ws, draftID)
+	d, err := s.lockEditable(ctx, tx, p.ws, draftID)
 	if err != nil {
 		return nil, nil, err
 	}

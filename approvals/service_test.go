@@ -293,7 +293,7 @@ func TestReviseRestartsFirstTier(t *testing.T) {
 	}
 	// A decision pinned to the old revision is stale.
 	_, err = f.svc.Decide(f.ctx, f.as("admin@acme.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierInternal, Verdict: approvals.VerdictApprove})
-	wantCode(t, err, approvals.ECONFLICT, "revised to revision 2")
+	wantCode(t, err, approvals.ECONFLICT, "was revised; revision 2 is current")
 	if e := new(approvals.Error); !errors.As(err, &e) || e.Revision != 2 || e.Reason != approvals.ReasonRevised {
 		t.Fatalf("want revised error with revision 2, got %#v", err)
 	}

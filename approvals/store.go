@@ -56,6 +56,12 @@ type Tx interface {
 	// LockAccount takes a row lock on the account until the transaction ends,
 	// serialising changes to its access and approvers.
 	LockAccount(ctx context.Context, workspaceID, accountID int64) error
+	// ShareAccount returns the account with a row lock that conflicts with
+	// LockAccount's but not with itself (see lock.go).
+	ShareAccount(ctx context.Context, workspaceID, accountID int64) (*Account, error)
+	// LockAccounts takes LockAccount's lock on every account of the
+	// workspace, in id order.
+	LockAccounts(ctx context.Context, workspaceID int64) error
 	Accounts(ctx context.Context, workspaceID int64) ([]*Account, error)
 
 	// Access. SetGrant replaces the grant of g's member or group on the account.
@@ -83,6 +89,9 @@ type Tx interface {
 	UpdateDraft(ctx context.Context, d *Draft) error
 	DraftByID(ctx context.Context, workspaceID, id int64) (*Draft, error)
 	LockDraft(ctx context.Context, workspaceID, id int64) (*Draft, error)
+	// LockPendingDrafts takes LockDraft's lock on every draft of the
+	// workspace that waits on a tier, in id order, and returns them.
+	LockPendingDrafts(ctx context.Context, workspaceID int64) ([]*Draft, error)
 	Drafts(ctx context.Context, f DraftFilter) ([]*Draft, error)
 	// PendingDrafts returns the drafts of the account that wait on a tier.
 	PendingDrafts(ctx context.Context, workspaceID, accountID int64) ([]*Draft, error)

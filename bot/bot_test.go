@@ -575,7 +575,7 @@ func TestReviseSupersedesAndReposts(t *testing.T) {
 	// A click on the old message is told about the revision.
 	h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
 	eph := only(h.slack.take(), "chat.postEphemeral")
-	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "revised to revision 2") {
+	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "was revised; revision 2 is current") {
 		t.Errorf("click on the old revision answered %+v", eph)
 	}
 }

@@ -113,9 +113,10 @@ func (a *app) draftSubmit() *cobra.Command {
 func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 	var f draftFlags
 	var comment string
-	use, short := "approve --workspace SLUG ID --as EMAIL", "Approve a draft in your tier"
+	var revision int
+	use, short := "approve --workspace SLUG ID --as EMAIL [--revision N]", "Approve a draft in your tier"
 	if verdict == approvals.VerdictReject {
-		use, short = "reject --workspace SLUG ID --as EMAIL --comment TEXT", "Reject a draft with a comment that says what to change"
+		use, short = "reject --workspace SLUG ID --as EMAIL --comment TEXT [--revision N]", "Reject a draft with a comment that says what to change"
 	}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -126,6 +127,9 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if revision < 0 {
+				return usagef("invalid --revision %d: want a positive number", revision)
+			}
 			if comment, err = a.readText(comment); err != nil {
 				return err
 			}
@@ -133,7 +137,7 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := svc.Decide(cmd.Context(), f.actor(), approvals.DecideInput{DraftID: id, Verdict: verdict, Comment: comment})
+			res, err := svc.Decide(cmd.Context(), f.actor(), approvals.DecideInput{DraftID: id, Revision: revision, Verdict: verdict, Comment: comment})
 			if err != nil {
 				return err
 			}
@@ -141,6 +145,9 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 		}),
 	}
 	f.add(cmd, true)
+	// Without it the decision is on the current revision, which a revise
+	// racing the command may have just replaced: the answer names it.
+	cmd.Flags().IntVar(&revision, "revision", 0, "the revision you read (see draft show); refused if the draft was revised since")
 	if verdict == approvals.VerdictReject {
 		cmd.Flags().StringVar(&comment, "comment", "", "what to change; - reads it from standard input (required)")
 		_ = cmd.MarkFlagRequired("comment")

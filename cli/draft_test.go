@@ -43,7 +43,10 @@ func TestDraftCLI(t *testing.T) {
 		t.Fatalf("reject --json = %+v, want a rejected draft", res)
 	}
 	c.ok(cmd("draft", "revise", id, "--as", "eddie@agency.example", "--text", "Spring is here, new logo")...)
-	if got := c.ok(cmd("draft", "approve", id, "--as", "cleo@client.example")...); !strings.Contains(got, "approved draft "+id) {
+	c.refused(ExitRefused, []string{"draft " + id + " was revised; revision 2 is current"},
+		cmd("draft", "approve", id, "--as", "cleo@client.example", "--revision", "1")...)
+	c.refused(ExitUsage, []string{"--revision"}, cmd("draft", "approve", id, "--as", "cleo@client.example", "--revision", "-1")...)
+	if got := c.ok(cmd("draft", "approve", id, "--as", "cleo@client.example", "--revision", "2")...); !strings.Contains(got, "approved draft "+id+" (revision 2)") {
 		t.Errorf("approve printed %q", got)
 	}
 

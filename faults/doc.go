@@ -3,7 +3,8 @@
 // `signoff serve` as child processes against a throwaway PostgreSQL, a
 // real SMTP sink (mailpit) and a fake Slack (slacktest), then break things
 // (kill -9 mid-delivery, stop the database, take the SMTP sink down, make
-// Slack answer 429, run replicas side by side, send forged input) and
-// check that nothing is lost, nothing is sent twice and no request gets a
-// false answer. TestMain prints a summary that README.md quotes.
+// Slack answer 429, run replicas side by side, send forged input, race
+// admins against authors and approvers) and check that nothing is lost,
+// nothing is sent twice, nothing is left stuck and no request gets a false
+// answer. TestMain prints a summary that README.md quotes.
 package faults

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Summary collects what each scenario showed, under the four headings the
+// Summary collects what each scenario showed, under the headings the
 // README quotes, and prints it when the suite ends.
 type Summary struct {
 	mu    sync.Mutex
@@ -23,6 +23,7 @@ const (
 	headFaults = "faults survived"
 	headBad    = "bad inputs tried"
 	headLost   = "nothing lost"
+	headRaces  = "races held"
 )
 
 // Add records one line under head.
@@ -45,7 +46,7 @@ func (s *Summary) Print(w io.Writer, took time.Duration, passed bool) {
 	}
 	fmt.Fprintf(w, "\n=== Signoff fault suite: %s in %s (%s, %d CPUs, %s)\n", verdict, took.Round(time.Second),
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.Version())
-	for _, head := range []string{headLoad, headFaults, headBad, headLost} {
+	for _, head := range []string{headLoad, headFaults, headBad, headLost, headRaces} {
 		fmt.Fprintf(w, "%s:\n", head)
 		if len(s.lines[head]) == 0 {
 			fmt.Fprintln(w, "  - (no scenario reported)")
