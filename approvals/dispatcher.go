@@ -124,6 +124,9 @@ type Dispatcher struct {
 	// recordFailures counts outcomes that could not be recorded; a batch
 	// stops sending when it changes (see deliverAll).
 	recordFailures atomic.Int64
+	// failingOut counts the batches out whose outcomes could not all be
+	// recorded: a batch claimed while one is starts no send at all.
+	failingOut atomic.Int64
 }
 
 // errPaused is the error of a message put off because its channel asked
@@ -310,7 +313,11 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) (wai
 	// A failure to record an outcome (the database is gone) stops this
 	// batch and any other out at the time: every further send would be
 	// made again after the lease, so none is started.
+	// Read in the opposite order to the writes below, so that a batch
+	// either sees a failure as it starts or counts it as a later one.
 	failures := d.recordFailures.Load()
+	poisoned := d.failingOut.Load() > 0
+	var failed atomic.Bool
 	lanes := map[laneKey][]int{}
 	var order []laneKey
 	for i, m := range msgs {
@@ -348,7 +355,7 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) (wai
 			}
 			defer func() { <-sem }()
 			for _, i := range idx {
-				if ctx.Err() != nil || d.recordFailures.Load() != failures {
+				if poisoned || ctx.Err() != nil || d.recordFailures.Load() != failures {
 					return
 				}
 				if m := msgs[i]; m.LeaseUntil != nil && !d.Now().Before(*m.LeaseUntil) {
@@ -361,6 +368,9 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) (wai
 				}
 				r := d.deliver(ctx, msgs[i])
 				if err := d.record(ctx, rec, msgs[i], r); err != nil {
+					if failed.CompareAndSwap(false, true) {
+						d.failingOut.Add(1)
+					}
 					d.recordFailures.Add(1)
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
@@ -372,6 +382,9 @@ func (d *Dispatcher) deliverAll(ctx context.Context, msgs []*OutboxMessage) (wai
 	return func() error {
 		wg.Wait()
 		rec.close()
+		if failed.Load() {
+			d.failingOut.Add(-1)
+		}
 		return firstErr
 	}
 }
