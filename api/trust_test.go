@@ -1,13 +1,13 @@
 package api_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/signoff-app/signoff/api"
 	"github.com/signoff-app/signoff/approvals"
 )
 
@@ -189,39 +189,62 @@ func TestTrustAPIClientToken(t *testing.T) {
 	})
 }
 
-// Finding 2 through the API, which cannot decide but can submit: a member
-// who is the only approver of a required tier cannot submit there (nobody
-// would be left to decide on their words), and a draft they submit on an
-// account with another approver waits for that one.
-func TestTrustAPISubmitterNeverDecides(t *testing.T) {
+// Finding 2 through the API: an admin who approves internally revises the
+// editor's draft, then tries to decide on it with their token: refused both
+// ways, and the other internal approver's token decides. A member who is
+// the only approver of a required tier cannot submit there at all.
+func TestTrustAPIWritersNeverDecide(t *testing.T) {
 	f := trustFixture(t)
-	r := f.do("POST", "/api/v1/drafts", f.tokens["own"], `{"account": "ig", "text": "Owner's own words"}`)
-	e := r.errorBody(t)
-	if r.status != http.StatusBadRequest || !strings.Contains(e.Message, "no internal approver who did not write this draft") {
-		t.Errorf("owner submits as the only internal approver: %d %+v", r.status, e)
-	}
-	// With a second internal approver it is accepted, and the owner still
-	// cannot approve it through any channel.
 	op := approvals.Operator("acme")
 	f.must(f.svc.AddMember(f.ctx, op, "adam@acme.test", "Adam", approvals.RoleAdmin))
-	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView)))
+	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
 	f.ok(f.svc.AddApprover(f.ctx, op, "ig", "adam@acme.test", approvals.TierInternal))
-	var h approvals.Handoff
-	f.decode(f.do("POST", "/api/v1/drafts", f.tokens["own"], `{"account": "ig", "text": "Owner's own words"}`), http.StatusCreated, &h)
-	_, err := f.svc.Approve(f.ctx, f.as("owner@acme.test"), h.ID)
-	if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED || !strings.Contains(approvals.ErrorMessage(err), "nobody decides on words they wrote") {
-		t.Errorf("owner approves their API submission: %v", err)
-	}
-	// And no API route decides.
-	for _, path := range []string{"/api/v1/drafts/%d/approve", "/api/v1/drafts/%d/decisions"} {
-		r := f.do("POST", fmt.Sprintf(path, h.ID), f.tokens["own"], `{}`)
-		if r.status != http.StatusNotFound {
-			t.Errorf("POST %s: %d %s", path, r.status, r.body)
+	f.token("acme", "adam", "adam@acme.test")
+
+	id := f.submitAs("ed@acme.test", "Ed's words")
+	f.must(f.svc.Revise(f.ctx, f.as("adam@acme.test"), id, approvals.DraftInput{Text: "Adam's own words"}))
+	path := fmt.Sprintf("/api/v1/drafts/%d/decisions", id)
+	for _, body := range []string{`{"verdict": "approve"}`, `{"verdict": "approve", "revision": 2}`, `{"verdict": "reject", "comment": "not mine"}`} {
+		r := f.do("POST", path, f.tokens["adam"], body)
+		e := r.errorBody(t)
+		if r.status != http.StatusForbidden || e.Code != approvals.EUNAUTHORIZED || !strings.Contains(e.Message, "nobody decides on words they wrote") {
+			t.Errorf("the reviser's token posts %s: %d %+v; want 403 nobody decides on words they wrote", body, r.status, e)
 		}
 	}
-	var got approvals.Handoff
-	if err := json.Unmarshal(f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", h.ID), f.tokens["own"], "").body, &got); err != nil || got.State != approvals.StatePendingInternal {
-		t.Errorf("state = %s (%v), want pending_internal", got.State, err)
+	var h approvals.Handoff
+	f.decode(f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", id), f.tokens["adam"], ""), http.StatusOK, &h)
+	if h.State != approvals.StatePendingInternal || len(h.Approvals) != 0 {
+		t.Fatalf("after the reviser's attempts: %s with approvals %+v", h.State, h.Approvals)
+	}
+	var res api.DecisionResponse
+	f.decode(f.do("POST", path, f.tokens["own"], `{"verdict": "approve"}`), http.StatusOK, &res)
+	if res.State != approvals.StatePendingClient {
+		t.Errorf("the owner's approval: %+v", res)
+	}
+
+	// The editor's token cannot decide on its own draft either (not an
+	// approver), and a client's token cannot decide on a draft that never
+	// reached them: "not found", as a draft that does not exist.
+	other := f.submitAs("ed@acme.test", "HIDDEN from the client")
+	if r := f.do("POST", fmt.Sprintf("/api/v1/drafts/%d/decisions", other), f.tokens["ed"], `{"verdict": "approve"}`); r.status != http.StatusForbidden {
+		t.Errorf("the author's token approves: %d %s", r.status, r.body)
+	}
+	missing := f.do("POST", "/api/v1/drafts/999999/decisions", f.tokens["cleo"], `{"verdict": "approve"}`).errorBody(t)
+	r := f.do("POST", fmt.Sprintf("/api/v1/drafts/%d/decisions", other), f.tokens["cleo"], `{"verdict": "approve"}`)
+	if e := r.errorBody(t); r.status != http.StatusNotFound || e.Message != strings.ReplaceAll(missing.Message, "999999", fmt.Sprint(other)) ||
+		strings.Contains(string(r.body), "HIDDEN") {
+		t.Errorf("a client's token decides on a hidden draft: %d %s; a missing one gets %+v", r.status, r.body, missing)
+	}
+
+	// The only internal approver of an account cannot submit there.
+	f.must(f.svc.AddAccount(f.ctx, op, "solo", "Solo"))
+	f.ok(f.svc.Grant(f.ctx, op, "solo", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
+	f.ok(f.svc.AddApprover(f.ctx, op, "solo", "adam@acme.test", approvals.TierInternal))
+	on := true
+	f.must(f.svc.SetAccount(f.ctx, op, "solo", approvals.AccountSettings{NeedsInternalApproval: &on}))
+	r = f.do("POST", "/api/v1/drafts", f.tokens["adam"], `{"account": "solo", "text": "Adam's solo words"}`)
+	if e := r.errorBody(t); r.status != http.StatusBadRequest || !strings.Contains(e.Message, "no internal approver who did not write this draft") {
+		t.Errorf("the only internal approver submits: %d %+v", r.status, e)
 	}
 }
 
