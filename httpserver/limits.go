@@ -31,7 +31,7 @@ type Limits struct {
 // arrive or be answered is a slow client, not a slow server.
 func DefaultLimits() Limits {
 	return Limits{ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		MaxHeaderBytes: 64 << 10, PerSource: 64}
+		MaxHeaderBytes: 1 << 20, PerSource: 256}
 }
 
 // ParseProxies parses trusted proxy CIDRs (a bare address is one host).
