@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -398,4 +399,22 @@ func TestClientsReadNoInternalOnlyHandoffs(t *testing.T) {
 			f.ok(err)
 		}
 	}
+}
+
+// TestStaleDecisionNamesNoHiddenRevision: a client deciding on the
+// revision they were shown, after it went back into internal review, is
+// told a new version is coming, not the number of one they may not see.
+func TestStaleDecisionNamesNoHiddenRevision(t *testing.T) {
+	f := standard(t)
+	v := f.clientRejectedThenRevised() // revision 2 in internal review
+	f.ok(f.svc.AddApprover(f.ctx, f.op(), "both", "c2@client.test", approvals.TierClient))
+	_, err := f.svc.Decide(f.ctx, f.as("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
+	var e *approvals.Error
+	if !errors.As(err, &e) || e.Reason != approvals.ReasonRevised || e.Revision != 0 || strings.Contains(e.Message, "revision 2") {
+		t.Fatalf("error = %#v", err)
+	}
+	// Staff are told which revision is current.
+	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+	_, err = f.svc.Decide(f.ctx, f.as("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
+	wantCode(t, err, approvals.ECONFLICT, "revision 2 is current")
 }

@@ -34,7 +34,8 @@ type Error struct {
 	Message string
 	// Reason refines Code (see the Reason constants); empty when there is none.
 	Reason string
-	// Revision is the draft's current revision when Reason is ReasonRevised.
+	// Revision is the draft's current revision when Reason is ReasonRevised,
+	// or 0 when the actor may not see it yet.
 	Revision int
 	// Decision is the decision that settled the matter when Reason is
 	// ReasonDecided, so channels can say who decided, when and how.

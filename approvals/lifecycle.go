@@ -355,6 +355,12 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 		return nil, Errorf(EUNAUTHORIZED, "you are an author of draft %d (you wrote one of its revisions); nobody decides on words they wrote", d.ID)
 	}
 	if rev != 0 && rev != d.Revision {
+		if !ReaderOf(p.member).SeesRevision(d, d.Revision) {
+			// The new revision is in internal review: a client learns that
+			// a new version is coming, not its number.
+			return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised,
+				Message: fmt.Sprintf("draft %d was revised; you will be asked about the new version when it is ready", d.ID)}
+		}
 		return nil, &Error{Code: ECONFLICT, Reason: ReasonRevised, Revision: d.Revision,
 			Message: fmt.Sprintf("draft %d was revised; revision %d is current", d.ID, d.Revision)}
 	}

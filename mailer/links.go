@@ -243,6 +243,11 @@ func (h *Links) coreFailure(w http.ResponseWriter, r *http.Request, token string
 			p.Lines = append(p.Lines, "Comment: "+d.Comment)
 		}
 		p.Lines = append(p.Lines, "Nothing else to do; your link changed nothing.")
+	case row.reason == approvals.ReasonRevised && e != nil && e.Revision == 0:
+		p.Lines = []string{
+			fmt.Sprintf("This link was for revision %d. The draft has been revised since.", l.Revision),
+			"You will get a new email as soon as the new version is ready for your approval. Your link changed nothing.",
+		}
 	case row.reason == approvals.ReasonRevised && e != nil:
 		p.Lines = []string{
 			fmt.Sprintf("This link was for revision %d. The author has since revised the draft to revision %d.", l.Revision, e.Revision),
