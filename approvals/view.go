@@ -275,10 +275,18 @@ type RequestStatus struct {
 	// SupersededBy is the revision that replaced the request when the
 	// reader may see it, else 0.
 	SupersededBy int
+	shown        bool // the reader sees the request's revision as current
 }
 
 // Open reports whether the request still takes decisions.
 func (r RequestStatus) Open() bool { return r.Outcome == RequestOpen }
+
+// ShowsContent reports whether a message of the request still shows the
+// draft's text: not once it was withdrawn or superseded, nor when the
+// reader may not see its revision.
+func (r RequestStatus) ShowsContent() bool {
+	return r.Outcome != RequestWithdrawn && r.Outcome != RequestSuperseded && r.shown
+}
 
 // Request says where the request for (rev, tier) stands now.
 func (v *DraftView) Request(rev int, tier Tier) RequestStatus {
@@ -286,7 +294,7 @@ func (v *DraftView) Request(rev int, tier Tier) RequestStatus {
 	case v.State == StateWithdrawn:
 		return RequestStatus{Outcome: RequestWithdrawn}
 	case v.State == StateExpired && v.Revision == rev:
-		return RequestStatus{Outcome: RequestExpired}
+		return RequestStatus{Outcome: RequestExpired, shown: v.Shows()}
 	case v.Revision != rev:
 		st := RequestStatus{Outcome: RequestSuperseded}
 		if v.Reader.SeesRevision(&v.Draft, v.Revision) {
@@ -294,7 +302,7 @@ func (v *DraftView) Request(rev int, tier Tier) RequestStatus {
 		}
 		return st
 	}
-	st := RequestStatus{Outcome: RequestClosed}
+	st := RequestStatus{Outcome: RequestClosed, shown: v.Shows()}
 	for _, x := range v.Decisions {
 		if x.Revision == rev && x.Tier == tier {
 			st.Decisions = append(st.Decisions, x)

@@ -152,8 +152,7 @@ func decisionLine(v *approvals.DraftView, d *approvals.Decision) string {
 // requestStatus words where the request for (revision, tier) stands now
 // (the core's view.Request): lines to show, and whether it still takes
 // decisions (buttons shown).
-func requestStatus(v *approvals.DraftView, rev int, tier approvals.Tier) (lines []string, open bool) {
-	st := v.Request(rev, tier)
+func requestStatus(v *approvals.DraftView, st approvals.RequestStatus) (lines []string, open bool) {
 	for _, d := range st.Decisions {
 		lines = append(lines, decisionLine(v, d))
 	}
@@ -183,13 +182,14 @@ func requestStatus(v *approvals.DraftView, rev int, tier approvals.Tier) (lines 
 // tier) of the draft, as it stands now: the content, the decisions so far
 // and, while it takes decisions, the Approve and Reject buttons.
 func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack.Block {
-	lines, open := requestStatus(v, rev, tier)
+	st := v.Request(rev, tier)
+	lines, open := requestStatus(v, st)
 	title := fmt.Sprintf("Draft #%d for %s approval", v.ID, tier)
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(truncate(title, 150))),
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
-	if v.Revision == rev && v.Shows() && v.State != approvals.StateWithdrawn {
+	if st.ShowsContent() {
 		blocks = append(blocks, contentBlocks(v)...)
 	}
 	if len(lines) > 0 {

@@ -161,7 +161,7 @@ func TestRequestBlocksStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := *v
 			tc.mutate(&v)
-			lines, open := requestStatus(&v, tc.rev, approvals.TierClient)
+			lines, open := requestStatus(&v, v.Request(tc.rev, approvals.TierClient))
 			if diff := cmp.Diff(tc.want, lines); diff != "" {
 				t.Errorf("status (-want +got):\n%s", diff)
 			}

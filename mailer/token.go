@@ -136,7 +136,7 @@ func (l Link) valid() bool {
 	if l.WorkspaceID <= 0 || l.DraftID <= 0 || l.Revision <= 0 || l.MemberID <= 0 || l.IssuedAt <= 0 {
 		return false
 	}
-	if l.Tier != approvals.TierInternal && l.Tier != approvals.TierClient {
+	if t, err := approvals.ParseTier(string(l.Tier)); err != nil || t != l.Tier {
 		return false
 	}
 	return l.Action == approvals.VerdictApprove || l.Action == approvals.VerdictReject
