@@ -41,13 +41,16 @@ const (
 func TestRaces(t *testing.T) {
 	h := newHarness(t)
 	r := newRacer(h)
-	srv := startServe(t, "serve", h.env())
+	env := h.env()
+	env["SIGNOFF_REMINDERS_INTERVAL"] = "1s" // the sweeper looks often: a policy acting too early would show
+	srv := startServe(t, "serve", env)
 	logStart := pgLogSize(t)
 
 	ann := h.member("ann@agency.test", "Ann Admin", approvals.RoleAdmin, "U0ANN")
 	bob := h.member("bob@agency.test", "Bob Admin", approvals.RoleAdmin, "U0BOB")
 	cleo := h.member("cleo@client.test", "Cleo Client", approvals.RoleClient, "U0CLEO")
 
+	var lateRevised []int64 // s8's drafts: no policy may approve them within the test
 	scenarios := []*raceScenario{
 		{key: "s1", name: "submit vs removal of the other internal approver", round: func(r *racer, sc *raceScenario, i int) {
 			// Ann submits on an account whose only other internal
@@ -180,6 +183,26 @@ func TestRaces(t *testing.T) {
 				sc.fail("link told %d %q, revise told %q", link.Status, first(link.Body), rev.Out)
 			}
 		}},
+		{key: "s8", name: "the deadline policy vs a revise after the deadline", round: func(r *racer, sc *raceScenario, i int) {
+			// Scheduled two minutes out, the draft's deadline (15 minutes
+			// before) has passed already: the auto-approve policy may still
+			// act only once the client tier's approvers had the review
+			// window, for each revision anew.
+			acc := sc.account(i)
+			h.account(acc, "C0"+strings.ToUpper(strings.ReplaceAll(acc, "-", "")), approvals.RuleAny, []*approvals.Member{cleo})
+			auto := approvals.DeadlineAutoApprove
+			_, err := h.svc.SetAccount(h.ctx, approvals.Operator(wsSlug), acc, approvals.AccountSettings{DeadlinePolicy: &auto})
+			h.ok(err)
+			at := time.Now().Add(2 * time.Minute)
+			v, err := h.svc.Submit(h.ctx, approvals.Actor{Workspace: wsSlug, Email: h.author.Email, Channel: approvals.ChannelCLI},
+				approvals.DraftInput{Account: acc, Text: "Launch in two minutes", ScheduledAt: &at})
+			h.ok(err)
+			r.decide(cleo, v.ID, approvals.VerdictReject)
+			rev := r.cli("draft", "revise", "--workspace", wsSlug, fmt.Sprint(v.ID), "--as", h.author.Email, "--text", "Launch in two minutes, take two")
+			sc.want(rev.OK && strings.Contains(rev.Out, "auto-approve will not act before"), "revise told %q; want a note on the review window", rev.Out)
+			sc.outcome("revised after the deadline")
+			lateRevised = append(lateRevised, v.ID)
+		}},
 		{key: "s7", name: "approver removal or access revoke vs a decision (rule all)", round: func(r *racer, sc *raceScenario, i int) {
 			acc := sc.account(i)
 			r.internalAccount(acc, approvals.RuleAll, nil, ann, bob)
@@ -236,6 +259,20 @@ func TestRaces(t *testing.T) {
 		} else if time.Now().After(deadline) {
 			t.Errorf("%d outbox rows still pending after 60s", pending)
 			break
+		}
+	}
+	// Two sweeps later, no policy has stood in for the client approver on
+	// a revision revised after its deadline.
+	time.Sleep(2500 * time.Millisecond)
+	for _, d := range lateRevised {
+		var policy int
+		h.ok(h.db.Pool().QueryRow(h.ctx, `SELECT count(*) FROM decisions WHERE draft_id = $1 AND channel = 'system'`, d).Scan(&policy))
+		if st := r.state(d); policy > 0 || st != "pending_client" {
+			for _, sc := range scenarios {
+				if sc.key == "s8" {
+					sc.fail("draft %d: %d policy decisions, state %s; want none, pending_client", d, policy, st)
+				}
+			}
 		}
 	}
 	check()
