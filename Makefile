@@ -43,7 +43,7 @@ bench: ensure-postgres
 # starved of its database, its SMTP sink and Slack, run as three replicas and
 # fed forged input, and raced admins against authors and approvers. About
 # four minutes; CI runs it after `make test`. It prints a summary that
-# README.md quotes ("Fault suite").
+# docs/faults.md quotes.
 faults: ensure-postgres $(MAILPIT)
 	$(GO) vet -tags faults ./faults/
 	MAILPIT_BIN=$(CURDIR)/$(MAILPIT) $(GO) test -tags faults -count=1 -v -timeout 20m ./faults/

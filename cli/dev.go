@@ -209,7 +209,7 @@ In another shell:
   curl -s -H "Authorization: Bearer $SIGNOFF_TOKEN" 'http://%[2]s/api/v1/drafts?state=approved'
   curl -s -X POST -H "Authorization: Bearer $SIGNOFF_TOKEN" "http://%[2]s/api/v1/drafts/$id/published"
 
-  # Slack: connect a real workspace (see README, Slack), then
+  # Slack: connect a real workspace (see docs/slack.md), then
   #   signoff admin workspace set %[3]s --slack-team T…
   #   signoff admin member set --workspace %[3]s --email %[9]s --slack-user U…
 

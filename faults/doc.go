@@ -6,5 +6,5 @@
 // Slack answer 429, run replicas side by side, send forged input, race
 // admins against authors and approvers) and check that nothing is lost,
 // nothing is sent twice, nothing is left stuck and no request gets a false
-// answer. TestMain prints a summary that README.md quotes.
+// answer. TestMain prints a summary that docs/faults.md quotes.
 package faults

@@ -11,7 +11,7 @@ import (
 )
 
 // Summary collects what each scenario showed, under the headings the
-// README quotes, and prints it when the suite ends.
+// docs/faults.md quotes, and prints it when the suite ends.
 type Summary struct {
 	mu    sync.Mutex
 	lines map[string][]string
