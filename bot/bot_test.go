@@ -633,7 +633,7 @@ func TestCommands(t *testing.T) {
 		{"link stranger", uStranger, chanAcme, "link", "is not the email of a member"},
 		{"bind needs manage", uEditor, "C0NEW", "bind acme", "may not manage account"},
 		{"bind in a DM", uEditor, "D0XYZ", "bind acme", "not in a direct message"},
-		{"comment without text", uEditor, chanAcme, fmt.Sprintf("comment %d", id), "Usage: `/signoff comment ID [--internal] TEXT`"},
+		{"internal without text", uEditor, chanAcme, fmt.Sprintf("comment %d --internal", id), "Usage: `/signoff comment ID [--internal] [TEXT]`"},
 		{"comment", uEditor, chanAcme, fmt.Sprintf("comment %d looks good", id), fmt.Sprintf("Commented on draft #%d", id)},
 		{"internal comment", uEditor, chanAcme, fmt.Sprintf("comment %d --internal legal checked", id), "Commented (internal: staff only)"},
 		{"internal comment by a client", uClient, chanAcme, fmt.Sprintf("comment %d --internal psst", id), "Only staff"},
@@ -844,5 +844,65 @@ func TestActionLoopsDrainTheQueue(t *testing.T) {
 	}
 	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != len(ids) {
 		t.Errorf("answers = %d, want %d", len(eph), len(ids))
+	}
+}
+
+// TestCommentModal: "/signoff comment ID" opens a form; staff get a
+// checkbox that keeps the comment from clients, clients do not.
+func TestCommentModal(t *testing.T) {
+	h := newHarness(t)
+	op := approvals.Operator(h.slug)
+	h.must(h.svc.Grant(h.ctx, op, "acme", approvals.GrantTarget{Email: "ed@agency.test"},
+		approvals.NewCaps(approvals.CapView, approvals.CapCreate, approvals.CapComment)))
+	id := h.submitNew(uEditor, "Commented draft")
+	h.request(id)
+	open := func(user string) call {
+		t.Helper()
+		if w := h.command(user, chanAcme, fmt.Sprintf("comment %d", id)); w.Code != http.StatusOK || w.Body.Len() != 0 {
+			t.Fatalf("/signoff comment: %d %q", w.Code, w.Body.String())
+		}
+		opened := only(h.slack.take(), "views.open")
+		if len(opened) != 1 {
+			t.Fatalf("views.open calls = %d, want 1", len(opened))
+		}
+		return opened[0]
+	}
+	staffForm := open(uEditor)
+	if !strings.Contains(fmt.Sprint(staffForm.Args["view"]), "Internal: staff only") {
+		t.Fatalf("staff form has no internal checkbox: %v", staffForm.Args["view"])
+	}
+	clientForm := open(uClient)
+	if strings.Contains(fmt.Sprint(clientForm.Args["view"]), "Internal") {
+		t.Fatalf("client form offers the internal checkbox")
+	}
+	checked := map[string]any{"internal": map[string]any{"type": "checkboxes", "selected_options": []any{
+		map[string]any{"text": map[string]any{"type": "plain_text", "text": "Internal: staff only, never shown to clients"}, "value": "internal"}}}}
+	values := map[string]any{"comment": textValue("comment", "legal checked"), "internal": checked}
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uEditor, staffForm, "V0COMMENT1", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("staff comment: %d %q", w.Code, w.Body.String())
+	}
+	// A client who ticks a forged checkbox is refused in the form.
+	values = map[string]any{"comment": textValue("comment", "psst"), "internal": checked}
+	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, clientForm, "V0COMMENT2", values)), nil)
+	if !strings.Contains(w.Body.String(), "Only staff") {
+		t.Fatalf("client's internal comment: %d %q", w.Code, w.Body.String())
+	}
+	values = map[string]any{"comment": textValue("comment", "Looks great")}
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, clientForm, "V0COMMENT3", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("client comment: %d %q", w.Code, w.Body.String())
+	}
+	staff, err := h.svc.DraftHistory(h.ctx, h.owner(), id)
+	h.must(err)
+	client, err := h.svc.DraftHistory(h.ctx, approvals.Actor{Workspace: h.slug, Email: "cleo@client.test", Channel: approvals.ChannelCLI}, id)
+	h.must(err)
+	var got []string
+	for _, c := range staff.Comments {
+		got = append(got, fmt.Sprintf("%s internal=%v", c.Text, c.Internal))
+	}
+	if diff := cmp.Diff([]string{"legal checked internal=true", "Looks great internal=false"}, got); diff != "" {
+		t.Errorf("comments (-want +got)\n%s", diff)
+	}
+	if len(client.Comments) != 1 || client.Comments[0].Text != "Looks great" {
+		t.Errorf("the client reads %d comments", len(client.Comments))
 	}
 }

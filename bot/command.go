@@ -24,7 +24,7 @@ func (b *Bot) usage() string {
 		"`" + c + " revise ID` — edit and resubmit a draft",
 		"`" + c + " withdraw ID` — withdraw a draft",
 		"`" + c + " history ID` — revisions, decisions and comments",
-		"`" + c + " comment ID [--internal] TEXT` — comment on a draft (`--internal`: staff only, never shown to clients)",
+		"`" + c + " comment ID [--internal] [TEXT]` — comment on a draft (`--internal`: staff only, never shown to clients; without TEXT, a form)",
 		"`" + c + " bind HANDLE` — post the account's client approvals in this channel (needs manage)",
 		"`" + c + " link` — link your Slack user to your Signoff member",
 		"`" + c + " help` — this text",
@@ -126,7 +126,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 		return ephemeral(listText(ds))
 	}
 	if sub == "comment" {
-		return b.comment(ctx, a, rest, usage("comment ID [--internal] TEXT"))
+		return b.comment(ctx, a, m, cmd.TriggerID, rest, usage("comment ID [--internal] [TEXT]"))
 	}
 	// The rest take one argument.
 	arg, extra := splitWord(rest)
@@ -211,7 +211,7 @@ func (b *Bot) openNew(ctx context.Context, a approvals.Actor, cmd slack.SlashCom
 // splitWord returns the first whitespace-separated word of s and the rest,
 // kept exactly but for the whitespace that separates them.
 // comment runs `comment ID [--internal] TEXT`.
-func (b *Bot) comment(ctx context.Context, a approvals.Actor, rest string, usage *slack.Msg) *slack.Msg {
+func (b *Bot) comment(ctx context.Context, a approvals.Actor, m *approvals.Member, trigger, rest string, usage *slack.Msg) *slack.Msg {
 	arg, text := splitWord(rest)
 	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -222,7 +222,18 @@ func (b *Bot) comment(ctx context.Context, a approvals.Actor, rest string, usage
 		in = approvals.CommentInput{Text: after, Internal: true}
 	}
 	if strings.TrimSpace(in.Text) == "" {
-		return usage
+		if in.Internal || trigger == "" {
+			return usage
+		}
+		// No text: the form, after the core says the draft is theirs to see.
+		if _, err := b.svc.Show(ctx, a, id); err != nil {
+			return ephemeral(b.userMessage(ctx, err))
+		}
+		staff := approvals.ReaderOf(m).Audience == approvals.AudienceStaff
+		if _, err := b.api.OpenViewContext(ctx, trigger, commentModal(id, staff)); err != nil {
+			return ephemeral(b.userMessage(ctx, fmt.Errorf("views.open: %w", err)))
+		}
+		return nil
 	}
 	c, err := b.svc.AddComment(ctx, a, id, in)
 	if err != nil {

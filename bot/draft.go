@@ -18,9 +18,10 @@ const (
 	actionApprove = "signoff_approve"
 	actionReject  = "signoff_reject"
 
-	callbackSubmit = "signoff_submit"
-	callbackRevise = "signoff_revise"
-	callbackReject = "signoff_reject"
+	callbackSubmit  = "signoff_submit"
+	callbackRevise  = "signoff_revise"
+	callbackReject  = "signoff_reject"
+	callbackComment = "signoff_comment"
 
 	// Block and action IDs of the modals' inputs (response_action errors
 	// name the block IDs).
@@ -29,6 +30,7 @@ const (
 	blockMedia    = "media"
 	blockSchedule = "schedule"
 	blockComment  = "comment"
+	blockInternal = "internal"
 )
 
 // maxSection is Slack's limit on a section's text.
@@ -339,6 +341,27 @@ func rejectModal(ref decisionRef) slack.ModalViewRequest {
 			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Rejecting draft #%d (revision %d). The author gets your comment exactly as written.", ref.DraftID, ref.Revision)), nil, nil),
 			slack.NewInputBlock(blockComment, plain("Comment"), nil, in),
 		}},
+	}
+}
+
+// commentModal asks for a comment on a draft; staff also get a checkbox to
+// keep it from clients.
+func commentModal(draftID int64, staff bool) slack.ModalViewRequest {
+	in := slack.NewPlainTextInputBlockElement(plain("Your comment"), blockComment)
+	in.Multiline = true
+	in.MaxLength = approvals.MaxCommentLen
+	blocks := []slack.Block{slack.NewInputBlock(blockComment, plain("Comment"), nil, in)}
+	if staff {
+		internal := slack.NewCheckboxGroupsBlockElement(blockInternal,
+			slack.NewOptionBlockObject(blockInternal, plain("Internal: staff only, never shown to clients"), nil))
+		box := slack.NewInputBlock(blockInternal, plain("Who may read it"), nil, internal)
+		box.Optional = true
+		blocks = append(blocks, box)
+	}
+	meta := modalMeta{DraftID: draftID}
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, Title: plain(fmt.Sprintf("Comment on #%d", draftID)), Submit: plain("Comment"), Close: plain("Cancel"),
+		CallbackID: callbackComment, PrivateMetadata: meta.String(), Blocks: slack.Blocks{BlockSet: blocks},
 	}
 }
 

@@ -134,7 +134,7 @@ func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.Interact
 		field = blockText
 	case callbackRevise:
 		field = blockText
-	case callbackReject:
+	case callbackReject, callbackComment:
 		field = blockComment
 	default:
 		return nil
@@ -150,10 +150,35 @@ func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.Interact
 	if !ok {
 		return nil // already handled: close the modal
 	}
-	errs := b.submitView(ctx, req, cb, meta)
+	var errs map[string]string
+	if cb.View.CallbackID == callbackComment {
+		errs = b.commentView(ctx, req, cb, meta)
+	} else {
+		errs = b.submitView(ctx, req, cb, meta)
+	}
 	done(len(errs) > 0)
 	if len(errs) > 0 {
 		return slack.NewErrorsViewSubmissionResponse(errs)
+	}
+	return nil
+}
+
+// commentView adds the comment modal's comment; the map holds an inline
+// error by block ID (empty when it succeeded).
+func (b *Bot) commentView(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta) map[string]string {
+	a, _, err := b.identify(ctx, req, cb.Team.ID, cb.User.ID)
+	if err != nil {
+		return map[string]string{blockComment: b.userMessage(ctx, err)}
+	}
+	values := cb.View.State.Values
+	in := approvals.CommentInput{Text: values[blockComment][blockComment].Value}
+	for _, o := range values[blockInternal][blockInternal].SelectedOptions {
+		if o.Value == blockInternal {
+			in.Internal = true
+		}
+	}
+	if _, err := b.svc.AddComment(ctx, a, meta.DraftID, in); err != nil {
+		return map[string]string{blockComment: b.userMessage(ctx, err)}
 	}
 	return nil
 }
