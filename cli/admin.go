@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -161,26 +162,13 @@ func (a *app) memberAdd() *cobra.Command {
 }
 
 func (a *app) memberRemove() *cobra.Command {
-	var ws, email string
-	cmd := &cobra.Command{
-		Use:   "remove --workspace SLUG --email EMAIL",
-		Short: "Remove a member without history, with their access and approver flags (else: deactivate)",
-		Args:  cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := svc.RemoveMember(cmd.Context(), approvals.Operator(ws), email); err != nil {
+	return a.memberCommand("remove", "Remove a member without history, with their access and approver flags (else: deactivate)",
+		func(ctx context.Context, svc *approvals.Service, ws, email string) error {
+			if err := svc.RemoveMember(ctx, approvals.Operator(ws), email); err != nil {
 				return err
 			}
 			return a.print(done{Action: "member.remove", Workspace: ws, Member: email}, "removed %s from %s", email, ws)
-		}),
-	}
-	workspaceFlag(cmd, &ws)
-	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
-	_ = cmd.MarkFlagRequired("email")
-	return cmd
+		})
 }
 
 func (a *app) memberSet() *cobra.Command {
@@ -231,21 +219,29 @@ is refused if that leaves an account that needs the tier without an approver.`,
 }
 
 func (a *app) memberDeactivate() *cobra.Command {
+	return a.memberCommand("deactivate", "Offboard a member: keep their history, take away their access, approver flags, Slack link, tokens and links",
+		func(ctx context.Context, svc *approvals.Service, ws, email string) error {
+			m, err := svc.DeactivateMember(ctx, approvals.Operator(ws), email)
+			if err != nil {
+				return err
+			}
+			return a.print(m, "deactivated %s in %s", m.Email, ws)
+		})
+}
+
+// memberCommand is a command that acts on one member named by email.
+func (a *app) memberCommand(verb, short string, act func(ctx context.Context, svc *approvals.Service, ws, email string) error) *cobra.Command {
 	var ws, email string
 	cmd := &cobra.Command{
-		Use:   "deactivate --workspace SLUG --email EMAIL",
-		Short: "Offboard a member: keep their history, take away their access, approver flags, Slack link, tokens and links",
+		Use:   verb + " --workspace SLUG --email EMAIL",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
-			m, err := svc.DeactivateMember(cmd.Context(), approvals.Operator(ws), email)
-			if err != nil {
-				return err
-			}
-			return a.print(m, "deactivated %s in %s", m.Email, ws)
+			return act(cmd.Context(), svc, ws, email)
 		}),
 	}
 	workspaceFlag(cmd, &ws)
