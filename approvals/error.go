@@ -22,6 +22,9 @@ const (
 	ReasonDecided   = "decided"   // the tier or the draft was already decided
 	ReasonWithdrawn = "withdrawn" // the draft was withdrawn
 	ReasonExpired   = "expired"   // the draft or the request expired
+	// ReasonKeyReused refines EINVALID: an idempotency key came back with
+	// another request than the one it was first used with.
+	ReasonKeyReused = "key_reused"
 )
 
 // Error is the one error type the core returns for anything a user can act on.

@@ -24,6 +24,7 @@ type Tx interface {
 	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
 	ViewsTx       // bulk reads of a dispatcher batch's draft views (dispatcher.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
+	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug
