@@ -226,9 +226,8 @@ func (m *Main) senders() map[approvals.Channel]approvals.Sender {
 	if m.Bot != nil {
 		senders[approvals.ChannelSlack] = m.Bot.Sender()
 	}
-	if m.Config.Webhooks.Enabled() {
-		senders[approvals.ChannelWebhook] = webhook.NewSender(m.Config.Webhooks, m.Service, nil, nil, m.Logger)
-	}
+	// Always: a workspace may have a webhook of its own, webhooks.url or not.
+	senders[approvals.ChannelWebhook] = webhook.NewSender(m.Config.Webhooks, m.Service, nil, nil, m.Logger)
 	if m.Mailer != nil {
 		senders[approvals.ChannelEmail] = m.Mailer
 	}
