@@ -1,4 +1,5 @@
--- Idempotency keys of API submissions, and each workspace's own webhook.
+-- Idempotency keys of API submissions, each workspace's own webhook, and
+-- retention of the audit log.
 --
 -- idempotency_keys: a key an API token sent with POST /api/v1/drafts, the
 -- SHA-256 of the request body, the draft the submission made and the answer
@@ -9,6 +10,10 @@
 -- secret that signs them; workspaces without a row use the deployment's
 -- webhooks.url and secret. After a rotation the previous secret also signs
 -- deliveries until previous_until, so a publisher can switch without a gap.
+--
+-- The audit log stays append-only, except that a transaction which set
+-- signoff.audit_prune_before (what `signoff prune` does when retention.audit
+-- is set) may delete rows older than that time.
 
 -- +goose Up
 CREATE TABLE idempotency_keys (
@@ -35,6 +40,29 @@ CREATE TABLE workspace_webhooks (
     CONSTRAINT workspace_webhooks_secret_check CHECK (char_length(secret) >= 16)
 );
 
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE'
+       AND OLD.at < nullif(current_setting('signoff.audit_prune_before', true), '')::timestamptz THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'SO003',
+        MESSAGE = format('the audit log is append-only: %s is not allowed', TG_OP);
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'SO003',
+        MESSAGE = format('the audit log is append-only: %s is not allowed', TG_OP);
+END
+$$;
+-- +goose StatementEnd
 DROP TABLE workspace_webhooks;
 DROP TABLE idempotency_keys;
