@@ -156,6 +156,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.runOutbox(ctx, wake) })
 	wg.Go(func() { m.runSweeper(ctx) }) // reminders and deadline policies
+	wg.Go(func() { m.runPruner(ctx) })  // retention.*
 	if m.Bot != nil {
 		wg.Go(func() { _ = m.Bot.RunActions(ctx) }) // acknowledged Slack clicks
 	}
