@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,5 +136,30 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	}
 	if got := f.drafts(); got != 1 {
 		t.Errorf("%d drafts, want 1", got)
+	}
+}
+
+// A keyed submission approved at once (no tier required) answers with its
+// hand-off, and the retry gets that same answer, cursor included.
+func TestIdempotencyKeyApprovedAtOnce(t *testing.T) {
+	f := newFixture(t)
+	op := approvals.Operator("acme")
+	f.must(f.svc.AddAccount(f.ctx, op, "blog", "Blog"))
+	f.ok(f.svc.Grant(f.ctx, op, "blog", approvals.GrantTarget{Email: "ed@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
+	const body = `{"account": "blog", "text": "No review needed"}`
+	first := f.doKeyed(f.tokens["ed"], "k", body)
+	var h approvals.Handoff
+	f.decode(first, http.StatusCreated, &h)
+	if h.State != approvals.StateApproved || h.ApprovedAt == nil || h.Cursor == "" {
+		t.Fatalf("first answer: %s", first.body)
+	}
+	again := f.doKeyed(f.tokens["ed"], "k", body)
+	if !bytes.Equal(again.body, first.body) {
+		t.Errorf("retry: %s\nwant %s", again.body, first.body)
+	}
+	var shown approvals.Handoff
+	f.decode(f.do("GET", "/api/v1/drafts/"+strconv.FormatInt(h.ID, 10), f.tokens["pub"], ""), http.StatusOK, &shown)
+	if shown.Cursor != h.Cursor || !shown.ApprovedAt.Equal(*h.ApprovedAt) {
+		t.Errorf("the draft shows cursor %q approved at %v; the answer said %q at %v", shown.Cursor, shown.ApprovedAt, h.Cursor, h.ApprovedAt)
 	}
 }
