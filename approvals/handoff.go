@@ -113,13 +113,13 @@ type HandoffPage struct {
 // handOff records a draft's approval for publishers, and queues the
 // webhook when the deployment or the workspace has one. enterState calls
 // it when a draft becomes approved.
-func (s *Service) handOff(ctx context.Context, tx Tx, d *Draft) error {
+func (s *Service) handOff(ctx context.Context, tx Tx, ws *Workspace, d *Draft) error {
 	h := &HandoffRecord{WorkspaceID: d.WorkspaceID, DraftID: d.ID, AccountID: d.AccountID, Revision: d.Revision, ApprovedAt: s.now()}
 	if err := tx.CreateHandoff(ctx, h); err != nil {
 		return err
 	}
-	if ok, err := s.hasWebhook(ctx, tx, d.WorkspaceID); !ok || err != nil {
-		return err
+	if !s.notifies(ChannelWebhook) && !ws.OwnWebhook {
+		return nil
 	}
 	n := Notification{Event: EventApproved, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision}
 	return s.enqueue(ctx, tx, []*OutboxMessage{s.message(ChannelWebhook, n, 0, "")})

@@ -162,19 +162,6 @@ func (s *Service) WebhookOf(ctx context.Context, workspaceID int64) (*WorkspaceW
 	return out, err
 }
 
-// hasWebhook reports whether approved drafts of the workspace go to a
-// webhook: the deployment's or its own.
-func (s *Service) hasWebhook(ctx context.Context, tx Tx, workspaceID int64) (bool, error) {
-	if s.notifies(ChannelWebhook) {
-		return true, nil
-	}
-	_, err := tx.WorkspaceWebhook(ctx, workspaceID)
-	if ErrorCode(err) == ENOTFOUND {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 func validWebhookURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(raw) > 2000 {
