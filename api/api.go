@@ -7,6 +7,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,7 +81,7 @@ type ErrorBody struct {
 }
 
 // ErrorDetail is an error's code (an approvals code, or "unauthenticated",
-// "too_large") and a message for people.
+// "too_large", "idempotency_key_reused") and a message for people.
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -193,9 +194,13 @@ type SubmitRequest struct {
 	ScheduledAt *string  `json:"scheduled_at"` // RFC 3339
 }
 
+// IdempotencyHeader names the key that makes a submission safe to retry.
+const IdempotencyHeader = "Idempotency-Key"
+
 func (a *API) submitDraft(w http.ResponseWriter, r *http.Request, actor approvals.Actor) {
 	var req SubmitRequest
-	if !decode(w, r, &req, false) {
+	body, ok := decodeBody(w, r, &req, false)
+	if !ok {
 		return
 	}
 	in := approvals.DraftInput{Account: req.Account, Text: req.Text, MediaURLs: req.MediaURLs}
@@ -211,6 +216,10 @@ func (a *API) submitDraft(w http.ResponseWriter, r *http.Request, actor approval
 		}
 		in.ScheduledAt = &t
 	}
+	if key, keyed := r.Header[http.CanonicalHeaderKey(IdempotencyHeader)]; keyed {
+		a.submitOnce(w, r, actor, in, strings.Join(key, ","), body)
+		return
+	}
 	v, err := a.svc.Submit(r.Context(), actor, in)
 	if err != nil {
 		a.fail(w, r, err)
@@ -224,6 +233,27 @@ func (a *API) submitDraft(w http.ResponseWriter, r *http.Request, actor approval
 	h.Notes = v.Notes
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/drafts/%d", v.ID))
 	writeJSON(w, http.StatusCreated, h)
+}
+
+// submitOnce submits with an idempotency key: a retry with the same key
+// and body gets the first answer again (marked with an Idempotent-Replayed
+// header), the same key with another body 422.
+func (a *API) submitOnce(w http.ResponseWriter, r *http.Request, actor approvals.Actor, in approvals.DraftInput, key string, body []byte) {
+	sum := sha256.Sum256(body)
+	sub, err := a.svc.SubmitOnce(r.Context(), actor, in, approvals.IdempotencyKey{Key: key, RequestHash: sum[:]})
+	if approvals.ErrorReason(err) == approvals.ReasonKeyReused {
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", approvals.ErrorMessage(err))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if sub.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/drafts/%d", sub.Draft.ID))
+	writeJSON(w, http.StatusCreated, sub.Draft)
 }
 
 // CommentRequest is the body of POST /api/v1/drafts/{id}/comments.
@@ -288,28 +318,34 @@ func draftRequest[T any](w http.ResponseWriter, r *http.Request, optional bool) 
 // fields, and answers 400 (413 for a body too large) with a message that
 // names the field at fault. An empty body is allowed when optional.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	_, ok := decodeBody(w, r, v, optional)
+	return ok
+}
+
+// decodeBody is decode that also returns the body as read.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body over %d bytes", MaxBody))
-			return false
+			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, approvals.EINVALID, "cannot read the request body")
-		return false
+		return nil, false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
-			return true
+			return body, true
 		}
 		writeError(w, http.StatusBadRequest, approvals.EINVALID, "request body is empty: send a JSON object")
-		return false
+		return nil, false
 	}
 	if msg := decodeError(body, v); msg != "" {
 		writeError(w, http.StatusBadRequest, approvals.EINVALID, msg)
-		return false
+		return nil, false
 	}
-	return true
+	return body, true
 }
 
 // decodeError decodes body into v and describes what is wrong, naming the

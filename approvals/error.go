@@ -26,6 +26,9 @@ const (
 	// ReasonDeactivated refines EUNAUTHORIZED: the member acting (often by
 	// an emailed link) was deactivated, so the link is no longer valid.
 	ReasonDeactivated = "deactivated"
+	// ReasonKeyReused refines EINVALID: an idempotency key came back with
+	// another request than the one it was first used with.
+	ReasonKeyReused = "key_reused"
 )
 
 // Error is the one error type the core returns for anything a user can act on.

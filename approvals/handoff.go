@@ -14,7 +14,8 @@ import (
 // of what was published). Signoff never posts to social networks itself.
 
 // ChannelWebhook is the outbox channel of the publishing webhook. The
-// Service queues on it only when listed in Service.Channels.
+// Service queues on it when listed in Service.Channels (the deployment's
+// webhook) or when the draft's workspace has a webhook of its own.
 const ChannelWebhook Channel = "webhook"
 
 // HandoffRecord is the hand-off row of an approved draft: written in the
@@ -110,14 +111,14 @@ type HandoffPage struct {
 }
 
 // handOff records a draft's approval for publishers, and queues the
-// webhook when the deployment has one. enterState calls it when a draft
-// becomes approved.
-func (s *Service) handOff(ctx context.Context, tx Tx, d *Draft) error {
+// webhook when the deployment or the workspace has one. enterState calls
+// it when a draft becomes approved.
+func (s *Service) handOff(ctx context.Context, tx Tx, ws *Workspace, d *Draft) error {
 	h := &HandoffRecord{WorkspaceID: d.WorkspaceID, DraftID: d.ID, AccountID: d.AccountID, Revision: d.Revision, ApprovedAt: s.now()}
 	if err := tx.CreateHandoff(ctx, h); err != nil {
 		return err
 	}
-	if !s.notifies(ChannelWebhook) {
+	if !s.notifies(ChannelWebhook) && !ws.OwnWebhook {
 		return nil
 	}
 	n := Notification{Event: EventApproved, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision}

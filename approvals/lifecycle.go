@@ -78,9 +78,18 @@ func requireMember(p *principal) error {
 // Errors: EINVALID (content, or a required tier with no approver but the
 // author), ENOTFOUND (account), EUNAUTHORIZED.
 func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftView, error) {
+	return s.submit(ctx, a, in, nil)
+}
+
+// submit is Submit; with key set, the key is claimed before and recorded
+// after the submission, in its transaction (see SubmitOnce).
+func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyedSubmission) (*DraftView, error) {
 	var out *DraftView
 	err := s.do(ctx, a, "draft.submit", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
+			return err
+		}
+		if replayed, err := key.claim(ctx, s, tx, p, e); replayed || err != nil {
 			return err
 		}
 		acc, err := s.accountByHandle(ctx, tx, p.ws, in.Account)
@@ -127,7 +136,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 			return err
 		}
 		out.Notes = reviewNotes(acc, rev, d.State, now)
-		return nil
+		return key.record(ctx, s, tx, p, d, out)
 	})
 	return out, err
 }

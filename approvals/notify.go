@@ -29,7 +29,7 @@ func (s *Service) enterState(ctx context.Context, tx Tx, p *principal, acc *Acco
 		}
 		n.Event = EventApproved
 		if d.State == StateApproved {
-			if err := s.handOff(ctx, tx, d); err != nil {
+			if err := s.handOff(ctx, tx, p.ws, d); err != nil {
 				return err
 			}
 		}

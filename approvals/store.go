@@ -25,6 +25,8 @@ type Tx interface {
 	ViewsTx       // bulk reads of a dispatcher batch's draft views (dispatcher.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
 	MemberTx      // offboarding and Slack identity (member.go)
+	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
+	WebhookTx     // workspaces' own webhooks (webhook.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

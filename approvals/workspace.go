@@ -10,6 +10,9 @@ type Workspace struct {
 	// SlackTeamID binds the workspace to a Slack team; empty when unbound.
 	SlackTeamID string `json:"slack_team_id,omitempty"`
 	// InternalChannel, when set, receives internal-tier requests instead of DMs.
-	InternalChannel string    `json:"internal_channel,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
+	InternalChannel string `json:"internal_channel,omitempty"`
+	// OwnWebhook is true when the workspace has a webhook of its own
+	// (see SetWebhook); read-only here.
+	OwnWebhook bool      `json:"own_webhook,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }

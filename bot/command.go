@@ -144,7 +144,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 		if err != nil {
 			return ephemeral(b.userMessage(ctx, err))
 		}
-		return ephemeral(fmt.Sprintf("Client approvals for %s now post in <#%s>. Make sure the Signoff app is in this channel (`/invite @Signoff`).", escape(acc.Handle), cmd.ChannelID))
+		return ephemeral(fmt.Sprintf("Client approvals for %s now post in %s. Make sure the Signoff app is in this channel (`/invite @Signoff`).", escape(acc.Handle), channelRef(cmd.ChannelID)))
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 	if err != nil || id <= 0 {

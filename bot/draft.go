@@ -69,15 +69,6 @@ func parseDecisionRef(v string) (decisionRef, error) {
 	return decisionRef{DraftID: id, Revision: rev, Tier: tier}, nil
 }
 
-// escape makes s safe inside mrkdwn: Slack's three control characters.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
-}
-
 func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
@@ -230,11 +221,17 @@ func contentBlocks(v *approvals.DraftView) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil))
 	}
 	if len(v.Current.MediaURLs) > 0 {
-		var links []string
-		for _, u := range v.Current.MediaURLs {
-			links = append(links, "• <"+escape(u)+">")
+		// Whole links only: a link cut short would show as broken markup.
+		text := "*Media*"
+		for i, u := range v.Current.MediaURLs {
+			line := "\n• " + link(u, "")
+			if utf8.RuneCountInString(text+line) > maxSection-20 {
+				text += fmt.Sprintf("\n…and %d more", len(v.Current.MediaURLs)-i)
+				break
+			}
+			text += line
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Media*\n"+strings.Join(links, "\n"), maxSection)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil))
 	}
 	if changes := changesText(v.Changes); changes != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Changed since the last round*\n"+changes, maxSection)), nil, nil))

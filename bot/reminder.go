@@ -62,7 +62,7 @@ func (s *sender) remindThread(ctx context.Context, v *approvals.DraftView, n app
 	}
 	var who []string
 	for _, u := range n.Mentions {
-		who = append(who, "<@"+u+">")
+		who = append(who, mention(u))
 	}
 	text := fmt.Sprintf(":bell: Reminder %d: %s, draft #%d is waiting for your %s approval.", n.Reminder, strings.Join(who, " "), v.ID, n.Tier)
 	msgs, err := s.b.store.SlackMessages(ctx, n.DraftID, n.Revision, n.Tier, n.Target)

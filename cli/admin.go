@@ -69,14 +69,22 @@ func (a *app) workspaceCreate() *cobra.Command {
 }
 
 func (a *app) workspaceSet() *cobra.Command {
-	var name, team, channel string
+	var name, team, channel, hookURL string
+	var rotate bool
+	var overlap time.Duration
 	cmd := &cobra.Command{
-		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID]",
+		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID] [--webhook-url URL] [--rotate-webhook-secret [--overlap DURATION]]",
 		Short: "Change a workspace's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			var set approvals.WorkspaceSettings
 			fs := cmd.Flags()
+			if changed(fs, "webhook-url") || rotate {
+				if changed(fs, "name") || changed(fs, "slack-team") || changed(fs, "internal-channel") {
+					return usagef("change the webhook in a command of its own")
+				}
+				return a.setWebhook(cmd, args[0], changed(fs, "webhook-url"), hookURL, rotate, overlap)
+			}
+			var set approvals.WorkspaceSettings
 			if changed(fs, "name") {
 				set.Name = &name
 			}
@@ -87,7 +95,7 @@ func (a *app) workspaceSet() *cobra.Command {
 				set.InternalChannel = &channel
 			}
 			if set == (approvals.WorkspaceSettings{}) {
-				return usagef("nothing to change: give --name, --slack-team or --internal-channel")
+				return usagef("nothing to change: give --name, --slack-team, --internal-channel, --webhook-url or --rotate-webhook-secret")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
@@ -103,7 +111,36 @@ func (a *app) workspaceSet() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().StringVar(&team, "slack-team", "", "Slack team ID to bind (\"\" unbinds)")
 	cmd.Flags().StringVar(&channel, "internal-channel", "", "Slack channel ID for internal-tier requests (\"\" for DMs)")
+	cmd.Flags().StringVar(&hookURL, "webhook-url", "", "where this workspace's approved drafts are delivered (\"\" for the deployment's webhooks.url); the first one prints the new signing secret, once")
+	cmd.Flags().BoolVar(&rotate, "rotate-webhook-secret", false, "make a new webhook secret (printed once); the old one also signs deliveries during --overlap")
+	cmd.Flags().DurationVar(&overlap, "overlap", approvals.DefaultWebhookOverlap, "with --rotate-webhook-secret: how long the old secret also signs")
 	return cmd
+}
+
+// setWebhook sets, rotates or removes a workspace's webhook, printing a new
+// secret the one time it exists in clear.
+func (a *app) setWebhook(cmd *cobra.Command, slug string, setURL bool, hookURL string, rotate bool, overlap time.Duration) error {
+	set := approvals.WebhookSettings{Rotate: rotate, Overlap: overlap}
+	if setURL {
+		set.URL = &hookURL
+	}
+	svc, err := a.service(cmd.Context())
+	if err != nil {
+		return err
+	}
+	info, err := svc.SetWebhook(cmd.Context(), approvals.Operator(slug), set)
+	if err != nil {
+		return err
+	}
+	switch {
+	case info.Removed:
+		return a.print(info, "workspace %s: own webhook removed; its approved drafts go to the deployment's webhooks.url, if set", slug)
+	case info.Secret != "" && info.PreviousUntil != nil:
+		return a.print(info, "workspace %s: webhook %s\nnew signing secret (shown once; store it now): %s\nthe previous secret also signs deliveries until %s", slug, info.URL, info.Secret, info.PreviousUntil.Format(time.RFC3339))
+	case info.Secret != "":
+		return a.print(info, "workspace %s: webhook %s\nsigning secret (shown once; store it now): %s", slug, info.URL, info.Secret)
+	}
+	return a.print(info, "workspace %s: webhook %s (secret unchanged)", slug, info.URL)
 }
 
 func (a *app) workspaceShow() *cobra.Command {

@@ -200,6 +200,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.adminCommand(),
 		a.draftCommand(),
 		a.outboxCommand(),
+		a.pruneCommand(),
 		a.keysCommand(),
 	)
 	return root

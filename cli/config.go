@@ -59,6 +59,8 @@ type Config struct {
 	Metrics MetricsConfig `mapstructure:"metrics"`
 	// Reminders is the "reminders" section (reminder.go).
 	Reminders RemindersConfig `mapstructure:"reminders"`
+	// Retention is the "retention" section (retention.go).
+	Retention RetentionConfig `mapstructure:"retention"`
 }
 
 // MetricsConfig is the "metrics" section.
@@ -129,6 +131,7 @@ func DefaultConfig() Config {
 		Webhooks:  webhook.Config{Timeout: webhook.DefaultTimeout},
 		Metrics:   MetricsConfig{Enabled: true},
 		Reminders: RemindersConfig{Interval: DefaultRemindersInterval},
+		Retention: DefaultRetentionConfig(),
 	}
 }
 
@@ -340,6 +343,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Outbox.validate()...)
 	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	errs = append(errs, c.Reminders.validate()...)
+	errs = append(errs, c.Retention.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -70,7 +70,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			def := DefaultConfig()
 			tt.want.SMTP, tt.want.Links = def.SMTP, def.Links
 			tt.want.Webhooks, tt.want.Metrics = def.Webhooks, def.Metrics
-			tt.want.Reminders = def.Reminders
+			tt.want.Reminders, tt.want.Retention = def.Reminders, def.Retention
 			h := def.HTTP // the limits keep their defaults too
 			tt.want.HTTP.ReadTimeout, tt.want.HTTP.WriteTimeout, tt.want.HTTP.IdleTimeout = h.ReadTimeout, h.WriteTimeout, h.IdleTimeout
 			tt.want.HTTP.MaxHeaderBytes, tt.want.HTTP.MaxPerSource = h.MaxHeaderBytes, h.MaxPerSource
@@ -114,6 +114,10 @@ func TestConfigErrors(t *testing.T) {
 		{"trusted proxies", map[string]string{"SIGNOFF_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,lb.example"}, []string{"serve"}, `signoff: config: http.trusted_proxies: must be CIDRs or addresses (10.0.0.0/8, 192.0.2.7): ParseAddr("lb.example"): unexpected character (at "lb.example")`},
 		{"read timeout", map[string]string{"SIGNOFF_HTTP_READ_TIMEOUT": "0s"}, []string{"serve"}, `signoff: config: http.read_timeout: must be at least 1s, got 0s`},
 		{"header bytes", map[string]string{"SIGNOFF_HTTP_MAX_HEADER_BYTES": "10"}, []string{"serve"}, `signoff: config: http.max_header_bytes: must be at least 4096, got 10`},
+		{"retention malformed", map[string]string{"SIGNOFF_RETENTION_OUTBOX": "a month"}, []string{"migrate"}, `signoff: config: retention.outbox: must be a duration such as 30d or 36h, or off, got "a month"`},
+		{"retention days malformed", map[string]string{"SIGNOFF_RETENTION_AUDIT": "-3d"}, []string{"migrate"}, `signoff: config: retention.audit: must be a positive number of days such as 30d, got "-3d"`},
+		{"idempotency keys kept too briefly", map[string]string{"SIGNOFF_RETENTION_IDEMPOTENCY_KEYS": "1h"}, []string{"migrate"}, `signoff: config: retention.idempotency_keys: must be at least 24h0m0s (a key answers that long), got "1h"`},
+		{"retention interval", map[string]string{"SIGNOFF_RETENTION_INTERVAL": "1s"}, []string{"migrate"}, `signoff: config: retention.interval: must be from 1m to 168h, got 1s`},
 		{"unknown key", nil, []string{"migrate", "--config", typo}, `signoff: config: log.formt: unknown setting in ` + typo},
 		{"missing file", nil, []string{"migrate", "--config", filepath.Join(dir, "nope.yaml")}, `signoff: config: cannot read config file: open ` + filepath.Join(dir, "nope.yaml") + `: no such file or directory`},
 	}
@@ -195,6 +199,15 @@ func TestEnvVar(t *testing.T) {
 		"webhooks.timeout":      "SIGNOFF_WEBHOOKS_TIMEOUT",
 		"metrics.enabled":       "SIGNOFF_METRICS_ENABLED",
 		"reminders.interval":    "SIGNOFF_REMINDERS_INTERVAL",
+	}
+	for k, v := range map[string]string{
+		"retention.outbox":           "SIGNOFF_RETENTION_OUTBOX",
+		"retention.slack_deliveries": "SIGNOFF_RETENTION_SLACK_DELIVERIES",
+		"retention.idempotency_keys": "SIGNOFF_RETENTION_IDEMPOTENCY_KEYS",
+		"retention.audit":            "SIGNOFF_RETENTION_AUDIT",
+		"retention.interval":         "SIGNOFF_RETENTION_INTERVAL",
+	} {
+		want[k] = v
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("keys and env vars (-want +got):\n%s", diff)

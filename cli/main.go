@@ -158,6 +158,7 @@ func (m *Main) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.runOutbox(ctx, wake) })
 	wg.Go(func() { m.runSweeper(ctx) }) // reminders and deadline policies
+	wg.Go(func() { m.runPruner(ctx) })  // retention.*
 	if m.Bot != nil {
 		wg.Go(func() { _ = m.Bot.RunActions(ctx) }) // acknowledged Slack clicks
 	}
@@ -228,9 +229,8 @@ func (m *Main) senders() map[approvals.Channel]approvals.Sender {
 	if m.Bot != nil {
 		senders[approvals.ChannelSlack] = m.Bot.Sender()
 	}
-	if m.Config.Webhooks.Enabled() {
-		senders[approvals.ChannelWebhook] = webhook.NewSender(m.Config.Webhooks, m.Service, nil, nil, m.Logger)
-	}
+	// Always: a workspace may have a webhook of its own, webhooks.url or not.
+	senders[approvals.ChannelWebhook] = webhook.NewSender(m.Config.Webhooks, m.Service, nil, nil, m.Logger)
 	if m.Mailer != nil {
 		senders[approvals.ChannelEmail] = m.Mailer
 	}

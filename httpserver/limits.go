@@ -34,6 +34,16 @@ func DefaultLimits() Limits {
 		MaxHeaderBytes: 1 << 20, PerSource: 256}
 }
 
+// headerTimeout is how long a connection may take to send a request's
+// headers: 10s, or the read timeout when that is shorter. It also closes a
+// connection that never sends a request.
+func (l Limits) headerTimeout() time.Duration {
+	if l.ReadTimeout > 0 && l.ReadTimeout < 10*time.Second {
+		return l.ReadTimeout
+	}
+	return 10 * time.Second
+}
+
 // ParseProxies parses trusted proxy CIDRs (a bare address is one host).
 func ParseProxies(cidrs []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix

@@ -101,7 +101,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.Limits.headerTimeout(),
 		ReadTimeout:       s.Limits.ReadTimeout,
 		WriteTimeout:      s.Limits.WriteTimeout,
 		IdleTimeout:       s.Limits.IdleTimeout,

@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -27,7 +28,7 @@ const MaxFormBytes = 64 << 10
 // Links serves the pages behind emailed links:
 //
 //	GET/HEAD /l/{token}          the draft and the Approve / Reject forms; never changes state
-//	POST     /l/{token}          the decision, through approvals.Service.Decide
+//	POST     /l/{token}          the decision, through approvals.Service.Decide; only the link's own verdict
 //	POST     /l/{token}/resend   "send me a new link", to the approver's address on file
 //
 // Mail scanners open every link with GET and HEAD, often in a headless
@@ -109,6 +110,10 @@ func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
 			Lines: []string{"This request did not come from the Signoff page for your link, so nothing was recorded. Open the link from your email again and click Approve or Reject there."}})
 		return
 	}
+	if form.Verdict != l.Action {
+		h.wrongButton(w, r, token, l, a, form.Verdict)
+		return
+	}
 	in := approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier, Verdict: form.Verdict, Comment: form.Comment}
 	res, err := h.svc.Decide(r.Context(), a, in)
 	if err != nil {
@@ -137,6 +142,39 @@ func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
 		p.Lines = []string{fmt.Sprintf("You %s revision %d of this draft. It is now %s.", verb, res.Decision.Revision, res.Draft.StatusAfter(res.Decision))}
 	}
 	h.message(w, r, http.StatusOK, p)
+}
+
+// wrongButton refuses a POST whose verdict is not the one the link was made
+// for: an email's Reject link never approves, nor its Approve link rejects,
+// whatever the form says. Nothing is decided; the page shows the link's own
+// form again, unless the approver may not decide at all, which it says.
+func (h *Links) wrongButton(w http.ResponseWriter, r *http.Request, token string, l Link, a approvals.Actor, got approvals.Verdict) {
+	h.svc.RecordRefusal(r.Context(), a, "draft."+string(cmp.Or(got, "decide")), fmt.Sprintf("a link for %s posted %q", gerund(l.Action), got))
+	view, err := h.svc.PreviewDecision(r.Context(), a, approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier})
+	if err != nil {
+		h.coreFailure(w, r, token, l, err)
+		return
+	}
+	other := approvals.VerdictReject
+	if l.Action == approvals.VerdictReject {
+		other = approvals.VerdictApprove
+	}
+	msg := fmt.Sprintf("This link is for %s; use the %s link from your email to %s. Nothing was recorded.", gerund(l.Action), buttonName(other), other)
+	h.formPage(w, r, http.StatusForbidden, token, l, view, "", msg)
+}
+
+func gerund(v approvals.Verdict) string {
+	if v == approvals.VerdictReject {
+		return "rejecting"
+	}
+	return "approving"
+}
+
+func buttonName(v approvals.Verdict) string {
+	if v == approvals.VerdictReject {
+		return "Reject"
+	}
+	return "Approve"
 }
 
 // resend enqueues a fresh link. It accepts genuine tokens, expired or not;
@@ -282,10 +320,14 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 	if approvals.DiffChanged(view.Changes) {
 		p.Changes = view.Changes
 	}
+	// The page offers only the link's own button: the email's other link
+	// is the way to the other verdict.
 	if l.Action == approvals.VerdictReject {
-		p.Lines = []string{"Tell the author what to change, then click Reject. Nothing is recorded until you click."}
+		p.Lines = []string{"Tell the author what to change, then click Reject. Nothing is recorded until you click.",
+			"To approve instead, use the Approve link in your email."}
 	} else {
-		p.Lines = []string{"Read the post, then click Approve. Nothing is recorded until you click."}
+		p.Lines = []string{"Read the post, then click Approve. Nothing is recorded until you click.",
+			"To reject instead, use the Reject link in your email."}
 	}
 	p.Tone = "info"
 	h.render(w, status, templates.PageLink, p)

@@ -174,11 +174,86 @@ func TestLinkPageContent(t *testing.T) {
 		"<del>", "<ins>",
 		"Say which week.\nAnd drop the bold.",
 		"revision 2",
-		`id="approve"`, `id="reject"`, `id="comment"`,
+		`id="approve"`, "use the Reject link in your email",
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	// An Approve link's page offers Approve only.
+	for _, unwanted := range []string{`id="reject"`, `id="comment"`, `value="reject"`} {
+		if strings.Contains(r.body, unwanted) {
+			t.Errorf("the Approve link's page has %q", unwanted)
+		}
+	}
+}
+
+// A link acts only as the button it was made for: the form of an Approve
+// link posted with verdict=reject (or a Reject link's with approve) is
+// refused, changes nothing, is audited, and says which link to use.
+func TestLinkActsOnlyAsItsButton(t *testing.T) {
+	f := newFixture(t, nil)
+	d := f.submit("Launch post")
+	approveURL := f.link(d, client1, approvals.VerdictApprove)
+	rejectURL := f.link(d, client1, approvals.VerdictReject)
+	acsrf := csrfOf(t, do(t, http.MethodGet, approveURL, nil).body, "approve-form")
+	rpage := do(t, http.MethodGet, rejectURL, nil)
+	rcsrf := csrfOf(t, rpage.body, "reject-form")
+	for _, unwanted := range []string{`id="approve"`, `value="approve"`} {
+		if strings.Contains(rpage.body, unwanted) {
+			t.Errorf("the Reject link's page has %q", unwanted)
+		}
+	}
+	before := f.snapshot(d.ID)
+	for _, tt := range []struct {
+		name     string
+		url      string
+		form     url.Values
+		wantText string
+		wantForm string
+	}{
+		{"the Reject link approving", rejectURL, url.Values{"verdict": {"approve"}, "csrf": {rcsrf}},
+			"This link is for rejecting; use the Approve link from your email to approve.", "reject-form"},
+		{"the Approve link rejecting", approveURL, url.Values{"verdict": {"reject"}, "csrf": {acsrf}, "comment": {"no"}},
+			"This link is for approving; use the Reject link from your email to reject.", "approve-form"},
+		{"no verdict", approveURL, url.Values{"csrf": {acsrf}},
+			"This link is for approving", "approve-form"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, http.MethodPost, tt.url, tt.form)
+			if r.status != http.StatusForbidden || !strings.Contains(r.body, tt.wantText) || !strings.Contains(r.body, "Nothing was recorded") {
+				t.Fatalf("status %d, want 403 saying %q:\n%s", r.status, tt.wantText, r.body)
+			}
+			if !strings.Contains(r.body, `id="`+tt.wantForm+`"`) || strings.Count(r.body, "<form") != 1 {
+				t.Errorf("the page should offer the link's own form only:\n%s", r.body)
+			}
+			wantHeaders(t, r.header)
+			if diff := cmp.Diff(before, f.snapshot(d.ID)); diff != "" {
+				t.Errorf("refused POST changed state (-before +after):\n%s", diff)
+			}
+		})
+	}
+	var refused []string
+	rows, err := f.db.Pool().Query(f.ctx, `SELECT action || ': ' || detail FROM audit_log WHERE outcome = 'refused' AND channel = 'email' AND detail LIKE 'a link for%' ORDER BY id`)
+	f.ok(err)
+	for rows.Next() {
+		var s string
+		f.ok(rows.Scan(&s))
+		refused = append(refused, s)
+	}
+	f.ok(rows.Err())
+	want := []string{
+		`draft.approve: a link for rejecting posted "approve"`,
+		`draft.reject: a link for approving posted "reject"`,
+		`draft.decide: a link for approving posted ""`,
+	}
+	if diff := cmp.Diff(want, refused); diff != "" {
+		t.Errorf("audited refusals (-want +got):\n%s", diff)
+	}
+	// The right button still works afterwards.
+	r := do(t, http.MethodPost, rejectURL, url.Values{"verdict": {"reject"}, "csrf": {rcsrf}, "comment": {"Say which week."}})
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Thank you: rejected") {
+		t.Fatalf("reject by the Reject link: %d\n%s", r.status, r.body)
 	}
 }
 

@@ -9,11 +9,12 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at`
+const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at,
+	EXISTS (SELECT 1 FROM workspace_webhooks h WHERE h.workspace_id = workspaces.id)`
 
 func scanWorkspace(row pgx.Row) (*approvals.Workspace, error) {
 	var w approvals.Workspace
-	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt); err != nil {
+	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt, &w.OwnWebhook); err != nil {
 		return nil, err
 	}
 	w.CreatedAt = w.CreatedAt.UTC()

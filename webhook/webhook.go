@@ -28,9 +28,13 @@ import (
 // Headers of a delivery.
 const (
 	HeaderTimestamp = "X-Signoff-Timestamp" // Unix seconds when the delivery was signed
-	HeaderSignature = "X-Signoff-Signature" // "v1=" + hex(HMAC-SHA256(secret, "v1:" + timestamp + ":" + body))
-	HeaderDelivery  = "X-Signoff-Delivery"  // idempotency key: the same for every retry of one event
-	HeaderEvent     = "X-Signoff-Event"     // the event, e.g. "draft.approved"
+	// HeaderSignature is "v1=" + hex(HMAC-SHA256(secret, "v1:" + timestamp +
+	// ":" + body)); after a rotation of a workspace's secret, during the
+	// overlap, a second value signed with the previous secret follows,
+	// comma-separated: "v1=<new>, v1=<old>".
+	HeaderSignature = "X-Signoff-Signature"
+	HeaderDelivery  = "X-Signoff-Delivery" // idempotency key: the same for every retry of one event
+	HeaderEvent     = "X-Signoff-Event"    // the event, e.g. "draft.approved"
 )
 
 // EventApproved is the event of a delivery for an approved draft.
@@ -99,7 +103,8 @@ type Sender struct {
 	logger *slog.Logger
 }
 
-// NewSender returns a Sender for a validated, enabled cfg. client may be
+// NewSender returns a Sender for a validated cfg; with cfg not enabled, it
+// delivers only for workspaces with a webhook of their own. client may be
 // nil for one with cfg.Timeout; now may be nil for time.Now.
 func NewSender(cfg Config, svc *approvals.Service, client *http.Client, now func() time.Time, logger *slog.Logger) *Sender {
 	if cfg.Timeout == 0 {
@@ -124,6 +129,10 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 	if m.Payload.Event != approvals.EventApproved {
 		return nil // nothing else is handed off
 	}
+	target, secrets, err := s.target(ctx, m.Payload.WorkspaceID)
+	if err != nil {
+		return err
+	}
 	h, err := s.svc.HandoffView(ctx, m.Payload)
 	if err != nil {
 		if approvals.ErrorCode(err) == approvals.ENOTFOUND {
@@ -136,14 +145,18 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 		return approvals.Permanent(fmt.Errorf("encode delivery: %w", err))
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return approvals.Permanent(fmt.Errorf("webhook request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Signoff-Webhook/1")
 	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(s.cfg.Secret, ts, body))
+	sigs := make([]string, len(secrets))
+	for i, secret := range secrets {
+		sigs[i] = Sign(secret, ts, body)
+	}
+	req.Header.Set(HeaderSignature, strings.Join(sigs, ", "))
 	req.Header.Set(HeaderDelivery, m.IdempotencyKey)
 	req.Header.Set(HeaderEvent, EventApproved)
 	resp, err := s.client.Do(req)
@@ -165,6 +178,21 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 	default:
 		return approvals.Permanent(fmt.Errorf("webhook POST refused: %s: %s", resp.Status, strings.TrimSpace(string(snippet))))
 	}
+}
+
+// target returns where a workspace's deliveries go and the secrets that
+// sign them: the workspace's own webhook, else the deployment's.
+func (s *Sender) target(ctx context.Context, workspaceID int64) (string, []string, error) {
+	w, err := s.svc.WebhookOf(ctx, workspaceID)
+	switch {
+	case err == nil:
+		return w.URL, w.Secrets(s.now()), nil
+	case approvals.ErrorCode(err) != approvals.ENOTFOUND:
+		return "", nil, fmt.Errorf("load webhook of workspace %d: %w", workspaceID, err)
+	case s.cfg.URL != "":
+		return s.cfg.URL, []string{s.cfg.Secret}, nil
+	}
+	return "", nil, approvals.Permanent(fmt.Errorf("workspace %d has no webhook and the deployment none (webhooks.url)", workspaceID))
 }
 
 func retryAfter(v string) (time.Duration, bool) {
