@@ -161,16 +161,6 @@ func FuzzWordDiff(f *testing.F) {
 	})
 }
 
-func TestBackoff(t *testing.T) {
-	d := &Dispatcher{BaseDelay: time.Second, MaxDelay: 10 * time.Second, Jitter: func() float64 { return 1 }}
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
-	for i, w := range want {
-		if got := d.Backoff(i + 1); got != w {
-			t.Errorf("Backoff(%d) = %s, want %s", i+1, got, w)
-		}
-	}
-}
-
 func TestValidateEmail(t *testing.T) {
 	for _, bad := range []string{"", "nope", "a@b", "Ann <a@b.co>", "a@@b.co"} {
 		if _, err := ValidateEmail(bad); ErrorCode(err) != EINVALID {

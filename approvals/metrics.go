@@ -6,16 +6,13 @@ import (
 )
 
 // Metrics receives the core's operational counts. The core calls it when
-// set (Service.Metrics, Dispatcher.Metrics) and never depends on what it
-// does; package metrics implements it for Prometheus. Implementations must
-// be safe for concurrent use and must not block.
+// set (Service.Metrics) and never depends on what it does; package metrics
+// implements it for Prometheus. Implementations must be safe for
+// concurrent use and must not block.
 type Metrics interface {
 	// Decision counts one call to decide: the channel it came through, the
 	// verdict asked for, and its outcome (see DecisionOutcome).
 	Decision(ch Channel, verdict Verdict, outcome string)
-	// Sent counts one delivery attempt of an outbox message of the channel;
-	// err is the sender's error, nil when it was delivered.
-	Sent(ch Channel, err error)
 	// Reminder counts one reminder queued, by kind (e.g. "internal", "client").
 	Reminder(kind string)
 	// Deadline counts one deadline policy applied, by policy ("expire",

@@ -15,7 +15,6 @@ const (
 	EventRejected          Event = "rejected"           // to the author, with the comment
 	EventRevised           Event = "revised"            // supersedes open requests
 	EventWithdrawn         Event = "withdrawn"          // to approvers with an open request
-	EventTierDecided       Event = "tier_decided"       // someone's decision closed a request sent to another
 	EventDecisionRecorded  Event = "decision_recorded"  // a decision was made: update messages in place
 	// Reminders and deadline policies (reminder.go, deadline.go).
 	EventReminder     Event = "reminder"      // to each approver who has not decided; Reminder numbers it
@@ -104,4 +103,24 @@ type OutboxBatchTx interface {
 	// It returns the IDs whose lease was no longer this claim's (a sign that
 	// outbox.lease is shorter than a batch takes to deliver).
 	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []OutboxOutcome) (stale []int64, err error)
+}
+
+// Outbox lists outbox messages for operators ("" state for all).
+// Errors: EINVALID.
+func (s *Service) Outbox(ctx context.Context, state OutboxState, limit int) ([]*OutboxMessage, error) {
+	switch state {
+	case "", OutboxPending, OutboxSent, OutboxDead:
+	default:
+		return nil, Errorf(EINVALID, "unknown outbox state %q (want pending, sent or dead)", state)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []*OutboxMessage
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		var err error
+		out, err = tx.Outbox(ctx, state, limit)
+		return err
+	})
+	return out, err
 }

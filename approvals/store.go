@@ -22,7 +22,7 @@ type Tx interface {
 	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
 	InboxTx       // bulk reads of the App Home inbox (slack.go)
 	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
-	ViewsTx       // bulk reads of a dispatcher batch's draft views (dispatcher.go)
+	ViewsTx       // bulk reads of a claimed batch's draft views (batch.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
 	MemberTx      // offboarding and Slack identity (member.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)

@@ -84,7 +84,7 @@ func (e *env) measureDispatch(ctx context.Context, w *world, items []pending) (*
 	var built []*gomail.Msg
 	t0 := time.Now()
 	for _, m := range msgs {
-		gm, err := sender.Compose(ctx, m)
+		gm, err := sender.Compose(ctx, nil, m)
 		if err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}

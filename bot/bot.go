@@ -22,6 +22,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // Store is the bot's own persistence (implemented by store.DB).
@@ -104,7 +105,7 @@ func New(cfg Config, svc *approvals.Service, store Store, logger *slog.Logger) (
 }
 
 // Sender returns the outbox sender of approvals.ChannelSlack.
-func (b *Bot) Sender() approvals.Sender { return &sender{b: b} }
+func (b *Bot) Sender() outbox.Sender { return &sender{b: b} }
 
 // Handler returns the HTTP endpoints Slack calls: POST /slack/commands,
 // /slack/interactions and /slack/events.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // buttons returns the action IDs and values of the message's buttons.
@@ -738,7 +739,7 @@ func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 
 	// The 429 paused this dispatcher's Slack deliveries for the Retry-After;
 	// a dispatcher of another replica (or this one after the wait) goes on.
-	h.disp = &approvals.Dispatcher{Store: h.disp.Store, Logger: h.disp.Logger, Senders: h.disp.Senders}
+	h.disp = &outbox.Dispatcher{Store: h.disp.Store, Views: h.disp.Views, Logger: h.disp.Logger, Senders: h.disp.Senders}
 	h.slack.fail["chat.postMessage"] = "channel_not_found"
 	h.command(uEditor, chanAcme, "submit acme Nowhere to go")
 	h.dispatch()

@@ -24,6 +24,7 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -199,7 +200,7 @@ type harness struct {
 	svc   *approvals.Service
 	bot   *bot.Bot
 	slack *fakeSlack
-	disp  *approvals.Dispatcher
+	disp  *outbox.Dispatcher
 	slug  string
 	http  http.Handler
 
@@ -236,8 +237,8 @@ func newHarness(t *testing.T, cfgs ...func(*bot.Config)) *harness {
 	}
 	h := &harness{t: t, ctx: ctx, db: db, svc: svc, bot: b, slack: fs, slug: "agency", http: b.Handler(),
 		members: map[string]*approvals.Member{}}
-	h.disp = &approvals.Dispatcher{Store: db, Logger: logger, Senders: map[approvals.Channel]approvals.Sender{
-		approvals.ChannelSlack: b.Sender(), approvals.ChannelEmail: approvals.LogSender(logger)}}
+	h.disp = &outbox.Dispatcher{Store: db, Views: svc, Logger: logger, Senders: map[approvals.Channel]outbox.Sender{
+		approvals.ChannelSlack: b.Sender(), approvals.ChannelEmail: outbox.LogSender(logger)}}
 	h.seed()
 	return h
 }

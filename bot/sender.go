@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // sender delivers the outbox messages of approvals.ChannelSlack.
@@ -24,19 +25,19 @@ type sender struct{ b *Bot }
 //
 // A 429 becomes a RetryAfterError; errors Slack will answer the same way
 // again (channel_not_found, not_in_channel, invalid_auth…) are Permanent.
-func (s *sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
+func (s *sender) Send(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 	n := m.Payload
-	v, _, err := s.b.svc.NotificationView(ctx, n)
+	v, _, err := s.b.svc.NotificationView(ctx, b, n)
 	if err != nil {
 		if approvals.ErrorCode(err) == approvals.ENOTFOUND {
-			return approvals.Permanent(err)
+			return outbox.Permanent(err)
 		}
 		return err
 	}
 	switch n.Event {
 	case approvals.EventApprovalRequested:
 		err = s.request(ctx, v, n)
-	case approvals.EventDecisionRecorded, approvals.EventRevised, approvals.EventWithdrawn, approvals.EventTierDecided:
+	case approvals.EventDecisionRecorded, approvals.EventRevised, approvals.EventWithdrawn:
 		err = s.update(ctx, v, n)
 	case approvals.EventReminder, approvals.EventEscalated, approvals.EventExpired, approvals.EventAutoApproved:
 		err = s.deadline(ctx, v, n) // reminder.go
@@ -56,7 +57,7 @@ func (s *sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 // target): a redelivery after a crash finds the stored message and stops.
 func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approvals.Notification) error {
 	if n.Target == "" {
-		return approvals.Permanent(errors.New("approval request without a Slack target"))
+		return outbox.Permanent(errors.New("approval request without a Slack target"))
 	}
 	have, err := s.b.store.SlackMessages(ctx, n.DraftID, n.Revision, n.Tier, n.Target)
 	if err != nil {
@@ -129,11 +130,11 @@ func slackError(err error) error {
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return &approvals.RetryAfterError{After: rl.RetryAfter, Err: err}
+		return &outbox.RetryAfterError{After: rl.RetryAfter, Err: err}
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && permanentErrors[se.Err] {
-		return approvals.Permanent(err)
+		return outbox.Permanent(err)
 	}
 	return err
 }

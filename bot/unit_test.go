@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -118,10 +119,10 @@ func TestSlackError(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := slackError(tc.err)
-			if approvals.IsPermanent(got) != tc.permanent {
-				t.Errorf("permanent = %v, want %v", approvals.IsPermanent(got), tc.permanent)
+			if outbox.IsPermanent(got) != tc.permanent {
+				t.Errorf("permanent = %v, want %v", outbox.IsPermanent(got), tc.permanent)
 			}
-			var ra *approvals.RetryAfterError
+			var ra *outbox.RetryAfterError
 			if errors.As(got, &ra) != (tc.after > 0) || (ra != nil && ra.After != tc.after) {
 				t.Errorf("retry after = %v, want %v", ra, tc.after)
 			}

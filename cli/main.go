@@ -12,6 +12,7 @@ import (
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
 	"github.com/signoff-app/signoff/metrics"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/templates"
 	"github.com/signoff-app/signoff/webhook"
@@ -222,9 +223,9 @@ func (m *Main) openMail() (*mailParts, error) {
 // senders returns the outbox senders by channel. Email and Slack senders
 // register here when their channels are configured (and add their channel
 // to Service.Channels).
-func (m *Main) senders() map[approvals.Channel]approvals.Sender {
-	senders := map[approvals.Channel]approvals.Sender{
-		approvals.ChannelEmail: approvals.LogSender(m.Logger),
+func (m *Main) senders() map[approvals.Channel]outbox.Sender {
+	senders := map[approvals.Channel]outbox.Sender{
+		approvals.ChannelEmail: outbox.LogSender(m.Logger),
 	}
 	if m.Bot != nil {
 		senders[approvals.ChannelSlack] = m.Bot.Sender()
@@ -240,7 +241,7 @@ func (m *Main) senders() map[approvals.Channel]approvals.Sender {
 // runOutbox delivers outbox messages until ctx ends. This is the one call
 // site of the dispatcher in serve.
 func (m *Main) runOutbox(ctx context.Context, wake <-chan struct{}) {
-	d := &approvals.Dispatcher{Store: m.DB, Senders: m.senders(), Logger: m.Logger, Wake: wake}
+	d := &outbox.Dispatcher{Store: m.DB, Views: m.Service, Senders: m.senders(), Logger: m.Logger, Wake: wake}
 	m.Config.Outbox.apply(d)
 	if m.Metrics != nil {
 		d.Metrics = m.Metrics

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // OutboxConfig is the "outbox" section: how serve's dispatcher delivers
@@ -53,6 +53,6 @@ func (c OutboxConfig) validate() []error {
 }
 
 // apply sets the configured values on d; unset ones keep d's defaults.
-func (c OutboxConfig) apply(d *approvals.Dispatcher) {
+func (c OutboxConfig) apply(d *outbox.Dispatcher) {
 	d.Lease, d.BaseDelay, d.MaxDelay, d.MaxAttempts, d.Workers = c.Lease, c.BaseDelay, c.MaxDelay, c.MaxAttempts, c.Workers
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/templates"
 )
@@ -55,7 +56,7 @@ type fixture struct {
 	srv   *httptest.Server
 	mp    *mailpit.Server
 	send  *mailer.Sender
-	disp  *approvals.Dispatcher
+	disp  *outbox.Dispatcher
 	now   time.Time // the dispatcher's clock
 	ws    string
 	wsID  int64
@@ -117,8 +118,8 @@ func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 		f.send, err = mailer.NewSender(f.cfg, f.svc, f.codec, tmpl, logger)
 		f.ok(err)
 		t.Cleanup(func() { _ = f.send.Close() })
-		f.disp = &approvals.Dispatcher{Store: f.db, Logger: logger,
-			Senders:   map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: f.send},
+		f.disp = &outbox.Dispatcher{Store: f.db, Views: f.svc, Logger: logger,
+			Senders:   map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: f.send},
 			Now:       func() time.Time { return f.now },
 			Jitter:    func() float64 { return 1 },
 			BaseDelay: time.Second, MaxAttempts: 5,

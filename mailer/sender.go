@@ -15,6 +15,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/templates"
 )
 
@@ -37,7 +38,7 @@ type Sender struct {
 	all   []*conn
 }
 
-var _ approvals.ConcurrentSender = (*Sender)(nil)
+var _ outbox.ConcurrentSender = (*Sender)(nil)
 
 // conn is one SMTP client of the pool and whether it is connected.
 type conn struct {
@@ -97,7 +98,7 @@ func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates
 }
 
 // Concurrency is the size of the connection pool: as many Sends as there
-// are connections run at once (approvals.ConcurrentSender).
+// are connections run at once (outbox.ConcurrentSender).
 func (s *Sender) Concurrency() int { return len(s.all) }
 
 // Close closes the open SMTP connections. It waits for Sends in flight.
@@ -127,18 +128,19 @@ func (c *conn) hangUp() error {
 // decision made moot are done without sending. A temporary failure (4xx,
 // network, timeout) is returned for the dispatcher to retry; a permanent one
 // (5xx for the recipient or the content, a broken template, a draft that
-// no longer exists) is marked approvals.Permanent so the row goes dead with
+// no longer exists) is marked outbox.Permanent so the row goes dead with
 // the reason.
-func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
-	msg, err := s.Compose(ctx, m)
+func (s *Sender) Send(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
+	msg, err := s.Compose(ctx, b, m)
 	if err != nil || msg == nil {
 		return err
 	}
 	return s.deliver(ctx, msg)
 }
 
-// Compose renders the email for m, or returns nil when m owes none.
-func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*gomail.Msg, error) {
+// Compose renders the email for m of batch b (nil outside any), or returns
+// nil when m owes none.
+func (s *Sender) Compose(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) (*gomail.Msg, error) {
 	n := m.Payload
 	if n.Event == approvals.EventSlackLinkRequested {
 		return s.composeSlackLink(ctx, m) // slacklink.go
@@ -149,15 +151,15 @@ func (s *Sender) Compose(ctx context.Context, m *approvals.OutboxMessage) (*goma
 	default:
 		return nil, nil
 	}
-	view, recipient, err := s.svc.NotificationView(ctx, n)
+	view, recipient, err := s.svc.NotificationView(ctx, b, n)
 	if err != nil {
 		if approvals.ErrorCode(err) == approvals.ENOTFOUND {
-			return nil, approvals.Permanent(fmt.Errorf("load draft %d: %w", n.DraftID, err))
+			return nil, outbox.Permanent(fmt.Errorf("load draft %d: %w", n.DraftID, err))
 		}
 		return nil, fmt.Errorf("load draft %d: %w", n.DraftID, err)
 	}
 	if recipient == nil {
-		return nil, approvals.Permanent(fmt.Errorf("outbox message %d names no recipient member", m.ID))
+		return nil, outbox.Permanent(fmt.Errorf("outbox message %d names no recipient member", m.ID))
 	}
 	return s.compose(ctx, m, view, recipient)
 }
@@ -186,10 +188,10 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		}
 		link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
 		if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
-			return nil, approvals.Permanent(err)
+			return nil, outbox.Permanent(err)
 		}
 		if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
-			return nil, approvals.Permanent(err)
+			return nil, outbox.Permanent(err)
 		}
 		data.Expires = s.codec.Expires()
 		data.Changes = view.Changes
@@ -230,29 +232,29 @@ func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
 func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjectT, textT, htmlT string) (*gomail.Msg, error) {
 	subject, err := s.tmpl.Subject(subjectT, data)
 	if err != nil {
-		return nil, approvals.Permanent(err)
+		return nil, outbox.Permanent(err)
 	}
 	if d, ok := data.(emailData); ok {
 		subject = d.SubjectPrefix + subject
 	}
 	text, err := s.tmpl.Text(textT, data)
 	if err != nil {
-		return nil, approvals.Permanent(err)
+		return nil, outbox.Permanent(err)
 	}
 	html, err := s.tmpl.HTMLString(htmlT, data)
 	if err != nil {
-		return nil, approvals.Permanent(err)
+		return nil, outbox.Permanent(err)
 	}
 	msg := gomail.NewMsg()
 	if err := msg.From(s.cfg.Mail.From); err != nil {
-		return nil, approvals.Permanent(fmt.Errorf("mail.from: %w", err))
+		return nil, outbox.Permanent(fmt.Errorf("mail.from: %w", err))
 	}
 	if err := msg.To(to); err != nil {
-		return nil, approvals.Permanent(fmt.Errorf("recipient address: %w", err))
+		return nil, outbox.Permanent(fmt.Errorf("recipient address: %w", err))
 	}
 	if s.cfg.Mail.ReplyTo != "" {
 		if err := msg.ReplyTo(s.cfg.Mail.ReplyTo); err != nil {
-			return nil, approvals.Permanent(fmt.Errorf("mail.reply_to: %w", err))
+			return nil, outbox.Permanent(fmt.Errorf("mail.reply_to: %w", err))
 		}
 	}
 	msg.Subject(subject)
@@ -332,7 +334,7 @@ func classify(err error) error {
 		switch se.Reason {
 		case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
 			if code >= 500 && code < 600 {
-				return approvals.Permanent(fmt.Errorf("smtp refused permanently (%d): %w", code, err))
+				return outbox.Permanent(fmt.Errorf("smtp refused permanently (%d): %w", code, err))
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/templates"
 )
 
@@ -201,7 +202,7 @@ func (s *Sender) composeSlackLink(ctx context.Context, m *approvals.OutboxMessag
 	}
 	tok, err := s.codec.EncodeSlackLink(SlackLinkToken{WorkspaceID: c.Workspace.ID, RequestID: c.Request.ID, MemberID: c.Member.ID})
 	if err != nil {
-		return nil, approvals.Permanent(err)
+		return nil, outbox.Permanent(err)
 	}
 	data := slackLinkEmail{Name: displayName(*c.Member), Email: c.Member.Email, Workspace: c.Workspace.Name,
 		SlackUserID: c.Request.SlackUserID, SlackTeamID: c.Request.SlackTeamID,

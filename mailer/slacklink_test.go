@@ -51,7 +51,7 @@ func (f *fixture) composeSlackLink(msg *approvals.OutboxMessage) string {
 	s, err := mailer.NewSender(cfg, f.svc, f.codec, tmpl, nil)
 	f.ok(err)
 	defer s.Close()
-	m, err := s.Compose(f.ctx, msg)
+	m, err := s.Compose(f.ctx, nil, msg)
 	f.ok(err)
 	if m == nil {
 		return ""

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // ScrapeTimeout bounds the outbox query of one scrape.
@@ -130,7 +131,7 @@ func (m *Metrics) Sent(ch approvals.Channel, err error) {
 	switch {
 	case err == nil:
 		m.sent.WithLabelValues(string(ch)).Inc()
-	case approvals.IsPermanent(err):
+	case outbox.IsPermanent(err):
 		m.failures.WithLabelValues(string(ch), "permanent").Inc()
 	default:
 		m.failures.WithLabelValues(string(ch), "retry").Inc()

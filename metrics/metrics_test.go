@@ -15,6 +15,7 @@ import (
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/metrics"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -111,8 +112,8 @@ func TestCountersMoveAfterDecision(t *testing.T) {
 	if _, err := svc.Approve(ctx, approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelSlack}, v.ID); err == nil {
 		t.Fatal("the author approved")
 	}
-	d := &approvals.Dispatcher{Store: db, Now: func() time.Time { return now }, Metrics: m, Logger: slog.New(slog.DiscardHandler),
-		Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: approvals.SenderFunc(func(ctx context.Context, msg *approvals.OutboxMessage) error {
+	d := &outbox.Dispatcher{Store: db, Now: func() time.Time { return now }, Metrics: m, Logger: slog.New(slog.DiscardHandler),
+		Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, msg *approvals.OutboxMessage) error {
 			if msg.Payload.Event == approvals.EventApproved {
 				return errors.New("smtp 421")
 			}

@@ -178,14 +178,24 @@ func (t *tx) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes 
 
 // MarkOutboxBatch applies outcomes as tx.MarkOutboxBatch does, in a
 // transaction of their own that is committed when it returns
-// (approvals.OutboxRecorder). The statement runs alone, so it commits
+// (outbox.Store). The statement runs alone, so it commits
 // implicitly: one round trip to the server where BEGIN, the statement and
 // COMMIT take three, with the same durability.
 func (db *DB) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
 	return markOutboxBatch(ctx, db.pool, lease, at, outcomes)
 }
 
-var _ approvals.OutboxRecorder = (*DB)(nil)
+// ClaimOutbox claims as tx.ClaimOutbox does, in a transaction of its own
+// (outbox.Store).
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error) {
+	var msgs []*approvals.OutboxMessage
+	err := db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error {
+		var err error
+		msgs, err = tx.ClaimOutbox(ctx, now, limit, lease)
+		return err
+	})
+	return msgs, err
+}
 
 // markOutboxSQL applies outcomes ($1 IDs, $2 states, $3 next attempts, $4
 // errors) of the claim with lease $5, at $6, returning the IDs that were

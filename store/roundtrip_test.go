@@ -14,6 +14,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -133,16 +134,16 @@ func TestRoundTrips(t *testing.T) {
 
 	// Each email of a batch renders its draft, as the mailer does.
 	var views atomic.Int64
-	send := approvals.SenderFunc(func(ctx context.Context, m *approvals.OutboxMessage) error {
-		v, r, err := svc.NotificationView(ctx, m.Payload)
+	send := outbox.SenderFunc(func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
+		v, r, err := svc.NotificationView(ctx, b, m.Payload)
 		if err == nil && (v == nil || r == nil) {
 			err = fmt.Errorf("no view or recipient for %s", m.IdempotencyKey)
 		}
 		views.Add(1)
 		return err
 	})
-	disp := &approvals.Dispatcher{Store: db, Senders: map[approvals.Channel]approvals.Sender{
-		approvals.ChannelEmail: send, approvals.ChannelSlack: approvals.SenderFunc(func(context.Context, *approvals.OutboxMessage) error { return nil })}}
+	disp := &outbox.Dispatcher{Store: db, Views: svc, Senders: map[approvals.Channel]outbox.Sender{
+		approvals.ChannelEmail: send, approvals.ChannelSlack: outbox.SenderFunc(func(context.Context, *approvals.Batch, *approvals.OutboxMessage) error { return nil })}}
 	drain := func() { // deliver what is queued, uncounted
 		for {
 			n, err := disp.RunOnce(ctx)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // Headers of a delivery.
@@ -125,7 +126,7 @@ func NewSender(cfg Config, svc *approvals.Service, client *http.Client, now func
 // Send delivers one message. 2xx is delivered; a network error, 408, 429
 // and 5xx are retried by the outbox; any other status is permanent (the
 // receiver refused this delivery and will refuse it again).
-func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
+func (s *Sender) Send(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
 	if m.Payload.Event != approvals.EventApproved {
 		return nil // nothing else is handed off
 	}
@@ -136,18 +137,18 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 	h, err := s.svc.HandoffView(ctx, m.Payload)
 	if err != nil {
 		if approvals.ErrorCode(err) == approvals.ENOTFOUND {
-			return approvals.Permanent(fmt.Errorf("load draft %d: %w", m.Payload.DraftID, err))
+			return outbox.Permanent(fmt.Errorf("load draft %d: %w", m.Payload.DraftID, err))
 		}
 		return fmt.Errorf("load draft %d: %w", m.Payload.DraftID, err)
 	}
 	body, err := json.Marshal(Payload{Event: EventApproved, DeliveryID: m.IdempotencyKey, Workspace: h.Workspace, Draft: h})
 	if err != nil {
-		return approvals.Permanent(fmt.Errorf("encode delivery: %w", err))
+		return outbox.Permanent(fmt.Errorf("encode delivery: %w", err))
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return approvals.Permanent(fmt.Errorf("webhook request: %w", err))
+		return outbox.Permanent(fmt.Errorf("webhook request: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Signoff-Webhook/1")
@@ -172,11 +173,11 @@ func (s *Sender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		err := fmt.Errorf("webhook POST: %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
 		if after, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return &approvals.RetryAfterError{After: after, Err: err}
+			return &outbox.RetryAfterError{After: after, Err: err}
 		}
 		return err
 	default:
-		return approvals.Permanent(fmt.Errorf("webhook POST refused: %s: %s", resp.Status, strings.TrimSpace(string(snippet))))
+		return outbox.Permanent(fmt.Errorf("webhook POST refused: %s: %s", resp.Status, strings.TrimSpace(string(snippet))))
 	}
 }
 
@@ -192,7 +193,7 @@ func (s *Sender) target(ctx context.Context, workspaceID int64) (string, []strin
 	case s.cfg.URL != "":
 		return s.cfg.URL, []string{s.cfg.Secret}, nil
 	}
-	return "", nil, approvals.Permanent(fmt.Errorf("workspace %d has no webhook and the deployment none (webhooks.url)", workspaceID))
+	return "", nil, outbox.Permanent(fmt.Errorf("workspace %d has no webhook and the deployment none (webhooks.url)", workspaceID))
 }
 
 func retryAfter(v string) (time.Duration, bool) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
@@ -212,11 +213,11 @@ func TestDeliveryRetriedUntilAccepted(t *testing.T) {
 
 	sender := webhook.NewSender(webhook.Config{URL: srv.URL, Secret: secret, Timeout: 5 * time.Second}, f.svc, srv.Client(), f.clock, nil)
 	// Two dispatchers, as with two replicas; the email rows go to a sink.
-	sink := approvals.SenderFunc(func(context.Context, *approvals.OutboxMessage) error { return nil })
-	var ds []*approvals.Dispatcher
+	sink := outbox.SenderFunc(func(context.Context, *approvals.Batch, *approvals.OutboxMessage) error { return nil })
+	var ds []*outbox.Dispatcher
 	for range 2 {
-		ds = append(ds, &approvals.Dispatcher{Store: f.db, Now: f.clock, Logger: slog.New(slog.DiscardHandler), Jitter: func() float64 { return 1 },
-			Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelWebhook: sender, approvals.ChannelEmail: sink, approvals.ChannelSlack: sink}})
+		ds = append(ds, &outbox.Dispatcher{Store: f.db, Now: f.clock, Logger: slog.New(slog.DiscardHandler), Jitter: func() float64 { return 1 },
+			Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelWebhook: sender, approvals.ChannelEmail: sink, approvals.ChannelSlack: sink}})
 	}
 	for range 6 {
 		var wg sync.WaitGroup
@@ -318,9 +319,9 @@ func TestSendStatuses(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) }))
 			defer srv.Close()
 			s := webhook.NewSender(webhook.Config{URL: srv.URL, Secret: secret}, f.svc, srv.Client(), f.clock, nil)
-			err := s.Send(f.ctx, msg)
-			if (err != nil) != tt.wantErr || approvals.IsPermanent(err) != tt.wantPermanent {
-				t.Errorf("Send with %d = %v (permanent %v); want error %v, permanent %v", tt.status, err, approvals.IsPermanent(err), tt.wantErr, tt.wantPermanent)
+			err := s.Send(f.ctx, nil, msg)
+			if (err != nil) != tt.wantErr || outbox.IsPermanent(err) != tt.wantPermanent {
+				t.Errorf("Send with %d = %v (permanent %v); want error %v, permanent %v", tt.status, err, outbox.IsPermanent(err), tt.wantErr, tt.wantPermanent)
 			}
 		})
 	}
@@ -329,7 +330,7 @@ func TestSendStatuses(t *testing.T) {
 		url := srv.URL
 		srv.Close()
 		s := webhook.NewSender(webhook.Config{URL: url, Secret: secret}, f.svc, nil, f.clock, nil)
-		if err := s.Send(f.ctx, msg); err == nil || approvals.IsPermanent(err) {
+		if err := s.Send(f.ctx, nil, msg); err == nil || outbox.IsPermanent(err) {
 			t.Errorf("Send to a closed server = %v; want a retryable error", err)
 		}
 	})

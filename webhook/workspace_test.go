@@ -17,6 +17,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
@@ -130,9 +131,9 @@ func TestWorkspaceWebhooks(t *testing.T) {
 		must(err)
 	}
 	sender := webhook.NewSender(webhook.Config{URL: urls["default"], Secret: defaultSecret, Timeout: 5 * time.Second}, svc, nil, clock, nil)
-	sink := approvals.SenderFunc(func(context.Context, *approvals.OutboxMessage) error { return nil })
-	d := &approvals.Dispatcher{Store: db, Now: clock, Logger: slog.New(slog.DiscardHandler),
-		Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelWebhook: sender, approvals.ChannelEmail: sink, approvals.ChannelSlack: sink}}
+	sink := outbox.SenderFunc(func(context.Context, *approvals.Batch, *approvals.OutboxMessage) error { return nil })
+	d := &outbox.Dispatcher{Store: db, Views: svc, Now: clock, Logger: slog.New(slog.DiscardHandler),
+		Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelWebhook: sender, approvals.ChannelEmail: sink, approvals.ChannelSlack: sink}}
 	dispatch := func() {
 		t.Helper()
 		for range 3 {

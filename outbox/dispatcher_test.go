@@ -1,4 +1,4 @@
-package approvals_test
+package outbox_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -29,13 +30,13 @@ func TestDispatcherRetryAfter(t *testing.T) {
 	limited := true
 	calls := 0
 	var callTimes []time.Time
-	d := &approvals.Dispatcher{Store: f.db, Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
+	d := &outbox.Dispatcher{Store: f.db, Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 		Jitter: func() float64 { return 1 }, MaxAttempts: 2, Workers: 1, // one send at a time: no call in flight when the 429 comes
-		Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: approvals.SenderFunc(func(ctx context.Context, m *approvals.OutboxMessage) error {
+		Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
 			calls++
 			callTimes = append(callTimes, f.now)
 			if limited {
-				return &approvals.RetryAfterError{After: time.Minute, Err: errors.New("429 too many requests")}
+				return &outbox.RetryAfterError{After: time.Minute, Err: errors.New("429 too many requests")}
 			}
 			return nil
 		})}}
@@ -81,11 +82,11 @@ func TestDispatcherRetryAfter(t *testing.T) {
 	}
 }
 
-// concurrentSender records deliveries; it is an approvals.ConcurrentSender,
+// concurrentSender records deliveries; it is an outbox.ConcurrentSender,
 // so the dispatcher hands it up to Workers messages at once.
 type concurrentSender struct {
 	mu          sync.Mutex
-	send        func(ctx context.Context, m *approvals.OutboxMessage) error
+	send        func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error
 	inFlight    int
 	maxInFlight int
 	delivered   map[int64]int
@@ -94,7 +95,7 @@ type concurrentSender struct {
 
 func (s *concurrentSender) Concurrency() int { return 16 }
 
-func (s *concurrentSender) Send(ctx context.Context, m *approvals.OutboxMessage) error {
+func (s *concurrentSender) Send(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 	s.mu.Lock()
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
@@ -102,7 +103,7 @@ func (s *concurrentSender) Send(ctx context.Context, m *approvals.OutboxMessage)
 	time.Sleep(2 * time.Millisecond) // let deliveries overlap
 	var err error
 	if s.send != nil {
-		err = s.send(ctx, m)
+		err = s.send(ctx, b, m)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,7 +131,7 @@ func TestDispatcherWorkers(t *testing.T) {
 	senders := []*concurrentSender{{}, {}}
 	var wg sync.WaitGroup
 	for _, s := range senders {
-		d := &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+		d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 			Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 13, Workers: 4}
 		wg.Go(func() {
 			for {
@@ -195,16 +196,16 @@ func TestDispatcherBatchOutcomes(t *testing.T) {
 			flaky = v.ID
 		}
 	}
-	s := &concurrentSender{send: func(ctx context.Context, m *approvals.OutboxMessage) error {
+	s := &concurrentSender{send: func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 		switch {
 		case m.Payload.DraftID == doomed && m.Payload.Target == "c2@client.test":
-			return approvals.Permanent(errors.New("550 no such user"))
+			return outbox.Permanent(errors.New("550 no such user"))
 		case m.Payload.DraftID == flaky && m.Payload.Target == "c3@client.test":
 			return errors.New("421 try later")
 		}
 		return nil
 	}}
-	d := &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+	d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Jitter: func() float64 { return 1 }}
 	n, err := d.RunOnce(f.ctx)
 	f.ok(err)
@@ -262,8 +263,8 @@ func TestDispatcherSharesViews(t *testing.T) {
 	svc := approvals.NewService(cs)
 	var mu sync.Mutex
 	got := map[string]string{}
-	s := &concurrentSender{send: func(ctx context.Context, m *approvals.OutboxMessage) error {
-		v, r, err := svc.NotificationView(ctx, m.Payload)
+	s := &concurrentSender{send: func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
+		v, r, err := svc.NotificationView(ctx, b, m.Payload)
 		if err != nil {
 			return err
 		}
@@ -272,7 +273,7 @@ func TestDispatcherSharesViews(t *testing.T) {
 		got[m.Payload.Target] = r.Email + " " + v.Current.Text
 		return nil
 	}}
-	d := &approvals.Dispatcher{Store: cs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+	d := &outbox.Dispatcher{Store: f.db, Views: svc, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
 	n, err := d.RunOnce(f.ctx)
 	f.ok(err)
@@ -290,14 +291,14 @@ func TestDispatcherSharesViews(t *testing.T) {
 		t.Errorf("draft loaded %d times for one batch, want 1", n)
 	}
 	// Outside a dispatcher batch nothing is cached.
-	if _, _, err := svc.NotificationView(f.ctx, approvals.Notification{WorkspaceID: 1, DraftID: 1}); err == nil {
+	if _, _, err := svc.NotificationView(f.ctx, nil, approvals.Notification{WorkspaceID: 1, DraftID: 1}); err == nil {
 		if n := cs.drafts.Load(); n != 2 {
 			t.Errorf("draft loaded %d times after a call outside a batch, want 2", n)
 		}
 	}
 }
 
-// recorderStore is the test database as an approvals.OutboxRecorder that
+// recorderStore is the test database as an outbox.Store that
 // counts the transactions recording outcomes and the outcomes committed,
 // and can make those commits slow or fail.
 type recorderStore struct {
@@ -358,10 +359,10 @@ func enqueueLanes(f *fixture, lanes, perLane int) {
 // and not yet committed: a worker must not start a send before the
 // outcome of its last one is committed, so that a crash repeats at most
 // the sends under way.
-func unrecordedCheck(t *testing.T, rs *recorderStore, workers int) func(ctx context.Context, m *approvals.OutboxMessage) error {
+func unrecordedCheck(t *testing.T, rs *recorderStore, workers int) func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 	var mu sync.Mutex
 	started := 0
-	return func(ctx context.Context, m *approvals.OutboxMessage) error {
+	return func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
 		mu.Lock()
 		started++
 		open := started - rs.nCommitted() // this send, those under way, those not yet recorded
@@ -394,7 +395,7 @@ func TestDispatcherGroupCommit(t *testing.T) {
 			enqueueLanes(f, tt.lanes, tt.perLane)
 			rs := &recorderStore{DB: f.db, delay: 5 * time.Millisecond}
 			s := &concurrentSender{send: unrecordedCheck(t, rs, tt.workers)}
-			d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+			d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 100, Workers: tt.workers}
 			total := tt.lanes * tt.perLane
 			n, err := d.RunOnce(f.ctx)
@@ -426,15 +427,15 @@ func TestDispatcherRecordFailure(t *testing.T) {
 	down := approvals.Errorf(approvals.EUNAVAILABLE, "database unavailable")
 	tests := []struct {
 		name string
-		run  func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender)
+		run  func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender)
 	}{
-		{"RunOnce", func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender) {
+		{"RunOnce", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
 			n, err := d.RunOnce(f.ctx)
 			if n != 10 || !errors.Is(err, down) {
 				t.Fatalf("RunOnce = %d, %v; want 10 claimed and the recording error", n, err)
 			}
 		}},
-		{"Run, two batches out", func(t *testing.T, f *fixture, d *approvals.Dispatcher, s *concurrentSender) {
+		{"Run, two batches out", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
 			ctx, cancel := context.WithCancel(f.ctx)
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
@@ -461,7 +462,7 @@ func TestDispatcherRecordFailure(t *testing.T) {
 			enqueueLanes(f, 20, 1)
 			rs := &recorderStore{DB: f.db, fail: down}
 			s := &concurrentSender{}
-			d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+			d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 10, Workers: workers,
 				Interval: 10 * time.Millisecond}
 			tt.run(t, f, d, s)
@@ -491,7 +492,7 @@ func TestDispatcherRunPipelines(t *testing.T) {
 	enqueueLanes(f, lanes, perLane)
 	rs := &recorderStore{DB: f.db, delay: time.Millisecond}
 	s := &concurrentSender{send: unrecordedCheck(t, rs, workers)}
-	d := &approvals.Dispatcher{Store: rs, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+	d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Workers: workers,
 		Interval: 10 * time.Millisecond}
 	ctx, cancel := context.WithCancel(f.ctx)
@@ -530,13 +531,13 @@ func TestDispatcherLeaseRunsOut(t *testing.T) {
 	enqueueLanes(f, 2, 1)
 	var mu sync.Mutex
 	now := f.now
-	s := &concurrentSender{send: func(ctx context.Context, m *approvals.OutboxMessage) error {
+	s := &concurrentSender{send: func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 		mu.Lock()
 		defer mu.Unlock()
 		now = now.Add(2 * time.Minute) // the send outlasts the lease
 		return nil
 	}}
-	d := &approvals.Dispatcher{Store: f.db, Senders: map[approvals.Channel]approvals.Sender{approvals.ChannelEmail: s},
+	d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }, Logger: slog.New(slog.DiscardHandler),
 		Workers: 1, Lease: time.Minute}
 	n, err := d.RunOnce(f.ctx)
@@ -548,5 +549,121 @@ func TestDispatcherLeaseRunsOut(t *testing.T) {
 	f.ok(err)
 	if len(pending) != 1 || pending[0].LeaseUntil == nil {
 		t.Errorf("pending rows %v; want the second, still under its (run-out) lease", pending)
+	}
+}
+
+func TestDispatcher(t *testing.T) {
+	f := standard(t)
+	for i := range 20 {
+		f.submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
+	}
+	var mu sync.Mutex
+	delivered := map[int64]int{}
+	sender := outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		delivered[m.ID]++
+		return nil
+	})
+	newDispatcher := func(s outbox.Sender) *outbox.Dispatcher {
+		return &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+			Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Jitter: func() float64 { return 1 }}
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := newDispatcher(sender)
+			for {
+				n, err := d.RunOnce(f.ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 1000)
+	f.ok(err)
+	if len(pending) != 0 {
+		t.Fatalf("%d rows still pending", len(pending))
+	}
+	sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
+	f.ok(err)
+	if len(sent) != 60 || len(delivered) != 60 {
+		t.Fatalf("sent %d, delivered %d distinct, want 60", len(sent), len(delivered))
+	}
+	for id, c := range delivered {
+		if c != 1 {
+			t.Fatalf("row %d delivered %d times", id, c)
+		}
+	}
+
+	t.Run("fails three times then succeeds", func(t *testing.T) {
+		v := f.submit("ed@acme.test", "internal", "flaky")
+		var mu sync.Mutex // the two rows may go out at once
+		calls := 0
+		d := newDispatcher(outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
+			if m.Payload.DraftID != v.ID {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls <= 3 {
+				return errors.New("smtp: 421 try later")
+			}
+			return nil
+		}))
+		for range 10 {
+			_, err := d.RunOnce(f.ctx)
+			f.ok(err)
+			f.now = f.now.Add(2 * time.Hour) // past any backoff
+		}
+		if calls != 4+1 && calls != 4 {
+			// two internal approvers: the first row fails 3 times then
+			// succeeds, the second succeeds at once.
+			t.Fatalf("calls = %d", calls)
+		}
+		dead, err := f.svc.Outbox(f.ctx, approvals.OutboxDead, 100)
+		f.ok(err)
+		if len(dead) != 0 {
+			t.Fatalf("dead rows: %+v", dead)
+		}
+	})
+	t.Run("permanent failure ends dead", func(t *testing.T) {
+		v := f.submit("ed@acme.test", "internal", "doomed")
+		d := newDispatcher(outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
+			if m.Payload.DraftID == v.ID {
+				return errors.New("550 no such user")
+			}
+			return nil
+		}))
+		d.MaxAttempts = 3
+		for range 6 {
+			_, err := d.RunOnce(f.ctx)
+			f.ok(err)
+			f.now = f.now.Add(2 * time.Hour)
+		}
+		dead, err := f.svc.Outbox(f.ctx, approvals.OutboxDead, 100)
+		f.ok(err)
+		if len(dead) != 2 || !strings.Contains(dead[0].LastError, "550") || dead[0].Attempts != 3 {
+			t.Fatalf("dead = %+v", dead)
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	d := &outbox.Dispatcher{BaseDelay: time.Second, MaxDelay: 10 * time.Second, Jitter: func() float64 { return 1 }}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
+	for i, w := range want {
+		if got := d.Backoff(i + 1); got != w {
+			t.Errorf("Backoff(%d) = %s, want %s", i+1, got, w)
+		}
 	}
 }

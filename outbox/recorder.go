@@ -1,0 +1,99 @@
+package outbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/signoff-app/signoff/approvals"
+)
+
+// record has the outcome of one delivery written and waits until it is
+// committed, even when ctx ended meanwhile (shutdown): a delivery left
+// unrecorded would be made again once the lease runs out. Deliveries cut
+// short by the shutdown itself are left to the lease.
+func (d *Dispatcher) record(ctx context.Context, rec *recorder, m *approvals.OutboxMessage, r delivery) error {
+	o, ok := d.outcome(ctx, m, r, d.Now().UTC(), ctx.Err() != nil)
+	if !ok {
+		return nil
+	}
+	return rec.record(o)
+}
+
+// recorder writes the outcomes of one claimed batch. The outcomes handed
+// to it while a commit is under way are written together, in one
+// transaction, as soon as that commit ends; each caller waits for the
+// commit of its own outcome. Under load the group grows to the number of
+// workers waiting, with no timer: a lone outcome is committed at once.
+type recorder struct {
+	d     *Dispatcher
+	ctx   context.Context // the batch's, without its cancellation
+	lease time.Time
+	in    chan recordReq
+	done  chan struct{}
+}
+
+// recordReq is one outcome waiting for its commit; err gets the result.
+type recordReq struct {
+	o   approvals.OutboxOutcome
+	err chan error
+}
+
+// startRecorder starts the recorder of a batch of n messages claimed with
+// lease.
+func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) *recorder {
+	r := &recorder{d: d, ctx: context.WithoutCancel(ctx), lease: lease,
+		in: make(chan recordReq, n), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// record hands o to the recorder and waits until it is committed.
+func (r *recorder) record(o approvals.OutboxOutcome) error {
+	errc := make(chan error, 1)
+	r.in <- recordReq{o: o, err: errc}
+	return <-errc
+}
+
+// close stops the recorder once every outcome handed to it is committed.
+func (r *recorder) close() {
+	close(r.in)
+	<-r.done
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	var group []recordReq
+	var outcomes []approvals.OutboxOutcome
+	for req := range r.in {
+		group, outcomes = append(group[:0], req), append(outcomes[:0], req.o)
+	more:
+		for {
+			select {
+			case req, ok := <-r.in:
+				if !ok {
+					break more
+				}
+				group, outcomes = append(group, req), append(outcomes, req.o)
+			default:
+				break more
+			}
+		}
+		err := r.commit(outcomes)
+		for _, req := range group {
+			req.err <- err
+		}
+	}
+}
+
+// commit writes outcomes in one transaction, which has committed when it
+// returns. The slice is the recorder's to reuse afterwards.
+func (r *recorder) commit(outcomes []approvals.OutboxOutcome) error {
+	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+	defer cancel()
+	stale, err := r.d.Store.MarkOutboxBatch(ctx, r.lease, r.d.Now().UTC(), outcomes)
+	if err == nil && len(stale) > 0 {
+		r.d.Logger.WarnContext(ctx, "outbox lease ran out before the outcome was recorded (is outbox.lease shorter than a send takes?)",
+			"outbox_ids", stale, "lease_until", r.lease)
+	}
+	return err
+}
