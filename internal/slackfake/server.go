@@ -97,13 +97,14 @@ func (s *Server) Fail(method, code string) {
 	s.fail[method] = code
 }
 
-// RateLimit makes methods answer 429 with Retry-After: retryAfter (whole
-// seconds) for d from now.
-func (s *Server) RateLimit(d, retryAfter time.Duration, methods ...string) {
+// RateLimit makes the methods named answer 429 with Retry-After:
+// retryAfter (whole seconds) for d from now, in place of any earlier limit;
+// RateLimit(0, 0) lifts it.
+func (s *Server) RateLimit(d, retryAfter time.Duration, names ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited = map[string]bool{}
-	for _, m := range methods {
+	for _, m := range names {
 		s.limited[m] = true
 	}
 	s.limitUntil = time.Now().Add(d)
