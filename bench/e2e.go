@@ -3,10 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
 // e2eResult is the end-to-end latency of submissions.
@@ -49,14 +50,9 @@ func (e *env) measureE2E(ctx context.Context, w *world, n, rate int) *e2eResult 
 		ed := w.Editors[i%len(w.Editors)]
 		subs[i] = sub{marker: w.marker(), due: due}
 		wg.Go(func() {
-			form := url.Values{
-				"token": {"legacy"}, "team_id": {slackTeam}, "team_domain": {"bench"}, "channel_id": {"CSTAFF"},
-				"channel_name": {"staff"}, "user_id": {ed.SlackUser}, "user_name": {ed.SlackUser}, "command": {"/signoff"},
-				"text":       {fmt.Sprintf("submit %s E2E draft %s: spring launch, see link.", acc.Handle, subs[i].marker)},
-				"api_app_id": {"A0BENCH"}, "response_url": {"https://hooks.slack.com/commands/TBENCH/1/x"},
-				"trigger_id": {fmt.Sprintf("1337.%d.e2e", i)},
-			}
-			if err := e.postSlack(ctx, "/slack/commands", form.Encode()); err != nil {
+			text := fmt.Sprintf("submit %s E2E draft %s: spring launch, see link.", acc.Handle, subs[i].marker)
+			body := slackfake.Command(slackTeam, ed.SlackUser, "CSTAFF", text, fmt.Sprintf("1337.%d.e2e", i))
+			if err := e.postSlack(ctx, "/slack/commands", body); err != nil {
 				failed.Add(1)
 				once.Do(func() { res.FirstErr = err })
 				return
@@ -74,7 +70,7 @@ func (e *env) measureE2E(ctx context.Context, w *world, n, rate int) *e2eResult 
 			if !s.ok {
 				continue
 			}
-			_, okS := e.slack.arrival(s.marker)
+			_, okS := e.posts.arrival(s.marker)
 			_, okM := e.smtp.arrival(s.marker)
 			if !okS || !okM {
 				missing++
@@ -89,7 +85,7 @@ func (e *env) measureE2E(ctx context.Context, w *world, n, rate int) *e2eResult 
 		if !s.ok {
 			continue
 		}
-		ts, okS := e.slack.arrival(s.marker)
+		ts, okS := e.posts.arrival(s.marker)
 		tm, okM := e.smtp.arrival(s.marker)
 		if !okS || !okM {
 			failed.Add(1)

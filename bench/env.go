@@ -17,6 +17,7 @@ import (
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/cli"
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/mailer"
 )
 
@@ -35,7 +36,8 @@ type env struct {
 	dir     string
 	cluster *pgtest.Cluster
 	smtp    *smtpSink
-	slack   *fakeSlack
+	slack   *slackfake.Server
+	posts   *slackPosts // what reached the fake Slack's channels
 	main    *cli.Main
 	base    string // http://127.0.0.1:PORT
 	codec   *mailer.Codec
@@ -92,7 +94,7 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	if e.smtp, err = startSMTPSink(); err != nil {
 		return nil, err
 	}
-	e.slack = startFakeSlack()
+	e.slack, e.posts = startFakeSlack()
 
 	key := mailer.GenerateKeyPair()
 	c := cli.DefaultConfig()
@@ -106,7 +108,7 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	c.HTTP.Addr = "127.0.0.1:0"
 	c.HTTP.BaseURL = "http://" + c.HTTP.Addr // follows the bound port
 	c.Log.Level = "warn"
-	c.Slack = bot.Config{BotToken: botToken, SigningSecret: signingSecret, APIURL: e.slack.apiURL()}
+	c.Slack = bot.Config{BotToken: botToken, SigningSecret: signingSecret, APIURL: e.slack.URL()}
 	c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS, c.SMTP.Timeout = "127.0.0.1", e.smtp.port(), mailer.TLSNone, 10*time.Second
 	c.Mail.From = "Signoff Bench <signoff@bench.test>"
 	c.Links.Keys = []string{key}
@@ -171,7 +173,7 @@ func (e *env) close() {
 		e.smtp.close()
 	}
 	if e.slack != nil {
-		e.slack.close()
+		e.slack.Close()
 	}
 	if e.cluster != nil {
 		if err := e.cluster.Stop(); err != nil {

@@ -2,21 +2,17 @@ package bench
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/mailer"
 )
 
@@ -24,28 +20,10 @@ import (
 // Approve on the draft's request message, as Slack would deliver it.
 func (e *env) slackClick(ctx context.Context, w *world, p pending, seq int64) error {
 	acc := w.Accounts[p.Account]
-	user := map[string]any{"id": p.Approver.SlackUser, "username": strings.ToLower(p.Approver.SlackUser), "team_id": slackTeam}
-	ts := fmt.Sprintf("1600000000.%09d", p.DraftID)
-	cb := map[string]any{
-		"type": "block_actions", "user": user, "api_app_id": "A0BENCH", "token": "legacy",
-		"container":  map[string]any{"type": "message", "message_ts": ts, "channel_id": acc.Channel, "is_ephemeral": false},
-		"trigger_id": fmt.Sprintf("1337.%d.bench", seq), "team": map[string]any{"id": slackTeam, "domain": "bench"},
-		"channel":      map[string]any{"id": acc.Channel, "name": acc.Handle},
-		"message":      map[string]any{"type": "message", "ts": ts, "text": "draft"},
-		"state":        map[string]any{"values": map[string]any{}},
-		"response_url": "https://hooks.slack.com/actions/TBENCH/1/x",
-		"actions": []any{map[string]any{
-			"action_id": "signoff_approve", "block_id": fmt.Sprintf("decide_%d_1_client", p.DraftID),
-			"text":  map[string]any{"type": "plain_text", "text": "Approve"},
-			"value": fmt.Sprintf("%d/1/client", p.DraftID), "type": "button",
-			"action_ts": fmt.Sprintf("1700000100.%06d", seq),
-		}},
-	}
-	b, err := json.Marshal(cb)
-	if err != nil {
-		return fmt.Errorf("encode click: %w", err)
-	}
-	return e.postSlack(ctx, "/slack/interactions", url.Values{"payload": {string(b)}}.Encode())
+	click := slackfake.Click(slackfake.Button{Team: slackTeam, User: p.Approver.SlackUser, ActionID: "signoff_approve",
+		Value: fmt.Sprintf("%d/1/client", p.DraftID), BlockID: fmt.Sprintf("decide_%d_1_client", p.DraftID),
+		Channel: acc.Channel, TS: fmt.Sprintf("1600000000.%09d", p.DraftID), Seq: seq})
+	return e.postSlack(ctx, "/slack/interactions", slackfake.Payload(click))
 }
 
 // postSlack posts a body signed with the signing secret, as Slack does.
@@ -54,12 +32,8 @@ func (e *env) postSlack(ctx context.Context, path, body string) error {
 	if err != nil {
 		return fmt.Errorf("slack request: %w", err)
 	}
-	now := time.Now().Unix()
-	mac := hmac.New(sha256.New, []byte(signingSecret))
-	fmt.Fprintf(mac, "v0:%d:%s", now, body)
+	req.Header = slackfake.Sign(signingSecret, time.Now(), body)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(now, 10))
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
 	return e.do(req, http.StatusOK)
 }

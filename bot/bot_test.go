@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/outbox"
 )
 
@@ -62,17 +63,17 @@ func (h *harness) submitNew(user, text string) int64 {
 	if w := h.command(user, chanAcme, "new"); w.Code != http.StatusOK || w.Body.Len() != 0 {
 		h.t.Fatalf("/signoff new: %d %q", w.Code, w.Body.String())
 	}
-	opened := only(h.slack.take(), "views.open")
+	opened := slackfake.Only(h.slack.Take(), "views.open")
 	if len(opened) != 1 {
 		h.t.Fatalf("views.open calls = %d, want 1", len(opened))
 	}
 	values := map[string]any{
 		"account":  map[string]any{"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"text": map[string]any{"type": "plain_text", "text": "Acme Instagram (acme)"}, "value": "acme"}}},
-		"text":     textValue("text", text),
-		"media":    textValue("media", "https://cdn.example.com/a.jpg\n"),
+		"text":     slackfake.TextValue("text", text),
+		"media":    slackfake.TextValue("media", "https://cdn.example.com/a.jpg\n"),
 		"schedule": map[string]any{"schedule": map[string]any{"type": "datetimepicker", "selected_date_time": time.Now().Add(48 * time.Hour).Unix()}},
 	}
-	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(user, opened[0], "V0NEW"+strconv.Itoa(triggerSeq), values)), nil)
+	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, user, opened[0], "V0NEW"+strconv.Itoa(triggerSeq), values)), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		h.t.Fatalf("view_submission: %d %q", w.Code, w.Body.String())
 	}
@@ -81,18 +82,18 @@ func (h *harness) submitNew(user, text string) int64 {
 	if len(ds) == 0 {
 		h.t.Fatal("no draft was created")
 	}
-	h.slack.take()
+	h.slack.Take()
 	return ds[0].ID
 }
 
 // request returns the approval request posted for the draft: the
 // chat.postMessage call to the account's channel.
-func (h *harness) request(id int64) call {
+func (h *harness) request(id int64) slackfake.Call {
 	h.t.Helper()
 	h.dispatch()
-	var got []call
-	for _, c := range only(h.slack.take(), "chat.postMessage") {
-		if c.str("channel") == chanAcme {
+	var got []slackfake.Call
+	for _, c := range slackfake.Only(h.slack.Take(), "chat.postMessage") {
+		if c.Str("channel") == chanAcme {
 			got = append(got, c)
 		}
 	}
@@ -100,7 +101,7 @@ func (h *harness) request(id int64) call {
 		h.t.Fatalf("requests posted to %s = %d, want 1", chanAcme, len(got))
 	}
 	want := []string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}
-	if diff := cmp.Diff(want, buttons(got[0].blocks())); diff != "" {
+	if diff := cmp.Diff(want, buttons(got[0].Blocks())); diff != "" {
 		h.t.Fatalf("request buttons (-want +got):\n%s", diff)
 	}
 	return got[0]
@@ -112,8 +113,8 @@ func TestNewDraftOnlyOffersCreatableAccounts(t *testing.T) {
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("got %d %q, want an empty 200", w.Code, w.Body.String())
 	}
-	calls := h.slack.take()
-	if diff := cmp.Diff([]string{"users.info", "views.open"}, methods(calls)); diff != "" {
+	calls := h.slack.Take()
+	if diff := cmp.Diff([]string{"users.info", "views.open"}, slackfake.Methods(calls)); diff != "" {
 		t.Fatalf("Slack calls (-want +got):\n%s", diff)
 	}
 	view := calls[1].Args["view"].(map[string]any)
@@ -121,7 +122,7 @@ func TestNewDraftOnlyOffersCreatableAccounts(t *testing.T) {
 		t.Errorf("callback_id = %v", view["callback_id"])
 	}
 	var options []string
-	for _, b := range calls[1].blocks() {
+	for _, b := range calls[1].Blocks() {
 		if b["block_id"] != "account" {
 			continue
 		}
@@ -150,22 +151,22 @@ func TestSubmitApproveUpdatesMessageAndTellsAuthor(t *testing.T) {
 	}
 	req := h.request(id)
 	for _, want := range []string{"Acme Instagram", "Ed Editor", "Summer sale starts Monday! ☀️", "https://cdn.example.com/a.jpg", "*Revision*\n1"} {
-		if !strings.Contains(joined(req.blocks()), want) {
-			t.Errorf("request lacks %q:\n%s", want, joined(req.blocks()))
+		if !strings.Contains(joined(req.Blocks()), want) {
+			t.Errorf("request lacks %q:\n%s", want, joined(req.Blocks()))
 		}
 	}
 
 	// Slack gets its answer before the decision is made: the click is queued.
 	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
-		payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
+		slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("click: %d %q, want an empty 200", w.Code, w.Body.String())
 	}
 	if got, n := h.draft(id).State, h.queued(); got != approvals.StatePendingClient || n != 1 {
 		t.Fatalf("after the acknowledgement: state %s with %d clicks queued, want pending_client and 1", got, n)
 	}
-	if calls := h.slack.take(); len(calls) != 0 {
-		t.Errorf("the acknowledgement called Slack: %v", methods(calls))
+	if calls := h.slack.Take(); len(calls) != 0 {
+		t.Errorf("the acknowledgement called Slack: %v", slackfake.Methods(calls))
 	}
 	h.work()
 	if n := h.queued(); n != 0 {
@@ -174,39 +175,39 @@ func TestSubmitApproveUpdatesMessageAndTellsAuthor(t *testing.T) {
 	if got := h.draft(id).State; got != approvals.StateApproved {
 		t.Fatalf("state after approve = %s, want approved", got)
 	}
-	eph := only(h.slack.take(), "chat.postEphemeral")
-	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "Approved draft") || eph[0].str("user") != uClient {
+	eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral")
+	if len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "Approved draft") || eph[0].Str("user") != uClient {
 		t.Errorf("ephemeral answers = %+v, want one to the clicker saying approved", eph)
 	}
 
 	h.dispatch()
-	calls := h.slack.take()
-	upd := only(calls, "chat.update")
+	calls := h.slack.Take()
+	upd := slackfake.Only(calls, "chat.update")
 	if len(upd) != 1 {
-		t.Fatalf("chat.update calls = %d (%v), want 1", len(upd), methods(calls))
+		t.Fatalf("chat.update calls = %d (%v), want 1", len(upd), slackfake.Methods(calls))
 	}
-	if upd[0].str("channel") != chanAcme || upd[0].str("ts") != req.Args["ts"] && upd[0].str("ts") != "1700000000.000001" {
-		t.Errorf("chat.update on %s/%s, want the stored message", upd[0].str("channel"), upd[0].str("ts"))
+	if upd[0].Str("channel") != chanAcme || upd[0].Str("ts") != req.Args["ts"] && upd[0].Str("ts") != "1700000000.000001" {
+		t.Errorf("chat.update on %s/%s, want the stored message", upd[0].Str("channel"), upd[0].Str("ts"))
 	}
-	if b := buttons(upd[0].blocks()); len(b) != 0 {
+	if b := buttons(upd[0].Blocks()); len(b) != 0 {
 		t.Errorf("updated message still has buttons %v", b)
 	}
-	if !strings.Contains(joined(upd[0].blocks()), "Approved by Cleo Client via Slack at") {
-		t.Errorf("updated message lacks the decision:\n%s", joined(upd[0].blocks()))
+	if !strings.Contains(joined(upd[0].Blocks()), "Approved by Cleo Client via Slack at") {
+		t.Errorf("updated message lacks the decision:\n%s", joined(upd[0].Blocks()))
 	}
-	var thread, dm []call
-	for _, c := range only(calls, "chat.postMessage") {
+	var thread, dm []slackfake.Call
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
 		switch {
-		case c.str("thread_ts") != "":
+		case c.Str("thread_ts") != "":
 			thread = append(thread, c)
-		case c.str("channel") == uEditor:
+		case c.Str("channel") == uEditor:
 			dm = append(dm, c)
 		}
 	}
-	if len(thread) != 1 || thread[0].str("channel") != chanAcme || !strings.Contains(thread[0].str("text"), "Approved by Cleo Client") {
+	if len(thread) != 1 || thread[0].Str("channel") != chanAcme || !strings.Contains(thread[0].Str("text"), "Approved by Cleo Client") {
 		t.Errorf("thread posts = %+v, want the decision in the request's thread", thread)
 	}
-	if len(dm) != 1 || !strings.Contains(dm[0].str("text"), "is approved") {
+	if len(dm) != 1 || !strings.Contains(dm[0].Str("text"), "is approved") {
 		t.Errorf("DMs to the author = %+v, want one saying approved", dm)
 	}
 }
@@ -223,12 +224,12 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 	if got := h.draft(id).Current.Text; got != "New menu, new   look." {
 		t.Errorf("inline text = %q, want it exactly", got)
 	}
-	h.slack.take()
+	h.slack.Take()
 	h.request(id)
 	value := fmt.Sprintf("%d/1/client", id)
 
-	h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(click(uClient, "signoff_reject", value, chanAcme, "1700000000.000001")), nil)
-	opened := only(h.slack.take(), "views.open")
+	h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(click(uClient, "signoff_reject", value, chanAcme, "1700000000.000001")), nil)
+	opened := slackfake.Only(h.slack.Take(), "views.open")
 	if len(opened) != 1 || opened[0].Args["view"].(map[string]any)["callback_id"] != "signoff_reject" {
 		t.Fatalf("reject click opened %+v, want the reject modal", opened)
 	}
@@ -236,8 +237,8 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 		t.Fatalf("state after the reject click = %s; the click alone must change nothing", got)
 	}
 
-	blank := map[string]any{"comment": textValue("comment", "  \n ")}
-	w = h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, opened[0], "V0REJ", blank)), nil)
+	blank := map[string]any{"comment": slackfake.TextValue("comment", "  \n ")}
+	w = h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uClient, opened[0], "V0REJ", blank)), nil)
 	var resp struct {
 		ResponseAction string            `json:"response_action"`
 		Errors         map[string]string `json:"errors"`
@@ -257,7 +258,7 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 	}
 
 	comment := "Bitte kürzer — <b>nicht</b> so & laut.\nZweite Zeile 🙂"
-	w = h.ack("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, opened[0], "V0REJ", map[string]any{"comment": textValue("comment", comment)})), nil)
+	w = h.ack("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uClient, opened[0], "V0REJ", map[string]any{"comment": slackfake.TextValue("comment", comment)})), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("reject submission answered %d %q, want an empty 200 (close)", w.Code, w.Body.String())
 	}
@@ -265,8 +266,8 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 		t.Fatalf("after the acknowledgement: state %s with %d queued, want pending_client and 1", got, n)
 	}
 	h.work()
-	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || eph[0].str("user") != uClient || eph[0].str("channel") != chanAcme ||
-		!strings.Contains(eph[0].str("text"), "Rejected draft") {
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != 1 || eph[0].Str("user") != uClient || eph[0].Str("channel") != chanAcme ||
+		!strings.Contains(eph[0].Str("text"), "Rejected draft") {
 		t.Errorf("answers to the rejection = %+v, want one ephemeral saying rejected", eph)
 	}
 	v := h.draft(id)
@@ -276,20 +277,20 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 	if got := v.Decisions[len(v.Decisions)-1].Comment; got != comment {
 		t.Errorf("stored comment = %q, want %q", got, comment)
 	}
-	h.slack.take()
+	h.slack.Take()
 	h.dispatch()
-	calls := h.slack.take()
-	var dm *call
-	for _, c := range only(calls, "chat.postMessage") {
-		if c.str("channel") == uEditor {
+	calls := h.slack.Take()
+	var dm *slackfake.Call
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
+		if c.Str("channel") == uEditor {
 			dm = &c
 		}
 	}
 	if dm == nil {
-		t.Fatalf("no DM to the author among %v", methods(calls))
+		t.Fatalf("no DM to the author among %v", slackfake.Methods(calls))
 	}
 	var comments []string
-	for _, b := range dm.blocks() {
+	for _, b := range dm.Blocks() {
 		if id, _ := b["block_id"].(string); strings.HasPrefix(id, "comment_") {
 			tx := b["text"].(map[string]any)
 			if tx["type"] != "plain_text" {
@@ -301,8 +302,8 @@ func TestRejectNeedsCommentAndDeliversItExactly(t *testing.T) {
 	if diff := cmp.Diff([]string{comment}, comments); diff != "" {
 		t.Errorf("comment in the author's DM (-want +got):\n%s", diff)
 	}
-	upd := only(calls, "chat.update")
-	if len(upd) != 1 || len(buttons(upd[0].blocks())) != 0 || !strings.Contains(joined(upd[0].blocks()), "Rejected by Cleo Client via Slack") {
+	upd := slackfake.Only(calls, "chat.update")
+	if len(upd) != 1 || len(buttons(upd[0].Blocks())) != 0 || !strings.Contains(joined(upd[0].Blocks()), "Rejected by Cleo Client via Slack") {
 		t.Errorf("chat.update = %+v, want the message without buttons, saying rejected", upd)
 	}
 }
@@ -317,28 +318,28 @@ func TestClicksThatMayNotActChangeNothing(t *testing.T) {
 	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "cam@client.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
 	h.must(err)
 	id := ds[0].ID
-	h.slack.take()
+	h.slack.Take()
 	h.request(id)
 	value := fmt.Sprintf("%d/1/client", id)
 
 	approve := func(user, action string) string {
 		t.Helper()
-		w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(click(user, action, value, chanAcme, "1700000000.000001")), nil)
+		w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(click(user, action, value, chanAcme, "1700000000.000001")), nil)
 		if w.Code != http.StatusOK {
 			t.Fatalf("click by %s: status %d", user, w.Code)
 		}
-		calls := h.slack.take()
-		if n := len(only(calls, "views.open")); n != 0 {
+		calls := h.slack.Take()
+		if n := len(slackfake.Only(calls, "views.open")); n != 0 {
 			t.Errorf("click by %s opened %d modals", user, n)
 		}
-		eph := only(calls, "chat.postEphemeral")
+		eph := slackfake.Only(calls, "chat.postEphemeral")
 		if len(eph) != 1 {
-			t.Fatalf("click by %s: %d ephemeral answers (%v), want 1", user, len(eph), methods(calls))
+			t.Fatalf("click by %s: %d ephemeral answers (%v), want 1", user, len(eph), slackfake.Methods(calls))
 		}
-		if eph[0].str("user") != user || eph[0].str("channel") != chanAcme {
-			t.Errorf("ephemeral went to %s in %s", eph[0].str("user"), eph[0].str("channel"))
+		if eph[0].Str("user") != user || eph[0].Str("channel") != chanAcme {
+			t.Errorf("ephemeral went to %s in %s", eph[0].Str("user"), eph[0].Str("channel"))
 		}
-		return eph[0].str("text")
+		return eph[0].Str("text")
 	}
 	decisions := func() int { return len(h.draft(id).Decisions) }
 
@@ -392,7 +393,7 @@ func TestRequestsMustBeSignedAndFresh(t *testing.T) {
 	h := newHarness(t)
 	body := "token=legacy&team_id=" + team + "&user_id=" + uEditor + "&command=%2Fsignoff&text=submit+acme+forged&channel_id=" + chanAcme + "&trigger_id=1.2.3"
 	now := time.Now()
-	bad := sign(now, body)
+	bad := slackfake.Sign(secret, now, body)
 	bad.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
 	for _, tc := range []struct {
 		name   string
@@ -400,9 +401,9 @@ func TestRequestsMustBeSignedAndFresh(t *testing.T) {
 		header http.Header
 	}{
 		{"bad signature", body, bad},
-		{"stale timestamp", body, sign(now.Add(-6*time.Minute), body)},
-		{"future timestamp", body, sign(now.Add(6*time.Minute), body)},
-		{"body altered after signing", strings.Replace(body, "forged", "forgedX", 1), sign(now, body)},
+		{"stale timestamp", body, slackfake.Sign(secret, now.Add(-6*time.Minute), body)},
+		{"future timestamp", body, slackfake.Sign(secret, now.Add(6*time.Minute), body)},
+		{"body altered after signing", strings.Replace(body, "forged", "forgedX", 1), slackfake.Sign(secret, now, body)},
 		{"no signature", body, http.Header{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -418,8 +419,8 @@ func TestRequestsMustBeSignedAndFresh(t *testing.T) {
 			}
 		})
 	}
-	if calls := h.slack.take(); len(calls) != 0 {
-		t.Errorf("refused requests called Slack: %v", methods(calls))
+	if calls := h.slack.Take(); len(calls) != 0 {
+		t.Errorf("refused requests called Slack: %v", slackfake.Methods(calls))
 	}
 	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
 	h.must(err)
@@ -440,14 +441,14 @@ func TestRetriesActOnce(t *testing.T) {
 	if w := h.command(uEditor, chanAcme, "new"); w.Code != http.StatusOK {
 		t.Fatal(w.Code)
 	}
-	opened := only(h.slack.take(), "views.open")[0]
+	opened := slackfake.Only(h.slack.Take(), "views.open")[0]
 	values := map[string]any{
 		"account": map[string]any{"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "acme"}}},
-		"text":    textValue("text", "Once only"),
+		"text":    slackfake.TextValue("text", "Once only"),
 	}
-	body := payload(submission(uEditor, opened, "V0ONCE", values))
+	body := slackfake.Payload(slackfake.Submission(team, uEditor, opened, "V0ONCE", values))
 	for i := range 3 {
-		hd := sign(time.Now(), body)
+		hd := slackfake.Sign(secret, time.Now(), body)
 		if i > 0 {
 			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
 			hd.Set("X-Slack-Retry-Reason", "http_timeout")
@@ -462,12 +463,12 @@ func TestRetriesActOnce(t *testing.T) {
 		t.Fatalf("drafts after three deliveries = %d, want 1", len(ds))
 	}
 	id := ds[0].ID
-	h.slack.take()
+	h.slack.Take()
 	h.request(id)
 
-	clickBody := payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
+	clickBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
 	for i := range 3 {
-		hd := sign(time.Now(), clickBody)
+		hd := slackfake.Sign(secret, time.Now(), clickBody)
 		if i > 0 {
 			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
 		}
@@ -480,7 +481,7 @@ func TestRetriesActOnce(t *testing.T) {
 	for range 2 { // and a retry after the click was acted on
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", clickBody, nil)
 	}
-	if n := len(only(h.slack.take(), "chat.postEphemeral")); n != 1 {
+	if n := len(slackfake.Only(h.slack.Take(), "chat.postEphemeral")); n != 1 {
 		t.Errorf("answers to a click delivered three times = %d, want 1", n)
 	}
 	if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
@@ -489,7 +490,7 @@ func TestRetriesActOnce(t *testing.T) {
 
 	event := fmt.Sprintf(`{"token":"legacy","team_id":%q,"api_app_id":"A0SIGNOFF","event":{"type":"app_home_opened","user":%q,"channel":"D0CLIENT","tab":"home","event_ts":"1700000300.000100"},"type":"event_callback","event_id":"Ev0HOME1","event_time":1700000300,"authorizations":[{"team_id":%q,"user_id":"U0BOT","is_bot":true}],"is_ext_shared_channel":false}`, team, uClient, team)
 	for i := range 3 {
-		hd := sign(time.Now(), event)
+		hd := slackfake.Sign(secret, time.Now(), event)
 		if i > 0 {
 			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
 		}
@@ -497,7 +498,7 @@ func TestRetriesActOnce(t *testing.T) {
 			t.Fatalf("event delivery %d: %d", i, w.Code)
 		}
 	}
-	if n := len(only(h.slack.take(), "views.publish")); n != 1 {
+	if n := len(slackfake.Only(h.slack.Take(), "views.publish")); n != 1 {
 		t.Errorf("views.publish after three deliveries = %d, want 1", n)
 	}
 }
@@ -512,19 +513,19 @@ func TestEmailDecisionUpdatesSlackMessage(t *testing.T) {
 		approvals.DecideInput{DraftID: id, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
 	h.must(err)
 	h.dispatch()
-	upd := only(h.slack.take(), "chat.update")
+	upd := slackfake.Only(h.slack.Take(), "chat.update")
 	if len(upd) != 1 {
 		t.Fatalf("chat.update calls = %d, want 1", len(upd))
 	}
-	if upd[0].str("channel") != chanAcme || upd[0].str("ts") == "" {
-		t.Errorf("updated %s/%s", upd[0].str("channel"), upd[0].str("ts"))
+	if upd[0].Str("channel") != chanAcme || upd[0].Str("ts") == "" {
+		t.Errorf("updated %s/%s", upd[0].Str("channel"), upd[0].Str("ts"))
 	}
 	_ = req
-	if b := buttons(upd[0].blocks()); len(b) != 0 {
+	if b := buttons(upd[0].Blocks()); len(b) != 0 {
 		t.Errorf("buttons left: %v", b)
 	}
-	if !strings.Contains(joined(upd[0].blocks()), "Approved by Cleo Client via email at") {
-		t.Errorf("update lacks the email decision:\n%s", joined(upd[0].blocks()))
+	if !strings.Contains(joined(upd[0].Blocks()), "Approved by Cleo Client via email at") {
+		t.Errorf("update lacks the email decision:\n%s", joined(upd[0].Blocks()))
 	}
 }
 
@@ -533,12 +534,12 @@ func TestReviseSupersedesAndReposts(t *testing.T) {
 	id := h.submitNew(uEditor, "First take on the copy")
 	h.request(id)
 	h.command(uEditor, chanAcme, fmt.Sprintf("revise %d", id))
-	opened := only(h.slack.take(), "views.open")
+	opened := slackfake.Only(h.slack.Take(), "views.open")
 	if len(opened) != 1 {
 		t.Fatal("revise opened no modal")
 	}
 	var initial string
-	for _, b := range opened[0].blocks() {
+	for _, b := range opened[0].Blocks() {
 		if b["block_id"] == "text" {
 			initial, _ = b["element"].(map[string]any)["initial_value"].(string)
 		}
@@ -547,36 +548,36 @@ func TestReviseSupersedesAndReposts(t *testing.T) {
 		t.Errorf("revise modal text = %q, want the current text", initial)
 	}
 	w := h.send("/slack/interactions", "application/x-www-form-urlencoded",
-		payload(submission(uEditor, opened[0], "V0REV", map[string]any{"text": textValue("text", "Second take on the copy")})), nil)
+		slackfake.Payload(slackfake.Submission(team, uEditor, opened[0], "V0REV", map[string]any{"text": slackfake.TextValue("text", "Second take on the copy")})), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("revise submission: %d %q", w.Code, w.Body.String())
 	}
 	if v := h.draft(id); v.Revision != 2 || v.State != approvals.StatePendingClient {
 		t.Fatalf("revision %d state %s", v.Revision, v.State)
 	}
-	h.slack.take()
+	h.slack.Take()
 	h.dispatch()
-	calls := h.slack.take()
-	upd := only(calls, "chat.update")
-	if len(upd) != 1 || !strings.Contains(joined(upd[0].blocks()), "Superseded by revision 2") || len(buttons(upd[0].blocks())) != 0 {
+	calls := h.slack.Take()
+	upd := slackfake.Only(calls, "chat.update")
+	if len(upd) != 1 || !strings.Contains(joined(upd[0].Blocks()), "Superseded by revision 2") || len(buttons(upd[0].Blocks())) != 0 {
 		t.Errorf("old request update = %+v, want superseded without buttons", upd)
 	}
-	var reposted []call
-	for _, c := range only(calls, "chat.postMessage") {
-		if c.str("channel") == chanAcme {
+	var reposted []slackfake.Call
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
+		if c.Str("channel") == chanAcme {
 			reposted = append(reposted, c)
 		}
 	}
-	if len(reposted) != 1 || !strings.Contains(joined(reposted[0].blocks()), "Changed since the last round") {
+	if len(reposted) != 1 || !strings.Contains(joined(reposted[0].Blocks()), "Changed since the last round") {
 		t.Fatalf("reposts = %d, want one showing the changes", len(reposted))
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/2/client", id), fmt.Sprintf("signoff_reject=%d/2/client", id)}, buttons(reposted[0].blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/2/client", id), fmt.Sprintf("signoff_reject=%d/2/client", id)}, buttons(reposted[0].Blocks())); diff != "" {
 		t.Errorf("new buttons (-want +got):\n%s", diff)
 	}
 	// A click on the old message is told about the revision.
-	h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
-	eph := only(h.slack.take(), "chat.postEphemeral")
-	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "was revised; revision 2 is current") {
+	h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
+	eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral")
+	if len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "was revised; revision 2 is current") {
 		t.Errorf("click on the old revision answered %+v", eph)
 	}
 }
@@ -585,22 +586,22 @@ func TestAppHomeShowsWaitingDrafts(t *testing.T) {
 	h := newHarness(t)
 	id := h.submitNew(uEditor, "Home sweet home")
 	h.dispatch()
-	h.slack.take()
+	h.slack.Take()
 	event := fmt.Sprintf(`{"token":"legacy","team_id":%q,"api_app_id":"A0SIGNOFF","event":{"type":"app_home_opened","user":%q,"channel":"D0C","tab":"home","event_ts":"1.2"},"type":"event_callback","event_id":"Ev0HOME2","event_time":1700000300}`, team, uClient)
 	h.send("/slack/events", "application/json", event, nil)
-	pub := only(h.slack.take(), "views.publish")
-	if len(pub) != 1 || pub[0].str("user_id") != uClient {
+	pub := slackfake.Only(h.slack.Take(), "views.publish")
+	if len(pub) != 1 || pub[0].Str("user_id") != uClient {
 		t.Fatalf("views.publish = %+v", pub)
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(pub[0].blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(pub[0].Blocks())); diff != "" {
 		t.Errorf("home buttons (-want +got):\n%s", diff)
 	}
 	// The author's home lists the draft as theirs.
 	event = strings.Replace(strings.Replace(event, uClient, uEditor, 1), "Ev0HOME2", "Ev0HOME3", 1)
 	h.send("/slack/events", "application/json", event, nil)
-	pub = only(h.slack.take(), "views.publish")
-	if len(pub) != 1 || !strings.Contains(joined(pub[0].blocks()), fmt.Sprintf("#%d · acme · waiting for client approval", id)) {
-		t.Errorf("author's home:\n%s", joined(pub[0].blocks()))
+	pub = slackfake.Only(h.slack.Take(), "views.publish")
+	if len(pub) != 1 || !strings.Contains(joined(pub[0].Blocks()), fmt.Sprintf("#%d · acme · waiting for client approval", id)) {
+		t.Errorf("author's home:\n%s", joined(pub[0].Blocks()))
 	}
 	// url_verification answers the challenge.
 	ch := `{"token":"legacy","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`
@@ -662,17 +663,17 @@ func TestCommands(t *testing.T) {
 	if v := h.draft(id); v.State != approvals.StateWithdrawn {
 		t.Errorf("state = %s, want withdrawn", v.State)
 	}
-	h.slack.take()
+	h.slack.Take()
 	h.dispatch()
-	upd := only(h.slack.take(), "chat.update")
-	if len(upd) != 1 || !strings.Contains(joined(upd[0].blocks()), "Withdrawn") {
+	upd := slackfake.Only(h.slack.Take(), "chat.update")
+	if len(upd) != 1 || !strings.Contains(joined(upd[0].Blocks()), "Withdrawn") {
 		t.Errorf("withdrawal update = %+v", upd)
 	}
 
 	// An owner binds a channel; the account's requests go there.
 	owner, err := h.svc.AddMember(h.ctx, h.owner(), "boss@agency.test", "Bo Boss", approvals.RoleOwner)
 	h.must(err)
-	h.slack.emails["U0BOSS"] = owner.Email
+	h.slack.AddUser("U0BOSS", owner.Email, nil)
 	w := h.command("U0BOSS", "C0NEWACME", "bind acme")
 	if !strings.Contains(w.Body.String(), "now post in <#C0NEWACME>") {
 		t.Errorf("bind answered %q", w.Body.String())
@@ -687,14 +688,14 @@ func TestCommands(t *testing.T) {
 func TestNewDraftInlineErrors(t *testing.T) {
 	h := newHarness(t)
 	h.command(uEditor, chanAcme, "new")
-	opened := only(h.slack.take(), "views.open")[0]
+	opened := slackfake.Only(h.slack.Take(), "views.open")[0]
 	values := map[string]any{
 		"account":  map[string]any{"account": map[string]any{"type": "static_select", "selected_option": nil}},
-		"text":     textValue("text", "   "),
-		"media":    textValue("media", "ftp://files.example.com/x.png"),
+		"text":     slackfake.TextValue("text", "   "),
+		"media":    slackfake.TextValue("media", "ftp://files.example.com/x.png"),
 		"schedule": map[string]any{"schedule": map[string]any{"type": "datetimepicker", "selected_date_time": time.Now().Add(-time.Hour).Unix()}},
 	}
-	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uEditor, opened, "V0BAD", values)), nil)
+	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uEditor, opened, "V0BAD", values)), nil)
 	var resp struct {
 		ResponseAction string            `json:"response_action"`
 		Errors         map[string]string `json:"errors"`
@@ -719,7 +720,7 @@ func TestNewDraftInlineErrors(t *testing.T) {
 
 func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 	h := newHarness(t)
-	h.slack.fail["chat.postMessage"] = "ratelimited"
+	h.slack.RateLimit(time.Hour, 42*time.Second, "chat.postMessage")
 	h.command(uEditor, chanAcme, "submit acme Rate limited")
 	start := time.Now()
 	if _, err := h.disp.RunOnce(h.ctx); err != nil {
@@ -740,7 +741,8 @@ func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 	// The 429 paused this dispatcher's Slack deliveries for the Retry-After;
 	// a dispatcher of another replica (or this one after the wait) goes on.
 	h.disp = &outbox.Dispatcher{Store: h.disp.Store, Views: h.disp.Views, Logger: h.disp.Logger, Senders: h.disp.Senders}
-	h.slack.fail["chat.postMessage"] = "channel_not_found"
+	h.slack.RateLimit(0, 0) // lifts the limit
+	h.slack.Fail("chat.postMessage", "channel_not_found")
 	h.command(uEditor, chanAcme, "submit acme Nowhere to go")
 	h.dispatch()
 	dead, err := h.svc.Outbox(h.ctx, approvals.OutboxDead, 10)
@@ -758,7 +760,7 @@ func TestQueuedClickSurvivesACrash(t *testing.T) {
 	id := h.submitNew(uEditor, "Crash-proof copy")
 	h.request(id)
 	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
-		payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
+		slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
 	if w.Code != http.StatusOK {
 		t.Fatalf("click: %d", w.Code)
 	}
@@ -781,7 +783,7 @@ func TestQueuedClickSurvivesACrash(t *testing.T) {
 	if v.State != approvals.StateApproved || len(v.Decisions) != 1 {
 		t.Fatalf("state %s with %d decisions after the lease ran out, want approved with 1", v.State, len(v.Decisions))
 	}
-	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].str("text"), "Approved draft") {
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "Approved draft") {
 		t.Errorf("answers = %+v, want one saying approved", eph)
 	}
 
@@ -793,11 +795,11 @@ func TestQueuedClickSurvivesACrash(t *testing.T) {
 	if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
 		t.Errorf("state %s with %d decisions after the replay, want approved with 1", v.State, len(v.Decisions))
 	}
-	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].str("text"), "You already approved draft") {
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "You already approved draft") {
 		t.Errorf("answers to the replay = %+v, want one saying already approved", eph)
 	}
 	h.dispatch()
-	if upd := only(h.slack.take(), "chat.update"); len(upd) != 1 {
+	if upd := slackfake.Only(h.slack.Take(), "chat.update"); len(upd) != 1 {
 		t.Errorf("chat.update calls = %d, want 1 (one decision, one update)", len(upd))
 	}
 }
@@ -812,10 +814,10 @@ func TestActionLoopsDrainTheQueue(t *testing.T) {
 		h.request(id)
 		ids = append(ids, id)
 	}
-	h.slack.take()
+	h.slack.Take()
 	for i, id := range ids {
 		w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
-			payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, fmt.Sprintf("1700000000.%06d", i+1))), nil)
+			slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, fmt.Sprintf("1700000000.%06d", i+1))), nil)
 		if w.Code != http.StatusOK {
 			t.Fatalf("click %d: %d", i, w.Code)
 		}
@@ -843,7 +845,7 @@ func TestActionLoopsDrainTheQueue(t *testing.T) {
 			t.Errorf("draft %d: state %s with %d decisions, want approved with 1", id, v.State, len(v.Decisions))
 		}
 	}
-	if eph := only(h.slack.take(), "chat.postEphemeral"); len(eph) != len(ids) {
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != len(ids) {
 		t.Errorf("answers = %d, want %d", len(eph), len(ids))
 	}
 }
@@ -857,12 +859,12 @@ func TestCommentModal(t *testing.T) {
 		approvals.NewCaps(approvals.CapView, approvals.CapCreate, approvals.CapComment)))
 	id := h.submitNew(uEditor, "Commented draft")
 	h.request(id)
-	open := func(user string) call {
+	open := func(user string) slackfake.Call {
 		t.Helper()
 		if w := h.command(user, chanAcme, fmt.Sprintf("comment %d", id)); w.Code != http.StatusOK || w.Body.Len() != 0 {
 			t.Fatalf("/signoff comment: %d %q", w.Code, w.Body.String())
 		}
-		opened := only(h.slack.take(), "views.open")
+		opened := slackfake.Only(h.slack.Take(), "views.open")
 		if len(opened) != 1 {
 			t.Fatalf("views.open calls = %d, want 1", len(opened))
 		}
@@ -878,18 +880,18 @@ func TestCommentModal(t *testing.T) {
 	}
 	checked := map[string]any{"internal": map[string]any{"type": "checkboxes", "selected_options": []any{
 		map[string]any{"text": map[string]any{"type": "plain_text", "text": "Internal: staff only, never shown to clients"}, "value": "internal"}}}}
-	values := map[string]any{"comment": textValue("comment", "legal checked"), "internal": checked}
-	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uEditor, staffForm, "V0COMMENT1", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+	values := map[string]any{"comment": slackfake.TextValue("comment", "legal checked"), "internal": checked}
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uEditor, staffForm, "V0COMMENT1", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("staff comment: %d %q", w.Code, w.Body.String())
 	}
 	// A client who ticks a forged checkbox is refused in the form.
-	values = map[string]any{"comment": textValue("comment", "psst"), "internal": checked}
-	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, clientForm, "V0COMMENT2", values)), nil)
+	values = map[string]any{"comment": slackfake.TextValue("comment", "psst"), "internal": checked}
+	w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uClient, clientForm, "V0COMMENT2", values)), nil)
 	if !strings.Contains(w.Body.String(), "Only staff") {
 		t.Fatalf("client's internal comment: %d %q", w.Code, w.Body.String())
 	}
-	values = map[string]any{"comment": textValue("comment", "Looks great")}
-	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uClient, clientForm, "V0COMMENT3", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+	values = map[string]any{"comment": slackfake.TextValue("comment", "Looks great")}
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uClient, clientForm, "V0COMMENT3", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("client comment: %d %q", w.Code, w.Body.String())
 	}
 	staff, err := h.svc.DraftHistory(h.ctx, h.owner(), id)

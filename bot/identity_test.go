@@ -42,10 +42,8 @@ func TestSlackIdentity(t *testing.T) {
 		uGuest   = "U0GUEST"   // a guest of the agency's own team
 		uOlivia  = "U0OLIVIA"  // the owner, a full member of the team
 	)
-	h.slack.emails[uConnect] = "olivia@agency.test"
-	h.slack.users[uConnect] = map[string]any{"team_id": "T0CLIENTORG"}
-	h.slack.emails[uGuest] = "olivia@agency.test"
-	h.slack.users[uGuest] = map[string]any{"is_restricted": true}
+	h.slack.AddUser(uConnect, "olivia@agency.test", map[string]any{"team_id": "T0CLIENTORG"})
+	h.slack.AddUser(uGuest, "olivia@agency.test", map[string]any{"is_restricted": true})
 
 	tests := []struct {
 		name, user, want string
@@ -69,7 +67,7 @@ func TestSlackIdentity(t *testing.T) {
 	}
 
 	t.Run("own-team owner is linked", func(t *testing.T) {
-		h.slack.emails[uOlivia] = "olivia@agency.test"
+		h.slack.AddUser(uOlivia, "olivia@agency.test", nil)
 		if got := h.answer(uOlivia, "link"); !strings.Contains(got, "linked to Olivia Owner") {
 			t.Errorf("answer %q", got)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
 // TestSocketMode drives slack-go's socketmode client against a local fake
@@ -53,7 +54,7 @@ func TestSocketMode(t *testing.T) {
 	defer ws.Close()
 
 	h := newHarness(t, func(c *bot.Config) { c.AppToken = "xapp-1-test"; c.SigningSecret = "" })
-	h.slack.wsURL = "ws" + strings.TrimPrefix(ws.URL, "http")
+	h.slack.SetSocketURL("ws" + strings.TrimPrefix(ws.URL, "http"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.bot.RunSocketMode(ctx) }()
@@ -87,8 +88,8 @@ func TestSocketMode(t *testing.T) {
 	if ack := waitAck("E1b"); ack["payload"] != nil {
 		t.Errorf("new ack payload = %v, want none (a modal opened)", ack["payload"])
 	}
-	opened := only(h.slack.take(), "views.open")[0]
-	sub := submission(uEditor, opened, "V0SOCK", map[string]any{"text": textValue("text", "no account chosen")})
+	opened := slackfake.Only(h.slack.Take(), "views.open")[0]
+	sub := slackfake.Submission(team, uEditor, opened, "V0SOCK", map[string]any{"text": slackfake.TextValue("text", "no account chosen")})
 	raw, _ := json.Marshal(map[string]any{"envelope_id": "E2", "type": "interactive", "accepts_response_payload": true, "payload": sub})
 	envelopes <- string(raw)
 	ack = waitAck("E2")
@@ -104,7 +105,7 @@ func TestSocketMode(t *testing.T) {
 	envelopes <- fmt.Sprintf(ev, "E4", 1)
 	waitAck("E4")
 	h.bot.Wait()
-	if n := len(only(h.slack.take(), "views.publish")); n != 1 {
+	if n := len(slackfake.Only(h.slack.Take(), "views.publish")); n != 1 {
 		t.Errorf("views.publish calls = %d, want 1", n)
 	}
 

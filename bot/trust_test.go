@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
 // Issue 12 ("Trust") through Slack: the client channel gets only what
@@ -37,7 +38,7 @@ func (h *harness) withInternalTier() {
 		m, err := h.svc.AddMember(h.ctx, op, p.email, p.name, approvals.RoleAdmin)
 		h.must(err)
 		h.members[p.user] = m
-		h.slack.emails[p.user] = p.email
+		h.slack.AddUser(p.user, p.email, nil)
 		caps, err := approvals.ParseCaps(p.caps)
 		h.must(err)
 		h.must(h.svc.Grant(h.ctx, op, "acme", approvals.GrantTarget{Email: p.email}, caps))
@@ -51,7 +52,7 @@ func (h *harness) withInternalTier() {
 	on := true
 	_, err := h.svc.SetAccount(h.ctx, op, "acme", approvals.AccountSettings{NeedsInternalApproval: &on})
 	h.must(err)
-	h.slack.take()
+	h.slack.Take()
 }
 
 // inlineSubmit runs "/signoff submit acme TEXT" as user and returns the
@@ -81,10 +82,10 @@ func answer(t *testing.T, w interface{ Result() *http.Response }) string {
 }
 
 // inChannel returns the calls that post to or update a message in ch.
-func inChannel(calls []call, ch string) []call {
-	var out []call
+func inChannel(calls []slackfake.Call, ch string) []slackfake.Call {
+	var out []slackfake.Call
 	for _, c := range calls {
-		if (c.Method == "chat.postMessage" || c.Method == "chat.update" || c.Method == "chat.postEphemeral") && c.str("channel") == ch {
+		if (c.Method == "chat.postMessage" || c.Method == "chat.update" || c.Method == "chat.postEphemeral") && c.Str("channel") == ch {
 			out = append(out, c)
 		}
 	}
@@ -92,21 +93,21 @@ func inChannel(calls []call, ch string) []call {
 }
 
 // everything returns all text a call carries: its text and its blocks.
-func everything(c call) string {
+func everything(c slackfake.Call) string {
 	b, _ := json.Marshal(c.Args["blocks"])
-	return c.str("text") + "\n" + joined(c.blocks()) + "\n" + string(b)
+	return c.Str("text") + "\n" + joined(c.Blocks()) + "\n" + string(b)
 }
 
 // clickAs clicks (action, value) as user in channel and returns the one
 // ephemeral answer.
 func (h *harness) clickAs(user, action, value, channel string) string {
 	h.t.Helper()
-	h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(click(user, action, value, channel, "1700000000.000009")), nil)
-	eph := only(h.slack.take(), "chat.postEphemeral")
+	h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(click(user, action, value, channel, "1700000000.000009")), nil)
+	eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral")
 	if len(eph) != 1 {
 		h.t.Fatalf("click %s %s by %s: %d answers", action, value, user, len(eph))
 	}
-	return eph[0].str("text")
+	return eph[0].Str("text")
 }
 
 // Findings 2 and 4, and the client channel: internal requests, internal
@@ -119,13 +120,13 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 	h.withInternalTier()
 	id := h.inlineSubmit(uEditor, "SEEN-V1 first take, loud!")
 	h.dispatch()
-	calls := h.slack.take()
+	calls := h.slack.Take()
 	if got := inChannel(calls, chanAcme); len(got) != 0 {
 		t.Fatalf("an internal request went to the client channel: %+v", got)
 	}
 	asked := map[string][]string{}
-	for _, c := range only(calls, "chat.postMessage") {
-		asked[c.str("channel")] = buttons(c.blocks())
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
+		asked[c.Str("channel")] = buttons(c.Blocks())
 	}
 	want := map[string][]string{
 		uAdam: {fmt.Sprintf("signoff_approve=%d/1/internal", id), fmt.Sprintf("signoff_reject=%d/1/internal", id)},
@@ -137,22 +138,22 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 
 	// Adam revises the editor's draft to words of his own, in the modal.
 	h.command(uAdam, "D0ADAM", fmt.Sprintf("revise %d", id))
-	opened := only(h.slack.take(), "views.open")
+	opened := slackfake.Only(h.slack.Take(), "views.open")
 	if len(opened) != 1 {
 		t.Fatal("revise opened no modal")
 	}
 	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded",
-		payload(submission(uAdam, opened[0], "V0ADAMREV", map[string]any{"text": textValue("text", "ADAM-WORDS quiet take")})), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		slackfake.Payload(slackfake.Submission(team, uAdam, opened[0], "V0ADAMREV", map[string]any{"text": slackfake.TextValue("text", "ADAM-WORDS quiet take")})), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("revise submission: %d %q", w.Code, w.Body.String())
 	}
 	h.dispatch()
-	calls = h.slack.take()
+	calls = h.slack.Take()
 	if got := inChannel(calls, chanAcme); len(got) != 0 {
 		t.Fatalf("the internal revision reached the client channel: %+v", got)
 	}
-	for _, c := range only(calls, "chat.postMessage") {
-		if c.str("channel") == uAdam && len(buttons(c.blocks())) > 0 {
-			t.Errorf("the reviser was asked to decide on his own words: %v", buttons(c.blocks()))
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
+		if c.Str("channel") == uAdam && len(buttons(c.Blocks())) > 0 {
+			t.Errorf("the reviser was asked to decide on his own words: %v", buttons(c.Blocks()))
 		}
 	}
 	// Adam clicks Approve (and Reject) on his old DM, and on a forged
@@ -162,7 +163,7 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 			if got := h.clickAs(uAdam, action, v, "D0ADAM"); !strings.Contains(got, "nobody decides on words they wrote") {
 				t.Errorf("%s %s by the reviser answered %q", action, v, got)
 			}
-			if n := len(only(h.slack.take(), "views.open")); n != 0 {
+			if n := len(slackfake.Only(h.slack.Take(), "views.open")); n != 0 {
 				t.Errorf("%s %s by the reviser opened %d modals", action, v, n)
 			}
 		}
@@ -180,23 +181,23 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 	_, err = h.svc.AddComment(h.ctx, ed, id, approvals.CommentInput{Text: "INTERNAL-NOTE they pay late", Internal: true})
 	h.must(err)
 	h.dispatch()
-	if got := inChannel(h.slack.take(), chanAcme); len(got) != 0 {
+	if got := inChannel(h.slack.Take(), chanAcme); len(got) != 0 {
 		t.Fatalf("the internal rejection reached the client channel: %+v", got)
 	}
 	_, err = h.svc.Revise(h.ctx, ed, id, approvals.DraftInput{Text: "SEEN-V3 final words"})
 	h.must(err)
 	h.dispatch()
-	h.slack.take()
+	h.slack.Take()
 	if got := h.clickAs(uAnna, "signoff_approve", fmt.Sprintf("%d/3/internal", id), "D0ANNA"); !strings.Contains(got, "Approved draft") {
 		t.Fatalf("Anna's approval answered %q", got)
 	}
 	h.dispatch()
-	calls = h.slack.take()
+	calls = h.slack.Take()
 	client := inChannel(calls, chanAcme)
 	if len(client) != 1 || client[0].Method != "chat.postMessage" {
-		t.Fatalf("client channel calls = %v, want the client request alone", methods(client))
+		t.Fatalf("client channel calls = %v, want the client request alone", slackfake.Methods(client))
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/3/client", id), fmt.Sprintf("signoff_reject=%d/3/client", id)}, buttons(client[0].blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/3/client", id), fmt.Sprintf("signoff_reject=%d/3/client", id)}, buttons(client[0].Blocks())); diff != "" {
 		t.Errorf("client request buttons (-want +got):\n%s", diff)
 	}
 	all := everything(client[0])
@@ -209,8 +210,8 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 		}
 	}
 	// The internal approval updated the DMs only.
-	for _, c := range only(calls, "chat.update") {
-		if c.str("channel") == chanAcme {
+	for _, c := range slackfake.Only(calls, "chat.update") {
+		if c.Str("channel") == chanAcme {
 			t.Errorf("internal decision updated a client channel message: %s", everything(c))
 		}
 	}
@@ -243,12 +244,12 @@ func TestTrustSlackInternalChannel(t *testing.T) {
 	h.must(err)
 	id := h.inlineSubmit(uEditor, "Staff first")
 	h.dispatch()
-	calls := h.slack.take()
-	posts := only(calls, "chat.postMessage")
-	if len(posts) != 1 || posts[0].str("channel") != staff {
+	calls := h.slack.Take()
+	posts := slackfake.Only(calls, "chat.postMessage")
+	if len(posts) != 1 || posts[0].Str("channel") != staff {
 		var chans []string
 		for _, c := range posts {
-			chans = append(chans, c.str("channel"))
+			chans = append(chans, c.Str("channel"))
 		}
 		t.Fatalf("internal request posted to %v, want %s alone", chans, staff)
 	}
@@ -256,15 +257,15 @@ func TestTrustSlackInternalChannel(t *testing.T) {
 		t.Fatalf("Anna's approval in the internal channel answered %q", got)
 	}
 	h.dispatch()
-	calls = h.slack.take()
+	calls = h.slack.Take()
 	for _, c := range calls {
 		if c.Method != "chat.postMessage" && c.Method != "chat.update" {
 			continue
 		}
-		switch ch := c.str("channel"); {
+		switch ch := c.Str("channel"); {
 		case ch == staff:
-		case ch == chanAcme && c.Method == "chat.postMessage" && c.str("thread_ts") == "":
-			if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(c.blocks())); diff != "" {
+		case ch == chanAcme && c.Method == "chat.postMessage" && c.Str("thread_ts") == "":
+			if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(c.Blocks())); diff != "" {
 				t.Errorf("client request buttons (-want +got):\n%s", diff)
 			}
 			if all := everything(c); strings.Contains(all, "Anna Admin") || strings.Contains(all, "internal") {
@@ -276,8 +277,8 @@ func TestTrustSlackInternalChannel(t *testing.T) {
 		}
 	}
 	var staffUpdates int
-	for _, c := range only(calls, "chat.update") {
-		if c.str("channel") == staff {
+	for _, c := range slackfake.Only(calls, "chat.update") {
+		if c.Str("channel") == staff {
 			staffUpdates++
 		}
 	}
@@ -322,8 +323,8 @@ func TestTrustSlackClientsCannotSeeOrAct(t *testing.T) {
 	_, err = h.svc.AddComment(h.ctx, ed, pending, approvals.CommentInput{Text: "INTERNAL-NOTE pending", Internal: true})
 	h.must(err)
 	h.dispatch()
-	if got := inChannel(h.slack.take(), chanAcme); len(got) != 0 {
-		t.Fatalf("the client channel got %d internal messages: %v", len(got), methods(got))
+	if got := inChannel(h.slack.Take(), chanAcme); len(got) != 0 {
+		t.Fatalf("the client channel got %d internal messages: %v", len(got), slackfake.Methods(got))
 	}
 	secrets := []string{"EXP secret", "REJ secret", "WD secret", "PEND secret", "INTERNAL-"}
 	noSecrets := func(what, got string) {
@@ -375,17 +376,17 @@ func TestTrustSlackClientsCannotSeeOrAct(t *testing.T) {
 				}
 			}
 		}
-		if n := len(only(h.slack.take(), "views.open")); n != 0 {
+		if n := len(slackfake.Only(h.slack.Take(), "views.open")); n != 0 {
 			t.Errorf("%d modals opened for hidden drafts", n)
 		}
 		// App Home lists none of them.
 		event := fmt.Sprintf(`{"token":"legacy","team_id":%q,"api_app_id":"A0SIGNOFF","event":{"type":"app_home_opened","user":%q,"channel":"D0C","tab":"home","event_ts":"1.2"},"type":"event_callback","event_id":"Ev0TRUST%s","event_time":1700000300}`, team, user, user)
 		h.send("/slack/events", "application/json", event, nil)
-		pub := only(h.slack.take(), "views.publish")
+		pub := slackfake.Only(h.slack.Take(), "views.publish")
 		if len(pub) != 1 {
 			t.Fatalf("views.publish for %s = %d", user, len(pub))
 		}
-		noSecrets("App Home of "+user, everything(pub[0])+joined(pub[0].blocks()))
+		noSecrets("App Home of "+user, everything(pub[0])+joined(pub[0].Blocks()))
 	}
 	if diff := cmp.Diff(before, states()); diff != "" {
 		t.Errorf("clients' commands changed drafts (-before +after):\n%s", diff)
@@ -405,29 +406,29 @@ func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
 	h.must(err)
 
 	h.command(uEditor, chanAcme, "new")
-	opened := only(h.slack.take(), "views.open")
+	opened := slackfake.Only(h.slack.Take(), "views.open")
 	if len(opened) != 1 {
 		t.Fatal("no modal")
 	}
 	start := time.Now()
 	values := map[string]any{
 		"account":  map[string]any{"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "acme"}}},
-		"text":     textValue("text", "Flash sale in two minutes"),
+		"text":     slackfake.TextValue("text", "Flash sale in two minutes"),
 		"schedule": map[string]any{"schedule": map[string]any{"type": "datetimepicker", "selected_date_time": start.Add(2 * time.Minute).Unix()}},
 	}
-	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", payload(submission(uEditor, opened[0], "V0FLASH", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+	if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", slackfake.Payload(slackfake.Submission(team, uEditor, opened[0], "V0FLASH", values)), nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("submission: %d %q", w.Code, w.Body.String())
 	}
-	eph := only(h.slack.take(), "chat.postEphemeral")
-	if len(eph) != 1 || !strings.Contains(eph[0].str("text"), "Note: the internal tier has until") ||
-		!strings.Contains(eph[0].str("text"), "auto-approve will not act before") {
+	eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral")
+	if len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "Note: the internal tier has until") ||
+		!strings.Contains(eph[0].Str("text"), "auto-approve will not act before") {
 		t.Fatalf("submission answers = %+v, want one with the review-window note", eph)
 	}
 	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
 	h.must(err)
 	id := ds[0].ID
 	h.dispatch()
-	h.slack.take()
+	h.slack.Take()
 
 	sweepAt := func(after time.Duration) int {
 		t.Helper()
@@ -449,13 +450,13 @@ func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
 	if st := h.draft(id).State; st != approvals.StatePendingInternal {
 		t.Fatalf("at +2h: %s, want pending_internal", st)
 	}
-	calls := h.slack.take()
+	calls := h.slack.Take()
 	if got := inChannel(calls, chanAcme); len(got) != 0 {
-		t.Errorf("the internal reminder reached the client channel: %v", methods(got))
+		t.Errorf("the internal reminder reached the client channel: %v", slackfake.Methods(got))
 	}
 	var dms []string
-	for _, c := range only(calls, "chat.postMessage") {
-		dms = append(dms, c.str("channel"))
+	for _, c := range slackfake.Only(calls, "chat.postMessage") {
+		dms = append(dms, c.Str("channel"))
 	}
 	sort.Strings(dms)
 	if diff := cmp.Diff([]string{uAdam, uAnna}, dms); diff != "" {
@@ -466,9 +467,9 @@ func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
 	if n := sweepAt(4*time.Hour + time.Minute); n != 1 {
 		t.Fatalf("sweep after the window: %d actions", n)
 	}
-	client := inChannel(h.slack.take(), chanAcme)
-	if len(client) != 1 || client[0].Method != "chat.postMessage" || len(buttons(client[0].blocks())) != 2 {
-		t.Fatalf("client channel calls = %v, want the client request alone", methods(client))
+	client := inChannel(h.slack.Take(), chanAcme)
+	if len(client) != 1 || client[0].Method != "chat.postMessage" || len(buttons(client[0].Blocks())) != 2 {
+		t.Fatalf("client channel calls = %v, want the client request alone", slackfake.Methods(client))
 	}
 	if all := everything(client[0]); strings.Contains(all, approvals.PolicyActor) || strings.Contains(all, "internal") {
 		t.Errorf("the client request tells of the internal tier:\n%s", all)
@@ -490,16 +491,16 @@ func TestTrustSlackRevisedBackToInternal(t *testing.T) {
 		t.Fatalf("internal approval: %q", got)
 	}
 	h.dispatch()
-	if got := inChannel(h.slack.take(), chanAcme); len(got) != 1 {
-		t.Fatalf("client channel calls = %v, want the request", methods(got))
+	if got := inChannel(h.slack.Take(), chanAcme); len(got) != 1 {
+		t.Fatalf("client channel calls = %v, want the request", slackfake.Methods(got))
 	}
 	ed := approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelSlack}
 	_, err := h.svc.Revise(h.ctx, ed, id, approvals.DraftInput{Text: "UNSEEN-V2 rewrite in progress"})
 	h.must(err)
 	h.dispatch()
-	for _, c := range inChannel(h.slack.take(), chanAcme) {
+	for _, c := range inChannel(h.slack.Take(), chanAcme) {
 		all := everything(c)
-		if strings.Contains(all, "UNSEEN") || strings.Contains(all, "revision 2") || len(buttons(c.blocks())) != 0 {
+		if strings.Contains(all, "UNSEEN") || strings.Contains(all, "revision 2") || len(buttons(c.Blocks())) != 0 {
 			t.Errorf("client channel %s after the internal revision:\n%s", c.Method, all)
 		}
 	}

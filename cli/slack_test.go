@@ -2,17 +2,14 @@ package cli
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
 // TestServeWithSlack runs serve with the slack.* settings and checks that the
@@ -42,15 +39,12 @@ func TestServeWithSlack(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, base+"/slack/commands", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req.Header.Set("X-Slack-Request-Timestamp", ts)
-		mac := hmac.New(sha256.New, []byte(secret))
-		fmt.Fprintf(mac, "v0:%s:%s", ts, body)
-		sig := "v0=" + hex.EncodeToString(mac.Sum(nil))
-		if !signed {
-			sig = "v0=" + strings.Repeat("0", 64)
+		for k, v := range slackfake.Sign(secret, time.Now(), body) {
+			req.Header[k] = v
 		}
-		req.Header.Set("X-Slack-Signature", sig)
+		if !signed {
+			req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
+		}
 		r, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -82,21 +82,21 @@ func TestBadInput(t *testing.T) {
 	kinds := []forgery{
 		{"slack: wrong signature", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
 			body := click(r)
-			hd := sign(signingSecret, time.Now(), body)
+			hd := slackHeader(signingSecret, time.Now(), body)
 			hd.Set("X-Slack-Signature", "v0="+fmt.Sprintf("%064x", r.Uint64()))
 			return http.MethodPost, slackPaths[r.IntN(3)], hd, body
 		}},
 		{"slack: stale timestamp", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
 			body := click(r)
-			return http.MethodPost, slackPaths[r.IntN(3)], sign(signingSecret, time.Now().Add(-time.Duration(6+r.IntN(600))*time.Minute), body), body
+			return http.MethodPost, slackPaths[r.IntN(3)], slackHeader(signingSecret, time.Now().Add(-time.Duration(6+r.IntN(600))*time.Minute), body), body
 		}},
 		{"slack: future timestamp", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
 			body := click(r)
-			return http.MethodPost, slackPaths[r.IntN(3)], sign(signingSecret, time.Now().Add(time.Duration(6+r.IntN(600))*time.Minute), body), body
+			return http.MethodPost, slackPaths[r.IntN(3)], slackHeader(signingSecret, time.Now().Add(time.Duration(6+r.IntN(600))*time.Minute), body), body
 		}},
 		{"slack: altered body", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
 			body := click(r)
-			hd := sign(signingSecret, time.Now(), body)
+			hd := slackHeader(signingSecret, time.Now(), body)
 			return http.MethodPost, slackPaths[r.IntN(3)], hd, garble(r, body)
 		}},
 		{"slack: no signature", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		}},
 		{"slack: garbage signed with another secret", []int{401}, func(r *rand.Rand) (string, string, http.Header, string) {
 			body := randText(r, 1+r.IntN(4096))
-			return http.MethodPost, slackPaths[r.IntN(3)], sign("not-the-secret", time.Now(), body), body
+			return http.MethodPost, slackPaths[r.IntN(3)], slackHeader("not-the-secret", time.Now(), body), body
 		}},
 		{"link: truncated token", []int{400}, func(r *rand.Rand) (string, string, http.Header, string) {
 			cut := tok[:1+r.IntN(len(tok)-1)]
@@ -131,7 +131,7 @@ func TestBadInput(t *testing.T) {
 	}
 	oversized := []forgery{
 		{"slack: body over 1 MB (signed)", []int{413}, func(r *rand.Rand) (string, string, http.Header, string) {
-			return http.MethodPost, slackPaths[r.IntN(3)], sign(signingSecret, time.Now(), big), big
+			return http.MethodPost, slackPaths[r.IntN(3)], slackHeader(signingSecret, time.Now(), big), big
 		}},
 		{"link: form over 1 MB", []int{400, 413}, func(r *rand.Rand) (string, string, http.Header, string) {
 			return http.MethodPost, "/l/" + tok, formHd, form(csrf) + "&comment=" + big

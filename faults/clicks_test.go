@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
 // click is one Approve click and what its clicker was told: the link
@@ -73,7 +74,7 @@ func TestConcurrentClicks(t *testing.T) {
 	if to[authorEmail] != 2 {
 		t.Errorf("the author got %d emails, want 2 (one approval per draft)", to[authorEmail])
 	}
-	if n := h.slack.Count("chat.postMessage", func(c slackCall) bool { return c.Args["channel"] == authorSlack }); n != 2 {
+	if n := h.slack.Count("chat.postMessage", func(c slackfake.Call) bool { return c.Str("channel") == authorSlack }); n != 2 {
 		t.Errorf("the author got %d Slack DMs, want 2 (one approval per draft)", n)
 	}
 	slices.Sort(latencies)
@@ -91,7 +92,7 @@ func (h *harness) clickStorm(srv *serve, d *approvals.DraftView, channel string,
 	// The request message the buttons are on.
 	var ts string
 	for _, c := range h.slack.Calls() {
-		if c.Method == "chat.postMessage" && c.Args["channel"] == channel && strings.HasPrefix(c.Args["text"], fmt.Sprintf("Draft #%d on", d.ID)) {
+		if c.Method == "chat.postMessage" && c.Str("channel") == channel && strings.HasPrefix(c.Str("text"), fmt.Sprintf("Draft #%d on", d.ID)) {
 			ts = c.TS
 		}
 	}
@@ -129,7 +130,7 @@ func (h *harness) clickStorm(srv *serve, d *approvals.DraftView, channel string,
 			var ans answer
 			if c.Via == approvals.ChannelSlack {
 				body := clickBody(h.slackOf[c.Approver.ID], channel, ts, d.ID, int(d.ID)*1000+n)
-				ans = do(client, http.MethodPost, srv.URL("/slack/interactions"), sign(signingSecret, time.Now(), body), body)
+				ans = do(client, http.MethodPost, srv.URL("/slack/interactions"), slackHeader(signingSecret, time.Now(), body), body)
 			} else {
 				ans = postLink(client, srv.URL(""), toks[c.Approver.ID], csrfs[c.Approver.ID])
 				c.Told = ans.Body
@@ -151,7 +152,7 @@ func (h *harness) clickStorm(srv *serve, d *approvals.DraftView, channel string,
 		}
 	}
 	deadline := time.Now().Add(15 * time.Second)
-	var eph []slackCall
+	var eph []slackfake.Call
 	for {
 		eph = h.ephemerals(channel)[before:]
 		if len(eph) >= slackClicks || time.Now().After(deadline) {
@@ -165,7 +166,7 @@ func (h *harness) clickStorm(srv *serve, d *approvals.DraftView, channel string,
 	// Match answers to clicks by user (a user's answers are interchangeable).
 	byUser := map[string][]string{}
 	for _, e := range eph {
-		byUser[e.Args["user"]] = append(byUser[e.Args["user"]], e.Args["text"])
+		byUser[e.Str("user")] = append(byUser[e.Str("user")], e.Str("text"))
 	}
 	for _, c := range clicks {
 		if c.Via != approvals.ChannelSlack {
@@ -181,10 +182,10 @@ func (h *harness) clickStorm(srv *serve, d *approvals.DraftView, channel string,
 }
 
 // ephemerals returns the ephemeral messages posted in channel, in order.
-func (h *harness) ephemerals(channel string) []slackCall {
-	var out []slackCall
+func (h *harness) ephemerals(channel string) []slackfake.Call {
+	var out []slackfake.Call
 	for _, c := range h.slack.Calls() {
-		if c.Method == "chat.postEphemeral" && c.Args["channel"] == channel {
+		if c.Method == "chat.postEphemeral" && c.Str("channel") == channel {
 			out = append(out, c)
 		}
 	}

@@ -23,15 +23,18 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/mailpit"
+	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/mailer"
 	"github.com/signoff-app/signoff/store"
 )
 
 const (
-	wsSlug      = "agency"
-	authorEmail = "ed@agency.test"
-	authorSlack = "U0AUTHOR"
-	mailFrom    = "Signoff <signoff@agency.test>"
+	signingSecret = "faults-signing-secret-0123456789ab"
+	teamID        = "T0FAULTS"
+	wsSlug        = "agency"
+	authorEmail   = "ed@agency.test"
+	authorSlack   = "U0AUTHOR"
+	mailFrom      = "Signoff <signoff@agency.test>"
 )
 
 // harness is one scenario's world: a fresh database with a workspace
@@ -45,7 +48,7 @@ type harness struct {
 	db    *store.DB
 	svc   *approvals.Service
 	mail  *mailpit.Server
-	slack *fakeSlack
+	slack *slackfake.Server
 	keys  []string
 	codec *mailer.Codec
 	wsID  int64
@@ -80,7 +83,7 @@ func newHarness(t *testing.T) *harness {
 	h.svc.Logger = slog.New(slog.DiscardHandler)
 
 	h.mail = mailpit.StartBin(t, suite.Mailpit)
-	h.slack = newFakeSlack(t)
+	h.slack = slackfake.New(t, teamID)
 	h.keys = []string{mailer.GenerateKeyPair(), mailer.GenerateKeyPair()}
 	pairs, err := mailer.ParseKeys(h.keys)
 	h.ok(err)
@@ -112,9 +115,7 @@ func (h *harness) member(email, name string, role approvals.Role, slackUser stri
 	h.ok(err)
 	_, err = h.svc.LinkSlackUser(h.ctx, teamID, approvals.SlackUser{ID: slackUser, TeamID: teamID, Email: email, EmailConfirmed: true})
 	h.ok(err)
-	h.slack.mu.Lock()
-	h.slack.emails[slackUser] = email
-	h.slack.mu.Unlock()
+	h.slack.AddUser(slackUser, email, nil)
 	h.slackOf[m.ID] = slackUser
 	return m
 }
@@ -242,6 +243,22 @@ func openLink(c *http.Client, base, tok string) (string, error) {
 func postLink(c *http.Client, base, tok, csrf string) answer {
 	form := url.Values{"csrf": {csrf}, "verdict": {"approve"}}.Encode()
 	return do(c, http.MethodPost, base+"/l/"+tok, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form)
+}
+
+// slackHeader is the header Slack sends with the form body signed under
+// secret at ts.
+func slackHeader(secret string, ts time.Time, body string) http.Header {
+	hd := slackfake.Sign(secret, ts, body)
+	hd.Set("Content-Type", "application/x-www-form-urlencoded")
+	return hd
+}
+
+// clickBody is the form body of approver user pressing Approve on the
+// request message channel/ts of draft id, revision 1; seq tells presses
+// apart.
+func clickBody(user, channel, ts string, draftID int64, seq int) string {
+	return slackfake.Payload(slackfake.Click(slackfake.Button{Team: teamID, User: user, ActionID: "signoff_approve",
+		Value: fmt.Sprintf("%d/1/client", draftID), Channel: channel, TS: ts, Seq: int64(seq)}))
 }
 
 // do sends one request and reads the whole answer.
@@ -435,8 +452,8 @@ func (h *harness) deliveries() delivery {
 	requested := map[int64]bool{} // drafts with a request post
 	calls := h.slack.Calls()
 	for _, c := range calls {
-		if c.Method == "chat.postMessage" && c.Status == http.StatusOK && c.Args["thread_ts"] == "" {
-			if m := draftNumRE.FindStringSubmatch(c.Args["text"]); m != nil {
+		if c.Method == "chat.postMessage" && c.Status == http.StatusOK && c.Str("thread_ts") == "" {
+			if m := draftNumRE.FindStringSubmatch(c.Str("text")); m != nil {
 				id, _ := strconv.ParseInt(m[1], 10, 64)
 				reqTS[c.TS] = id
 				requested[id] = true
@@ -448,10 +465,10 @@ func (h *harness) deliveries() delivery {
 			continue
 		}
 		rep.SlackPosts++
-		text, ch := c.Args["text"], c.Args["channel"]
+		text, ch := c.Str("text"), c.Str("channel")
 		switch {
-		case c.Args["thread_ts"] != "":
-			posts[fmt.Sprintf("thread:%d", reqTS[c.Args["thread_ts"]])]++
+		case c.Str("thread_ts") != "":
+			posts[fmt.Sprintf("thread:%d", reqTS[c.Str("thread_ts")])]++
 		case draftNumRE.MatchString(text):
 			posts["req:"+draftNumRE.FindStringSubmatch(text)[1]+":"+ch]++
 		case verdictNumRE.MatchString(text):

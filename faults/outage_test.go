@@ -105,7 +105,7 @@ func TestDatabaseOutage(t *testing.T) {
 				var ans answer
 				if i%2 == 0 {
 					body := clickBody(h.slackOf[approver.ID], "C0OUT", "1700000000.000001", d.ID, i)
-					ans = do(client, http.MethodPost, srv.URL("/slack/interactions"), sign(signingSecret, time.Now(), body), body)
+					ans = do(client, http.MethodPost, srv.URL("/slack/interactions"), slackHeader(signingSecret, time.Now(), body), body)
 				} else {
 					p.Via = approvals.ChannelEmail
 					ans = postLink(client, srv.URL(""), toks[i], csrfs[i])
@@ -179,10 +179,10 @@ func TestDatabaseOutage(t *testing.T) {
 		told, unavailable = map[int64]bool{}, 0
 		eph := h.ephemerals("C0OUT")
 		for _, e := range eph {
-			if m := approvedDraftRE.FindStringSubmatch(e.Args["text"]); m != nil {
+			if m := approvedDraftRE.FindStringSubmatch(e.Str("text")); m != nil {
 				id, _ := strconv.ParseInt(m[1], 10, 64)
 				told[id] = true
-			} else if strings.Contains(e.Args["text"], "unavailable") {
+			} else if strings.Contains(e.Str("text"), "unavailable") {
 				unavailable++
 			}
 		}

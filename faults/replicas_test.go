@@ -33,7 +33,7 @@ func TestReplicas(t *testing.T) {
 	client := &http.Client{Timeout: 30 * time.Second}
 	var reqTS sync.Map
 	for _, c := range h.slack.Calls() {
-		if m := draftNumRE.FindStringSubmatch(c.Args["text"]); m != nil && c.Method == "chat.postMessage" {
+		if m := draftNumRE.FindStringSubmatch(c.Str("text")); m != nil && c.Method == "chat.postMessage" {
 			reqTS.Store(m[1], c.TS)
 		}
 	}
@@ -60,7 +60,7 @@ func TestReplicas(t *testing.T) {
 			ts, _ := reqTS.Load(strconv.FormatInt(d.ID, 10))
 			tsStr, _ := ts.(string)
 			body := clickBody(h.slackOf[a.ID], "C0SHARED", tsStr, d.ID, i)
-			if ans := do(client, http.MethodPost, srv.URL("/slack/interactions"), sign(signingSecret, time.Now(), body), body); ans.Status != http.StatusOK {
+			if ans := do(client, http.MethodPost, srv.URL("/slack/interactions"), slackHeader(signingSecret, time.Now(), body), body); ans.Status != http.StatusOK {
 				t.Errorf("draft %d by Slack: %d %v", d.ID, ans.Status, ans.Err)
 			}
 		})

@@ -27,7 +27,7 @@ func TestSinksDown(t *testing.T) {
 
 	h.mail.Stop()
 	downAt := time.Now()
-	h.slack.RateLimit(slackLimit, retryAfter)
+	h.slack.RateLimit(slackLimit, retryAfter, "chat.postMessage", "chat.update")
 	h.submit("sink", 40)
 
 	time.Sleep(time.Until(downAt.Add(smtpDown)))
