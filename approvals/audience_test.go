@@ -26,23 +26,23 @@ type seen struct {
 }
 
 func (f *fixture) seenBy(email string, id int64) seen {
-	f.t.Helper()
+	f.T.Helper()
 	var s seen
-	list, err := f.svc.List(f.ctx, f.as(email), approvals.ListInput{Account: "both"})
-	f.ok(err)
+	list, err := f.Svc.List(f.Ctx, f.As(email), approvals.ListInput{Account: "both"})
+	f.OK(err)
 	for _, d := range list {
 		if d.ID == id {
 			s.Listed = true
 		}
 	}
-	h, err := f.svc.DraftHistory(f.ctx, f.as(email), id)
+	h, err := f.Svc.DraftHistory(f.Ctx, f.As(email), id)
 	if approvals.ErrorCode(err) == approvals.ENOTFOUND {
 		if want := fmt.Sprintf("no draft %d in workspace", id); !strings.Contains(err.Error(), want) {
-			f.t.Fatalf("refusal %q does not read as a missing draft", err)
+			f.T.Fatalf("refusal %q does not read as a missing draft", err)
 		}
 		return s
 	}
-	f.ok(err)
+	f.OK(err)
 	s.Visible = true
 	for _, r := range h.Revisions {
 		s.Revisions = append(s.Revisions, r.Number)
@@ -70,11 +70,11 @@ func (f *fixture) seenBy(email string, id int64) seen {
 // clientRejectedThenRevised: revision 1 passes internal review, the client
 // rejects it, revision 2 is in internal review.
 func (f *fixture) clientRejectedThenRevised() *approvals.DraftView {
-	f.t.Helper()
-	v := f.submit("ed@acme.test", "both", "one two three")
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "client: say four"))
-	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
+	f.T.Helper()
+	v := f.Submit("ed@acme.test", "both", "one two three")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, "client: say four"))
+	f.Must(f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two secret"}))
 	return v
 }
 
@@ -94,15 +94,15 @@ func TestAudiences(t *testing.T) {
 	}{
 		{
 			name:   "internal pending",
-			setup:  func(f *fixture) int64 { return f.submit("ed@acme.test", "both", "v1 text").ID },
+			setup:  func(f *fixture) int64 { return f.Submit("ed@acme.test", "both", "v1 text").ID },
 			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Tiers: bothTiers},
 			client: hidden,
 		},
 		{
 			name: "internal rejected",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: the tone is off"))
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Must(f.Svc.Reject(f.Ctx, f.As("admin@acme.test"), v.ID, "internal: the tone is off"))
 				return v.ID
 			},
 			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Decisions: []string{"internal reject r1"}, Comments: nil, Tiers: bothTiers},
@@ -111,9 +111,9 @@ func TestAudiences(t *testing.T) {
 		{
 			name: "internal withdrawn",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.must(f.svc.AddComment(f.ctx, f.as("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
-				f.must(f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), v.ID))
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Must(f.Svc.AddComment(f.Ctx, f.As("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
+				f.Must(f.Svc.Withdraw(f.Ctx, f.As("ed@acme.test"), v.ID))
 				return v.ID
 			},
 			staff:  seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Comments: []string{"staff note"}, Tiers: bothTiers},
@@ -124,10 +124,10 @@ func TestAudiences(t *testing.T) {
 			setup: func(f *fixture) int64 {
 				exp := approvals.DeadlineExpire
 				f.set("both", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour), MinReview: ptr(time.Duration(0))})
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.now = f.now.Add(2 * time.Hour)
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Now = f.Now.Add(2 * time.Hour)
 				if n := f.sweep(1); n != 1 {
-					f.t.Fatalf("sweep acted %d times", n)
+					f.T.Fatalf("sweep acted %d times", n)
 				}
 				return v.ID
 			},
@@ -137,10 +137,10 @@ func TestAudiences(t *testing.T) {
 		{
 			name: "client pending",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.must(f.svc.AddComment(f.ctx, f.as("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
-				f.must(f.svc.AddComment(f.ctx, f.as("ed@acme.test"), v.ID, approvals.CommentInput{Text: "for everyone"}))
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Must(f.Svc.AddComment(f.Ctx, f.As("admin@acme.test"), v.ID, approvals.CommentInput{Text: "staff note", Internal: true}))
+				f.Must(f.Svc.AddComment(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.CommentInput{Text: "for everyone"}))
+				f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
 				return v.ID
 			},
 			staff: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1, Decisions: []string{"internal approve r1"},
@@ -152,10 +152,10 @@ func TestAudiences(t *testing.T) {
 			// they see, so there is no diff for them.
 			name: "client pending after an internal round",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: the tone is off"))
-				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "v2 calmer text"}))
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Must(f.Svc.Reject(f.Ctx, f.As("admin@acme.test"), v.ID, "internal: the tone is off"))
+				f.Must(f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "v2 calmer text"}))
+				f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
 				return v.ID
 			},
 			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2}, Current: 2, Changed: "v2 calmer",
@@ -168,9 +168,9 @@ func TestAudiences(t *testing.T) {
 			name: "client pending, diff between the revisions clients saw",
 			setup: func(f *fixture) int64 {
 				v := f.clientRejectedThenRevised()
-				f.must(f.svc.Reject(f.ctx, f.as("admin@acme.test"), v.ID, "internal: not secret"))
-				f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two four"}))
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+				f.Must(f.Svc.Reject(f.Ctx, f.As("admin@acme.test"), v.ID, "internal: not secret"))
+				f.Must(f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "one two four"}))
+				f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
 				return v.ID
 			},
 			staff: seen{Visible: true, Listed: true, Revisions: []int{1, 2, 3}, Current: 3, Changed: "four",
@@ -193,9 +193,9 @@ func TestAudiences(t *testing.T) {
 		{
 			name: "approved",
 			setup: func(f *fixture) int64 {
-				v := f.submit("ed@acme.test", "both", "v1 text")
-				f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-				f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID))
+				v := f.Submit("ed@acme.test", "both", "v1 text")
+				f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+				f.Must(f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID))
 				return v.ID
 			},
 			staff: seen{Visible: true, Listed: true, Revisions: []int{1}, Current: 1,
@@ -208,7 +208,7 @@ func TestAudiences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := standard(t)
-			f.ok(f.svc.Grant(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c3@client.test"}, approvals.NewCaps(approvals.CapView)))
+			f.OK(f.Svc.Grant(f.Ctx, f.Op(), "both", approvals.GrantTarget{Email: "c3@client.test"}, approvals.NewCaps(approvals.CapView)))
 			id := tt.setup(f)
 			for _, email := range staff {
 				if diff := cmp.Diff(tt.staff, f.seenBy(email, id)); diff != "" {
@@ -228,30 +228,30 @@ func TestAudiences(t *testing.T) {
 // on no draft they may not see, and every refusal reads as "not found".
 func TestActingNeedsSeeing(t *testing.T) {
 	f := standard(t)
-	f.ok(f.svc.Grant(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c2@client.test"}, approvals.NewCaps(approvals.CapComment, approvals.CapCreate)))
-	v := f.submit("ed@acme.test", "both", "secret launch text")
-	c2 := f.as("c2@client.test")
+	f.OK(f.Svc.Grant(f.Ctx, f.Op(), "both", approvals.GrantTarget{Email: "c2@client.test"}, approvals.NewCaps(approvals.CapComment, approvals.CapCreate)))
+	v := f.Submit("ed@acme.test", "both", "secret launch text")
+	c2 := f.As("c2@client.test")
 	actions := []struct {
 		name string
 		do   func() error
 	}{
-		{"show", func() error { _, err := f.svc.Show(f.ctx, c2, v.ID); return err }},
-		{"history", func() error { _, err := f.svc.DraftHistory(f.ctx, c2, v.ID); return err }},
+		{"show", func() error { _, err := f.Svc.Show(f.Ctx, c2, v.ID); return err }},
+		{"history", func() error { _, err := f.Svc.DraftHistory(f.Ctx, c2, v.ID); return err }},
 		{"comment", func() error {
-			_, err := f.svc.AddComment(f.ctx, c2, v.ID, approvals.CommentInput{Text: "hi"})
+			_, err := f.Svc.AddComment(f.Ctx, c2, v.ID, approvals.CommentInput{Text: "hi"})
 			return err
 		}},
 		{"revise", func() error {
-			_, err := f.svc.Revise(f.ctx, c2, v.ID, approvals.DraftInput{Text: "mine now"})
+			_, err := f.Svc.Revise(f.Ctx, c2, v.ID, approvals.DraftInput{Text: "mine now"})
 			return err
 		}},
-		{"withdraw", func() error { _, err := f.svc.Withdraw(f.ctx, c2, v.ID); return err }},
-		{"approve", func() error { _, err := f.svc.Approve(f.ctx, c2, v.ID); return err }},
-		{"reject", func() error { _, err := f.svc.Reject(f.ctx, c2, v.ID, "no"); return err }},
-		{"new link", func() error { _, err := f.svc.RequestNewLink(f.ctx, c2, v.ID, approvals.TierClient); return err }},
+		{"withdraw", func() error { _, err := f.Svc.Withdraw(f.Ctx, c2, v.ID); return err }},
+		{"approve", func() error { _, err := f.Svc.Approve(f.Ctx, c2, v.ID); return err }},
+		{"reject", func() error { _, err := f.Svc.Reject(f.Ctx, c2, v.ID, "no"); return err }},
+		{"new link", func() error { _, err := f.Svc.RequestNewLink(f.Ctx, c2, v.ID, approvals.TierClient); return err }},
 	}
 	missing := fmt.Sprintf("no draft %d in workspace \"acme\"", v.ID+1000)
-	_, err := f.svc.Withdraw(f.ctx, c2, v.ID+1000)
+	_, err := f.Svc.Withdraw(f.Ctx, c2, v.ID+1000)
 	if approvals.ErrorMessage(err) != missing {
 		t.Fatalf("missing draft: %v", err)
 	}
@@ -265,7 +265,7 @@ func TestActingNeedsSeeing(t *testing.T) {
 			}
 		})
 	}
-	if s := f.state(v.ID); s != approvals.StatePendingInternal {
+	if s := f.State(v.ID); s != approvals.StatePendingInternal {
 		t.Fatalf("state = %s", s)
 	}
 	// Every refused attempt is in the audit log.
@@ -273,8 +273,8 @@ func TestActingNeedsSeeing(t *testing.T) {
 		t.Errorf("%d refused withdrawals audited, want 1", n)
 	}
 	// Only staff mark a comment internal.
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	_, err = f.svc.AddComment(f.ctx, f.as("c1@client.test"), v.ID, approvals.CommentInput{Text: "psst", Internal: true})
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	_, err = f.Svc.AddComment(f.Ctx, f.As("c1@client.test"), v.ID, approvals.CommentInput{Text: "psst", Internal: true})
 	wantCode(t, err, approvals.EINVALID, "only staff")
 }
 
@@ -284,10 +284,10 @@ func TestNobodyDecidesOnWordsTheyWrote(t *testing.T) {
 	f := standard(t)
 	// admin revises ed's draft: admin is now a writer and may not approve
 	// the internal tier; admin2 may.
-	f.ok(f.svc.AddApprover(f.ctx, f.op(), "both", "admin2@acme.test", approvals.TierInternal))
-	v := f.submit("ed@acme.test", "both", "ed's words")
-	f.must(f.svc.Revise(f.ctx, f.as("admin@acme.test"), v.ID, approvals.DraftInput{Text: "admin's words"}))
-	_, err := f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID)
+	f.OK(f.Svc.AddApprover(f.Ctx, f.Op(), "both", "admin2@acme.test", approvals.TierInternal))
+	v := f.Submit("ed@acme.test", "both", "ed's words")
+	f.Must(f.Svc.Revise(f.Ctx, f.As("admin@acme.test"), v.ID, approvals.DraftInput{Text: "admin's words"}))
+	_, err := f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID)
 	wantCode(t, err, approvals.EUNAUTHORIZED, "nobody decides on words they wrote")
 	// Nor is the reviser asked: admin was asked for revision 1 only,
 	// admin2 for both.
@@ -295,17 +295,17 @@ func TestNobodyDecidesOnWordsTheyWrote(t *testing.T) {
 	if diff := cmp.Diff(want, f.sent(v.ID, approvals.EventApprovalRequested)); diff != "" {
 		t.Errorf("requests (-want +got)\n%s", diff)
 	}
-	f.must(f.svc.Approve(f.ctx, f.as("admin2@acme.test"), v.ID))
-	if s := f.state(v.ID); s != approvals.StatePendingClient {
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin2@acme.test"), v.ID))
+	if s := f.State(v.ID); s != approvals.StatePendingClient {
 		t.Fatalf("state = %s", s)
 	}
 
 	// The only internal approver left is a writer: the revision is refused.
-	f.ok(f.svc.RemoveApprover(f.ctx, f.op(), "both", "admin2@acme.test", approvals.TierInternal))
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "again"))
-	_, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "third"})
+	f.OK(f.Svc.RemoveApprover(f.Ctx, f.Op(), "both", "admin2@acme.test", approvals.TierInternal))
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, "again"))
+	_, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "third"})
 	wantCode(t, err, approvals.EINVALID, "no internal approver who did not write this draft")
-	if s := f.state(v.ID); s != approvals.StateRejected {
+	if s := f.State(v.ID); s != approvals.StateRejected {
 		t.Fatalf("state = %s", s)
 	}
 }
@@ -317,53 +317,53 @@ func TestReviewWindow(t *testing.T) {
 	f := standard(t)
 	auto := approvals.DeadlineAutoApprove
 	f.set("both", approvals.AccountSettings{DeadlinePolicy: &auto})
-	start := f.now
+	start := f.Now
 	at := start.Add(2 * time.Minute)
-	v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "rushed", ScheduledAt: &at})
-	f.ok(err)
+	v, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "rushed", ScheduledAt: &at})
+	f.OK(err)
 	if len(v.Notes) != 2 || !strings.Contains(v.Notes[0], "the internal tier has until") ||
 		!strings.Contains(v.Notes[0], "auto-approve will not act before 2026-11-25 16:00 UTC") {
 		t.Fatalf("notes = %q", v.Notes)
 	}
 	for _, after := range []time.Duration{time.Minute, 2 * time.Minute, time.Hour, 4*time.Hour - time.Second} {
-		f.now = start.Add(after)
+		f.Now = start.Add(after)
 		if n := f.sweep(3); n != 0 {
 			t.Fatalf("after %s: the policy acted %d times", after, n)
 		}
 	}
 	// At the window's end the internal tier is approved by the policy and
 	// the client tier asked; clients get their own window.
-	f.now = start.Add(4 * time.Hour)
+	f.Now = start.Add(4 * time.Hour)
 	if n := f.sweep(3); n != 1 {
 		t.Fatalf("at the window: %d actions", n)
 	}
-	if s := f.state(v.ID); s != approvals.StatePendingClient {
+	if s := f.State(v.ID); s != approvals.StatePendingClient {
 		t.Fatalf("state = %s", s)
 	}
-	f.now = start.Add(8*time.Hour - time.Second)
+	f.Now = start.Add(8*time.Hour - time.Second)
 	if n := f.sweep(3); n != 0 {
 		t.Fatalf("client tier acted on before its window: %d", n)
 	}
-	f.now = start.Add(8 * time.Hour)
+	f.Now = start.Add(8 * time.Hour)
 	if n := f.sweep(3); n != 1 {
 		t.Fatalf("client window: %d actions", n)
 	}
-	if s := f.state(v.ID); s != approvals.StateApproved {
+	if s := f.State(v.ID); s != approvals.StateApproved {
 		t.Fatalf("state = %s", s)
 	}
 
 	// A revision restarts the window: it is a text nobody saw yet.
 	exp := approvals.DeadlineExpire
 	f.set("client", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour)})
-	d := f.submit("ed@acme.test", "client", "first")
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), d.ID, "redo"))
-	f.now = f.now.Add(5 * time.Hour)
-	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), d.ID, approvals.DraftInput{Text: "second"}))
-	f.now = f.now.Add(time.Hour)
+	d := f.Submit("ed@acme.test", "client", "first")
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), d.ID, "redo"))
+	f.Now = f.Now.Add(5 * time.Hour)
+	f.Must(f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), d.ID, approvals.DraftInput{Text: "second"}))
+	f.Now = f.Now.Add(time.Hour)
 	if n := f.sweep(3); n != 0 {
 		t.Fatalf("revision expired %d times an hour after it was asked", n)
 	}
-	f.now = f.now.Add(3 * time.Hour)
+	f.Now = f.Now.Add(3 * time.Hour)
 	if n := f.sweep(3); n != 1 {
 		t.Fatalf("after the window: %d actions", n)
 	}
@@ -375,28 +375,28 @@ func TestReviewWindow(t *testing.T) {
 func TestClientsReadNoInternalOnlyHandoffs(t *testing.T) {
 	f := standard(t)
 	f.set("both", approvals.AccountSettings{NeedsClientApproval: ptr(false)})
-	v := f.submit("ed@acme.test", "both", "internal only")
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	if s := f.state(v.ID); s != approvals.StateApproved {
+	v := f.Submit("ed@acme.test", "both", "internal only")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	if s := f.State(v.ID); s != approvals.StateApproved {
 		t.Fatalf("state = %s", s)
 	}
 	for _, tt := range []struct {
 		email string
 		want  int
 	}{{"admin2@acme.test", 1}, {"c1@client.test", 0}} {
-		page, err := f.svc.ApprovedDrafts(f.ctx, f.as(tt.email), approvals.HandoffQuery{})
-		f.ok(err)
+		page, err := f.Svc.ApprovedDrafts(f.Ctx, f.As(tt.email), approvals.HandoffQuery{})
+		f.OK(err)
 		if len(page.Drafts) != tt.want {
 			t.Errorf("%s lists %d approved drafts, want %d", tt.email, len(page.Drafts), tt.want)
 		}
 		if page.NextCursor == "" {
 			t.Errorf("%s: no cursor", tt.email)
 		}
-		_, err = f.svc.DraftHandoff(f.ctx, f.as(tt.email), v.ID)
+		_, err = f.Svc.DraftHandoff(f.Ctx, f.As(tt.email), v.ID)
 		if tt.want == 0 {
 			wantCode(t, err, approvals.ENOTFOUND)
 		} else {
-			f.ok(err)
+			f.OK(err)
 		}
 	}
 }
@@ -407,14 +407,14 @@ func TestClientsReadNoInternalOnlyHandoffs(t *testing.T) {
 func TestStaleDecisionNamesNoHiddenRevision(t *testing.T) {
 	f := standard(t)
 	v := f.clientRejectedThenRevised() // revision 2 in internal review
-	f.ok(f.svc.AddApprover(f.ctx, f.op(), "both", "c2@client.test", approvals.TierClient))
-	_, err := f.svc.Decide(f.ctx, f.as("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
+	f.OK(f.Svc.AddApprover(f.Ctx, f.Op(), "both", "c2@client.test", approvals.TierClient))
+	_, err := f.Svc.Decide(f.Ctx, f.As("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
 	var e *approvals.Error
 	if !errors.As(err, &e) || e.Reason != approvals.ReasonRevised || e.Revision != 0 || strings.Contains(e.Message, "revision 2") {
 		t.Fatalf("error = %#v", err)
 	}
 	// Staff are told which revision is current.
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	_, err = f.svc.Decide(f.ctx, f.as("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	_, err = f.Svc.Decide(f.Ctx, f.As("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
 	wantCode(t, err, approvals.ECONFLICT, "revision 2 is current")
 }

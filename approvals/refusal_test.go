@@ -12,11 +12,11 @@ import (
 // auditRows counts the audit log's rows of an action, and the longest
 // user agent and detail among them.
 func (f *fixture) auditRows(action string) (n, longestUA, longestDetail int) {
-	f.t.Helper()
-	err := f.db.Pool().QueryRow(f.ctx, `
+	f.T.Helper()
+	err := f.DB.Pool().QueryRow(f.Ctx, `
 		SELECT count(*), coalesce(max(length(user_agent)), 0), coalesce(max(length(detail)), 0)
 		FROM audit_log WHERE action = $1`, action).Scan(&n, &longestUA, &longestDetail)
-	f.ok(err)
+	f.OK(err)
 	return n, longestUA, longestDetail
 }
 
@@ -29,9 +29,9 @@ func TestRefusalsAreBounded(t *testing.T) {
 	flood := approvals.Actor{Channel: approvals.ChannelSlack, Meta: approvals.Meta{IP: "203.0.113.9", UserAgent: huge}}
 	other := approvals.Actor{Channel: approvals.ChannelEmail, Meta: approvals.Meta{IP: "198.51.100.7", UserAgent: "curl"}}
 	for range 500 {
-		f.svc.RecordRefusal(f.ctx, flood, "slack.request", "slack signature refused: "+huge)
+		f.Svc.RecordRefusal(f.Ctx, flood, "slack.request", "slack signature refused: "+huge)
 	}
-	f.svc.RecordRefusal(f.ctx, other, "link.open", "tampered token")
+	f.Svc.RecordRefusal(f.Ctx, other, "link.open", "tampered token")
 
 	n, ua, detail := f.auditRows("slack.request")
 	if n != 20 || ua > 256 || detail > 500 {
@@ -42,23 +42,23 @@ func TestRefusalsAreBounded(t *testing.T) {
 	}
 	// The minute ends: the count is written once, by the next refusal from
 	// the source or by the sweeper's flush.
-	f.now = f.now.Add(time.Minute)
-	f.svc.FlushRefusals(context.Background())
-	f.svc.FlushRefusals(context.Background())
+	f.Now = f.Now.Add(time.Minute)
+	f.Svc.FlushRefusals(context.Background())
+	f.Svc.FlushRefusals(context.Background())
 	var counted []string
-	rows, err := f.db.Pool().Query(f.ctx, `SELECT detail FROM audit_log WHERE action = 'refusal.counted'`)
-	f.ok(err)
+	rows, err := f.DB.Pool().Query(f.Ctx, `SELECT detail FROM audit_log WHERE action = 'refusal.counted'`)
+	f.OK(err)
 	for rows.Next() {
 		var d string
-		f.ok(rows.Scan(&d))
+		f.OK(rows.Scan(&d))
 		counted = append(counted, d)
 	}
-	f.ok(rows.Err())
+	f.OK(rows.Err())
 	if len(counted) != 1 || !strings.HasPrefix(counted[0], "480 more refusals from 203.0.113.9") {
 		t.Fatalf("counts = %q", counted)
 	}
 	// A new minute starts a new burst.
-	f.svc.RecordRefusal(f.ctx, flood, "slack.request", "again")
+	f.Svc.RecordRefusal(f.Ctx, flood, "slack.request", "again")
 	if n, _, _ := f.auditRows("slack.request"); n != 21 {
 		t.Fatalf("after the minute: %d rows", n)
 	}

@@ -16,7 +16,7 @@ import (
 
 // sweep runs n sweepers at once and returns the actions they applied in all.
 func (f *fixture) sweep(n int) int {
-	f.t.Helper()
+	f.T.Helper()
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -25,8 +25,8 @@ func (f *fixture) sweep(n int) int {
 	)
 	for range n {
 		wg.Go(func() {
-			w := &approvals.Sweeper{Service: f.svc}
-			acted, err := w.RunOnce(f.ctx)
+			w := &approvals.Sweeper{Service: f.Svc}
+			acted, err := w.RunOnce(f.Ctx)
 			mu.Lock()
 			defer mu.Unlock()
 			total += acted
@@ -37,7 +37,7 @@ func (f *fixture) sweep(n int) int {
 	}
 	wg.Wait()
 	for _, err := range errs {
-		f.t.Fatalf("sweep: %v", err)
+		f.T.Fatalf("sweep: %v", err)
 	}
 	return total
 }
@@ -45,9 +45,9 @@ func (f *fixture) sweep(n int) int {
 // sent lists the outbox messages of an event for a draft as
 // "channel target" (with "#n" for reminders), sorted.
 func (f *fixture) sent(draftID int64, ev approvals.Event) []string {
-	f.t.Helper()
-	msgs, err := f.svc.Outbox(f.ctx, "", 10000)
-	f.ok(err)
+	f.T.Helper()
+	msgs, err := f.Svc.Outbox(f.Ctx, "", 10000)
+	f.OK(err)
 	out := []string{}
 	for _, m := range msgs {
 		if m.Payload.DraftID != draftID || m.Payload.Event != ev {
@@ -65,9 +65,9 @@ func (f *fixture) sent(draftID int64, ev approvals.Event) []string {
 
 // audit lists the draft's audit entries of an action as their details.
 func (f *fixture) audit(draftID int64, action string) []string {
-	f.t.Helper()
-	h, err := f.svc.DraftHistory(f.ctx, f.op(), draftID)
-	f.ok(err)
+	f.T.Helper()
+	h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), draftID)
+	f.OK(err)
 	out := []string{}
 	for _, e := range h.Audit {
 		if e.Action == action {
@@ -78,8 +78,8 @@ func (f *fixture) audit(draftID int64, action string) []string {
 }
 
 func (f *fixture) set(handle string, set approvals.AccountSettings) {
-	f.t.Helper()
-	f.must(f.svc.SetAccount(f.ctx, f.op(), handle, set))
+	f.T.Helper()
+	f.Must(f.Svc.SetAccount(f.Ctx, f.Op(), handle, set))
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -87,9 +87,9 @@ func ptr[T any](v T) *T { return &v }
 func TestReminders(t *testing.T) {
 	f := standard(t)
 	f.set("strict", approvals.AccountSettings{RemindAfter: ptr(24 * time.Hour), RemindMax: ptr(3)})
-	start := f.now
-	d := f.submit("ed@acme.test", "strict", "remind me")       // "all" of c1, c2, c3
-	other := f.submit("ed@acme.test", "client", "any will do") // "any" of c1, c2, c3
+	start := f.Now
+	d := f.Submit("ed@acme.test", "strict", "remind me")       // "all" of c1, c2, c3
+	other := f.Submit("ed@acme.test", "client", "any will do") // "any" of c1, c2, c3
 
 	type step struct {
 		at       time.Duration // after submission
@@ -109,12 +109,12 @@ func TestReminders(t *testing.T) {
 		{at: 200 * time.Hour, acted: 0}, // and for good
 	}
 	for _, s := range steps {
-		f.now = start.Add(s.at)
+		f.Now = start.Add(s.at)
 		if s.decide != "" {
-			f.must(f.svc.Approve(f.ctx, f.as(s.decide), d.ID))
+			f.Must(f.Svc.Approve(f.Ctx, f.As(s.decide), d.ID))
 		}
 		if s.approveO != "" {
-			f.must(f.svc.Approve(f.ctx, f.as(s.approveO), other.ID))
+			f.Must(f.Svc.Approve(f.Ctx, f.As(s.approveO), other.ID))
 		}
 		if got := f.sweep(4); got != s.acted {
 			t.Errorf("at +%s: %d actions, want %d", s.at, got, s.acted)
@@ -140,15 +140,15 @@ func TestReminders(t *testing.T) {
 func TestRemindersRestartWithRevision(t *testing.T) {
 	f := standard(t)
 	f.set("client", approvals.AccountSettings{RemindAfter: ptr(time.Hour), RemindMax: ptr(1)})
-	start := f.now
-	d := f.submit("ed@acme.test", "client", "v1")
-	f.now = start.Add(time.Hour)
+	start := f.Now
+	d := f.Submit("ed@acme.test", "client", "v1")
+	f.Now = start.Add(time.Hour)
 	if got := f.sweep(1); got != 1 {
 		t.Fatalf("first reminder: %d actions", got)
 	}
-	f.now = start.Add(90 * time.Minute)
-	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), d.ID, approvals.DraftInput{Text: "v2"}))
-	f.now = start.Add(150 * time.Minute)
+	f.Now = start.Add(90 * time.Minute)
+	f.Must(f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), d.ID, approvals.DraftInput{Text: "v2"}))
+	f.Now = start.Add(150 * time.Minute)
 	if got := f.sweep(1); got != 1 {
 		t.Fatalf("reminder of revision 2: %d actions", got)
 	}
@@ -176,9 +176,9 @@ func TestDeadlinePolicies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := standard(t)
-			f.member("c4@client.test", approvals.RoleClient)
-			f.ok(f.svc.Grant(f.ctx, f.op(), "strict", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
-			f.ok(f.svc.Grant(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
+			f.Member("c4@client.test", approvals.RoleClient)
+			f.OK(f.Svc.Grant(f.Ctx, f.Op(), "strict", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
+			f.OK(f.Svc.Grant(f.Ctx, f.Op(), "both", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
 			handle := "strict"
 			if tt.scheduled && tt.policy == approvals.DeadlineAutoApprove {
 				handle = "both"
@@ -189,7 +189,7 @@ func TestDeadlinePolicies(t *testing.T) {
 			}
 			f.set(handle, approvals.AccountSettings{DeadlinePolicy: &tt.policy, DecideWithin: ptr(2 * time.Hour),
 				BackupApprover: ptr("c4@client.test"), RemindMax: ptr(0), MinReview: &window})
-			start := f.now
+			start := f.Now
 			deadline := start.Add(2 * time.Hour)
 			in := approvals.DraftInput{Account: handle, Text: "deadline"}
 			if tt.scheduled {
@@ -197,22 +197,22 @@ func TestDeadlinePolicies(t *testing.T) {
 				in.ScheduledAt = &at
 				deadline = at.Add(-approvals.DefaultDeadlineMargin)
 			}
-			d, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), in)
-			f.ok(err)
+			d, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), in)
+			f.OK(err)
 
-			f.now = deadline.Add(-time.Second)
+			f.Now = deadline.Add(-time.Second)
 			if got := f.sweep(6); got != 0 {
 				t.Fatalf("before the deadline: %d actions", got)
 			}
-			f.now = deadline
+			f.Now = deadline
 			if got := f.sweep(6); got != 1 {
 				t.Fatalf("at the deadline, 6 sweepers: %d actions, want 1", got)
 			}
-			f.now = deadline.Add(time.Hour)
+			f.Now = deadline.Add(time.Hour)
 			if got := f.sweep(6); got != 0 {
 				t.Fatalf("after the deadline: %d actions", got)
 			}
-			if got := f.state(d.ID); got != tt.wantState {
+			if got := f.State(d.ID); got != tt.wantState {
 				t.Fatalf("state = %s, want %s", got, tt.wantState)
 			}
 			audit := f.audit(d.ID, "deadline."+string(tt.policy))
@@ -225,15 +225,15 @@ func TestDeadlinePolicies(t *testing.T) {
 				if diff := cmp.Diff([]string{"email ed@acme.test"}, f.sent(d.ID, approvals.EventExpired)); diff != "" {
 					t.Errorf("author told (-want +got)\n%s", diff)
 				}
-				_, err := f.svc.Approve(f.ctx, f.as("c1@client.test"), d.ID)
+				_, err := f.Svc.Approve(f.Ctx, f.As("c1@client.test"), d.ID)
 				if approvals.ErrorReason(err) != approvals.ReasonExpired {
 					t.Errorf("approve after expiry: %v, want reason expired", err)
 				}
-				_, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), d.ID, approvals.DraftInput{Text: "again"})
+				_, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), d.ID, approvals.DraftInput{Text: "again"})
 				wantCode(t, err, approvals.ECONFLICT, "expired")
 			case approvals.DeadlineAutoApprove:
-				h, err := f.svc.DraftHistory(f.ctx, f.op(), d.ID)
-				f.ok(err)
+				h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), d.ID)
+				f.OK(err)
 				var got []string
 				for _, x := range h.Decisions {
 					got = append(got, fmt.Sprintf("%s %s %s via %s", x.Approver, x.Verdict, x.Tier, x.Channel))
@@ -265,11 +265,11 @@ func TestDeadlinePolicies(t *testing.T) {
 				}
 				// c1 approved already; the "all" rule would wait for c2 and c3,
 				// but the backup's approval completes the tier.
-				f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), d.ID))
-				_, err := f.svc.Approve(f.ctx, f.as("c4@client.test"), 999999)
+				f.Must(f.Svc.Approve(f.Ctx, f.As("c1@client.test"), d.ID))
+				_, err := f.Svc.Approve(f.Ctx, f.As("c4@client.test"), 999999)
 				wantCode(t, err, approvals.ENOTFOUND)
-				r, err := f.svc.Approve(f.ctx, f.as("c4@client.test"), d.ID)
-				f.ok(err)
+				r, err := f.Svc.Approve(f.Ctx, f.As("c4@client.test"), d.ID)
+				f.OK(err)
 				if r.Draft.State != approvals.StateApproved {
 					t.Fatalf("after the backup's approval: %s", r.Draft.State)
 				}
@@ -280,20 +280,20 @@ func TestDeadlinePolicies(t *testing.T) {
 
 func TestEscalateRefusesUnfitBackup(t *testing.T) {
 	f := standard(t)
-	f.member("c4@client.test", approvals.RoleClient)
+	f.Member("c4@client.test", approvals.RoleClient)
 	esc := approvals.DeadlineEscalate
-	_, err := f.svc.SetAccount(f.ctx, f.op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc})
+	_, err := f.Svc.SetAccount(f.Ctx, f.Op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc})
 	wantCode(t, err, approvals.EINVALID, "backup approver")
-	_, err = f.svc.SetAccount(f.ctx, f.op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("c4@client.test")})
+	_, err = f.Svc.SetAccount(f.Ctx, f.Op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("c4@client.test")})
 	wantCode(t, err, approvals.EINVALID, "no access")
-	_, err = f.svc.SetAccount(f.ctx, f.op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("ed@acme.test")})
+	_, err = f.Svc.SetAccount(f.Ctx, f.Op(), "client", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("ed@acme.test")})
 	wantCode(t, err, approvals.EINVALID, "cannot approve")
 
 	// A backup of the wrong tier: the policy records why it did not escalate.
 	f.set("both", approvals.AccountSettings{DeadlinePolicy: &esc, BackupApprover: ptr("admin2@acme.test"), DecideWithin: ptr(time.Hour), MinReview: ptr(time.Duration(0))})
-	d := f.submit("ed@acme.test", "both", "internal first")
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), d.ID)) // now pending_client
-	f.now = f.now.Add(time.Hour)
+	d := f.Submit("ed@acme.test", "both", "internal first")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), d.ID)) // now pending_client
+	f.Now = f.Now.Add(time.Hour)
 	if got := f.sweep(3); got != 1 {
 		t.Fatalf("%d actions", got)
 	}
@@ -301,16 +301,16 @@ func TestEscalateRefusesUnfitBackup(t *testing.T) {
 	if len(audit) != 1 || !strings.Contains(audit[0], "not escalated: backup approver admin2 <admin2@acme.test> (admin) cannot approve in the client tier") {
 		t.Fatalf("audit = %q", audit)
 	}
-	if got := f.state(d.ID); got != approvals.StatePendingClient {
+	if got := f.State(d.ID); got != approvals.StatePendingClient {
 		t.Fatalf("state = %s", got)
 	}
 }
 
 func TestDeadlineFollowsSettingChanges(t *testing.T) {
 	f := standard(t)
-	start := f.now
-	d := f.submit("ed@acme.test", "client", "no policy yet")
-	f.now = start.Add(3 * time.Hour)
+	start := f.Now
+	d := f.Submit("ed@acme.test", "client", "no policy yet")
+	f.Now = start.Add(3 * time.Hour)
 	if got := f.sweep(2); got != 0 {
 		t.Fatalf("no policy: %d actions", got)
 	}
@@ -321,7 +321,7 @@ func TestDeadlineFollowsSettingChanges(t *testing.T) {
 	if got := f.sweep(2); got != 1 {
 		t.Fatalf("policy on: %d actions", got)
 	}
-	if got := f.state(d.ID); got != approvals.StateExpired {
+	if got := f.State(d.ID); got != approvals.StateExpired {
 		t.Fatalf("state = %s", got)
 	}
 }

@@ -1,10 +1,8 @@
 package approvals_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,101 +12,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
-	"github.com/signoff-app/signoff/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// fixture is a workspace with members, set up through the admin service.
-type fixture struct {
-	t   *testing.T
-	ctx context.Context
-	svc *approvals.Service
-	db  *store.DB
-	ws  string
-	now time.Time
-}
+// fixture is the core's shared test fixture (internal/corefix), with this
+// package's helpers on it.
+type fixture struct{ *corefix.World }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	f := &fixture{t: t, ctx: ctx, db: db, ws: "acme", now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	f.svc = approvals.NewService(db)
-	f.svc.Now = func() time.Time { return f.now }
-	f.svc.Logger = slog.New(slog.DiscardHandler)
-	f.must(f.svc.CreateWorkspace(ctx, approvals.Operator(f.ws), f.ws, "Acme Agency"))
-	return f
-}
+func newFixture(t *testing.T) *fixture { return &fixture{corefix.New(t)} }
 
-func (f *fixture) op() approvals.Actor { return approvals.Operator(f.ws) }
-
-func (f *fixture) as(email string) approvals.Actor {
-	return approvals.Actor{Workspace: f.ws, Email: email, Channel: approvals.ChannelCLI}
-}
-
-func (f *fixture) must(_ any, err error) {
-	f.t.Helper()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) ok(err error) {
-	f.t.Helper()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) member(email string, role approvals.Role) {
-	f.t.Helper()
-	f.must(f.svc.AddMember(f.ctx, f.op(), email, strings.Split(email, "@")[0], role))
-}
-
-// account adds an account, grants and approvers: approvers maps email to tier.
-func (f *fixture) account(handle string, internal, client approvals.Rule, grants map[string]string, approvers map[string]approvals.Tier) {
-	f.t.Helper()
-	f.must(f.svc.AddAccount(f.ctx, f.op(), handle, strings.ToUpper(handle)))
-	for email, caps := range grants {
-		c, err := approvals.ParseCaps(caps)
-		f.ok(err)
-		f.ok(f.svc.Grant(f.ctx, f.op(), handle, approvals.GrantTarget{Email: email}, c))
-	}
-	for email, tier := range approvers {
-		f.ok(f.svc.AddApprover(f.ctx, f.op(), handle, email, tier))
-	}
-	set := approvals.AccountSettings{}
-	on := true
-	if internal != "" {
-		set.NeedsInternalApproval, set.InternalRule = &on, &internal
-	}
-	if client != "" {
-		set.NeedsClientApproval, set.ClientRule = &on, &client
-	}
-	f.must(f.svc.SetAccount(f.ctx, f.op(), handle, set))
-}
-
-func (f *fixture) submit(email, handle, text string) *approvals.DraftView {
-	f.t.Helper()
-	v, err := f.svc.Submit(f.ctx, f.as(email), approvals.DraftInput{Account: handle, Text: text})
-	if err != nil {
-		f.t.Fatalf("submit: %v", err)
-	}
-	return v
-}
-
-func (f *fixture) state(id int64) approvals.State {
-	f.t.Helper()
-	v, err := f.svc.Show(f.ctx, f.op(), id)
-	f.ok(err)
-	return v.State
-}
+// standard: see corefix.Standard.
+func standard(t *testing.T) *fixture { return &fixture{corefix.Standard(t)} }
 
 func wantCode(t *testing.T, err error, code string, contains ...string) {
 	t.Helper()
@@ -122,88 +39,60 @@ func wantCode(t *testing.T, err error, code string, contains ...string) {
 	}
 }
 
-// standard sets up an owner, an admin and editor on staff, three clients, and
-// accounts for each combination of tiers.
-func standard(t *testing.T) *fixture {
-	f := newFixture(t)
-	f.member("owner@acme.test", approvals.RoleOwner)
-	f.member("admin@acme.test", approvals.RoleAdmin)
-	f.member("admin2@acme.test", approvals.RoleAdmin)
-	f.member("ed@acme.test", approvals.RoleEditor)
-	for _, c := range []string{"c1", "c2", "c3"} {
-		f.member(c+"@client.test", approvals.RoleClient)
-	}
-	staff := map[string]string{"ed@acme.test": "view,comment,create", "admin@acme.test": "view,comment,create,manage", "admin2@acme.test": "view,comment"}
-	clients := map[string]string{"c1@client.test": "view,comment", "c2@client.test": "view,comment", "c3@client.test": "view"}
-	all := map[string]string{}
-	for k, v := range staff {
-		all[k] = v
-	}
-	for k, v := range clients {
-		all[k] = v
-	}
-	f.account("free", "", "", staff, nil)
-	f.account("internal", approvals.RuleAny, "", staff, map[string]approvals.Tier{"admin@acme.test": approvals.TierInternal, "admin2@acme.test": approvals.TierInternal})
-	f.account("client", "", approvals.RuleAny, all, map[string]approvals.Tier{"c1@client.test": approvals.TierClient, "c2@client.test": approvals.TierClient, "c3@client.test": approvals.TierClient})
-	f.account("both", approvals.RuleAny, approvals.RuleAny, all, map[string]approvals.Tier{"admin@acme.test": approvals.TierInternal, "c1@client.test": approvals.TierClient})
-	f.account("strict", "", approvals.RuleAll, all, map[string]approvals.Tier{"c1@client.test": approvals.TierClient, "c2@client.test": approvals.TierClient, "c3@client.test": approvals.TierClient})
-	return f
-}
-
 func TestTiers(t *testing.T) {
 	f := standard(t)
 	t.Run("no tier: approved at submit", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "free", "hello")
+		v := f.Submit("ed@acme.test", "free", "hello")
 		if v.State != approvals.StateApproved {
 			t.Fatalf("state = %s", v.State)
 		}
 	})
 	t.Run("internal only", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "internal", "hello")
+		v := f.Submit("ed@acme.test", "internal", "hello")
 		if v.State != approvals.StatePendingInternal {
 			t.Fatalf("state = %s", v.State)
 		}
-		f.must(f.svc.Approve(f.ctx, f.as("admin2@acme.test"), v.ID))
-		if s := f.state(v.ID); s != approvals.StateApproved {
+		f.Must(f.Svc.Approve(f.Ctx, f.As("admin2@acme.test"), v.ID))
+		if s := f.State(v.ID); s != approvals.StateApproved {
 			t.Fatalf("state = %s", s)
 		}
 	})
 	t.Run("client only", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "client", "hello")
+		v := f.Submit("ed@acme.test", "client", "hello")
 		if v.State != approvals.StatePendingClient {
 			t.Fatalf("state = %s", v.State)
 		}
-		r, err := f.svc.Approve(f.ctx, f.as("c2@client.test"), v.ID)
-		f.ok(err)
+		r, err := f.Svc.Approve(f.Ctx, f.As("c2@client.test"), v.ID)
+		f.OK(err)
 		if r.Draft.State != approvals.StateApproved {
 			t.Fatalf("state = %s", r.Draft.State)
 		}
 	})
 	t.Run("both: internal first, client never sees it before", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "both", "hello both")
+		v := f.Submit("ed@acme.test", "both", "hello both")
 		if v.State != approvals.StatePendingInternal {
 			t.Fatalf("state = %s", v.State)
 		}
-		_, err := f.svc.Show(f.ctx, f.as("c1@client.test"), v.ID)
+		_, err := f.Svc.Show(f.Ctx, f.As("c1@client.test"), v.ID)
 		wantCode(t, err, approvals.ENOTFOUND, "no draft")
-		list, err := f.svc.List(f.ctx, f.as("c1@client.test"), approvals.ListInput{Account: "both"})
-		f.ok(err)
+		list, err := f.Svc.List(f.Ctx, f.As("c1@client.test"), approvals.ListInput{Account: "both"})
+		f.OK(err)
 		if len(list) != 0 {
 			t.Fatalf("client sees %d drafts while pending_internal", len(list))
 		}
-		_, err = f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
+		_, err = f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
 		wantCode(t, err, approvals.ENOTFOUND, "no draft")
-		f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-		if s := f.state(v.ID); s != approvals.StatePendingClient {
+		f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+		if s := f.State(v.ID); s != approvals.StatePendingClient {
 			t.Fatalf("state = %s", s)
 		}
-		list, err = f.svc.List(f.ctx, f.as("c1@client.test"), approvals.ListInput{Account: "both"})
-		f.ok(err)
+		list, err = f.Svc.List(f.Ctx, f.As("c1@client.test"), approvals.ListInput{Account: "both"})
+		f.OK(err)
 		if len(list) != 1 || list[0].Text != "hello both" {
 			t.Fatalf("client list = %+v", list)
 		}
-		f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID))
-		if s := f.state(v.ID); s != approvals.StateApproved {
+		f.Must(f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID))
+		if s := f.State(v.ID); s != approvals.StateApproved {
 			t.Fatalf("state = %s", s)
 		}
 	})
@@ -211,39 +100,39 @@ func TestTiers(t *testing.T) {
 
 func TestAnyAll(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "strict", "all three")
+	v := f.Submit("ed@acme.test", "strict", "all three")
 	for i, c := range []string{"c1", "c2"} {
-		r, err := f.svc.Approve(f.ctx, f.as(c+"@client.test"), v.ID)
-		f.ok(err)
+		r, err := f.Svc.Approve(f.Ctx, f.As(c+"@client.test"), v.ID)
+		f.OK(err)
 		if r.Draft.State != approvals.StatePendingClient {
 			t.Fatalf("after %d approvals state = %s", i+1, r.Draft.State)
 		}
 	}
-	r, err := f.svc.Approve(f.ctx, f.as("c3@client.test"), v.ID)
-	f.ok(err)
+	r, err := f.Svc.Approve(f.Ctx, f.As("c3@client.test"), v.ID)
+	f.OK(err)
 	if r.Draft.State != approvals.StateApproved {
 		t.Fatalf("after 3 approvals state = %s", r.Draft.State)
 	}
 
-	v = f.submit("ed@acme.test", "strict", "two then a reject")
-	f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID))
-	f.must(f.svc.Approve(f.ctx, f.as("c2@client.test"), v.ID))
-	r, err = f.svc.Reject(f.ctx, f.as("c3@client.test"), v.ID, "Not this week.")
-	f.ok(err)
+	v = f.Submit("ed@acme.test", "strict", "two then a reject")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID))
+	f.Must(f.Svc.Approve(f.Ctx, f.As("c2@client.test"), v.ID))
+	r, err = f.Svc.Reject(f.Ctx, f.As("c3@client.test"), v.ID, "Not this week.")
+	f.OK(err)
 	if r.Draft.State != approvals.StateRejected {
 		t.Fatalf("state = %s", r.Draft.State)
 	}
 	// Approving again is a no-op that says so.
-	again, err := f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
-	f.ok(err)
+	again, err := f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
+	f.OK(err)
 	if !again.Noop {
 		t.Fatalf("repeat approve made a decision: %+v", again)
 	}
-	_, err = f.svc.Reject(f.ctx, f.as("c2@client.test"), v.ID, "me too")
+	_, err = f.Svc.Reject(f.Ctx, f.As("c2@client.test"), v.ID, "me too")
 	wantCode(t, err, approvals.ECONFLICT, "already approved")
-	v2 := f.submit("ed@acme.test", "client", "any of three")
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v2.ID, "No."))
-	_, err = f.svc.Approve(f.ctx, f.as("c2@client.test"), v2.ID)
+	v2 := f.Submit("ed@acme.test", "client", "any of three")
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v2.ID, "No."))
+	_, err = f.Svc.Approve(f.Ctx, f.As("c2@client.test"), v2.ID)
 	wantCode(t, err, approvals.ECONFLICT, "rejected by c1", "2026-11-25 12:00 UTC")
 	if approvals.ErrorReason(err) != approvals.ReasonDecided {
 		t.Fatalf("reason = %q", approvals.ErrorReason(err))
@@ -252,18 +141,18 @@ func TestAnyAll(t *testing.T) {
 
 func TestRejectComment(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "client", "text")
+	v := f.Submit("ed@acme.test", "client", "text")
 	for _, c := range []string{"", "  \n\t "} {
-		_, err := f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, c)
+		_, err := f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, c)
 		wantCode(t, err, approvals.EINVALID, "comment")
 	}
-	if s := f.state(v.ID); s != approvals.StatePendingClient {
+	if s := f.State(v.ID); s != approvals.StatePendingClient {
 		t.Fatalf("state changed to %s", s)
 	}
 	comment := "Ça ne va pas 🙅\nline two\n<script>alert('x')</script> & \"quotes\""
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, comment))
-	view, err := f.svc.Show(f.ctx, f.as("ed@acme.test"), v.ID)
-	f.ok(err)
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, comment))
+	view, err := f.Svc.Show(f.Ctx, f.As("ed@acme.test"), v.ID)
+	f.OK(err)
 	last := view.LastDecision(approvals.TierClient)
 	if last == nil || last.Comment != comment {
 		t.Fatalf("comment not kept exactly: %+v", last)
@@ -272,11 +161,11 @@ func TestRejectComment(t *testing.T) {
 
 func TestReviseRestartsFirstTier(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "both", "Launch on Monday")
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "Friday please"))
-	nv, err := f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "Launch on Friday"})
-	f.ok(err)
+	v := f.Submit("ed@acme.test", "both", "Launch on Monday")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, "Friday please"))
+	nv, err := f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "Launch on Friday"})
+	f.OK(err)
 	if nv.State != approvals.StatePendingInternal || nv.Revision != 2 {
 		t.Fatalf("after revise: state %s revision %d", nv.State, nv.Revision)
 	}
@@ -292,21 +181,21 @@ func TestReviseRestartsFirstTier(t *testing.T) {
 		}
 	}
 	// A decision pinned to the old revision is stale.
-	_, err = f.svc.Decide(f.ctx, f.as("admin@acme.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierInternal, Verdict: approvals.VerdictApprove})
+	_, err = f.Svc.Decide(f.Ctx, f.As("admin@acme.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierInternal, Verdict: approvals.VerdictApprove})
 	wantCode(t, err, approvals.ECONFLICT, "was revised; revision 2 is current")
 	if e := new(approvals.Error); !errors.As(err, &e) || e.Revision != 2 || e.Reason != approvals.ReasonRevised {
 		t.Fatalf("want revised error with revision 2, got %#v", err)
 	}
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
-	r, err := f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
-	f.ok(err)
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	r, err := f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
+	f.OK(err)
 	if r.Draft.State != approvals.StateApproved {
 		t.Fatalf("state = %s", r.Draft.State)
 	}
 	// Approved drafts can be neither revised nor withdrawn.
-	_, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "x"})
+	_, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "x"})
 	wantCode(t, err, approvals.ECONFLICT)
-	_, err = f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), v.ID)
+	_, err = f.Svc.Withdraw(f.Ctx, f.As("ed@acme.test"), v.ID)
 	wantCode(t, err, approvals.ECONFLICT)
 }
 
@@ -314,12 +203,12 @@ func TestAuthorCannotApprove(t *testing.T) {
 	f := standard(t)
 	for _, who := range []string{"admin@acme.test", "owner@acme.test"} {
 		if who == "owner@acme.test" {
-			f.ok(f.svc.AddApprover(f.ctx, f.op(), "internal", who, approvals.TierInternal))
+			f.OK(f.Svc.AddApprover(f.Ctx, f.Op(), "internal", who, approvals.TierInternal))
 		}
-		v := f.submit(who, "internal", "mine")
-		_, err := f.svc.Approve(f.ctx, f.as(who), v.ID)
+		v := f.Submit(who, "internal", "mine")
+		_, err := f.Svc.Approve(f.Ctx, f.As(who), v.ID)
 		wantCode(t, err, approvals.EUNAUTHORIZED, "author")
-		if s := f.state(v.ID); s != approvals.StatePendingInternal {
+		if s := f.State(v.ID); s != approvals.StatePendingInternal {
 			t.Fatalf("state = %s", s)
 		}
 	}
@@ -327,8 +216,8 @@ func TestAuthorCannotApprove(t *testing.T) {
 
 func TestRefusalsAreAudited(t *testing.T) {
 	f := standard(t)
-	f.member("outsider@client.test", approvals.RoleClient)
-	v := f.submit("ed@acme.test", "client", "text")
+	f.Member("outsider@client.test", approvals.RoleClient)
+	v := f.Submit("ed@acme.test", "client", "text")
 	tests := []struct {
 		name, email string
 		code        string
@@ -340,19 +229,19 @@ func TestRefusalsAreAudited(t *testing.T) {
 		{"unknown email", "nobody@nowhere.test", approvals.EUNAUTHORIZED, "not a member"},
 	}
 	// A client with access who is not an approver.
-	f.ok(f.svc.RemoveApprover(f.ctx, f.op(), "client", "c3@client.test", approvals.TierClient))
+	f.OK(f.Svc.RemoveApprover(f.Ctx, f.Op(), "client", "c3@client.test", approvals.TierClient))
 	tests = append(tests, struct{ name, email, code, contains string }{"client with access, not approver", "c3@client.test", approvals.EUNAUTHORIZED, "not"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.Approve(f.ctx, f.as(tt.email), v.ID)
+			_, err := f.Svc.Approve(f.Ctx, f.As(tt.email), v.ID)
 			wantCode(t, err, tt.code, tt.contains)
 		})
 	}
-	if s := f.state(v.ID); s != approvals.StatePendingClient {
+	if s := f.State(v.ID); s != approvals.StatePendingClient {
 		t.Fatalf("state = %s", s)
 	}
-	h, err := f.svc.DraftHistory(f.ctx, f.op(), v.ID)
-	f.ok(err)
+	h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), v.ID)
+	f.OK(err)
 	refused := 0
 	for _, e := range h.Audit {
 		if e.Outcome == approvals.OutcomeRefused && e.Action == "draft.approve" {
@@ -368,40 +257,40 @@ func TestRefusalsAreAudited(t *testing.T) {
 
 func TestRepeatAndTruthfulAnswers(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "strict", "text")
-	first, err := f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
-	f.ok(err)
-	f.now = f.now.Add(time.Hour)
-	again, err := f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
-	f.ok(err)
+	v := f.Submit("ed@acme.test", "strict", "text")
+	first, err := f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
+	f.OK(err)
+	f.Now = f.Now.Add(time.Hour)
+	again, err := f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
+	f.OK(err)
 	if !again.Noop || !strings.Contains(again.Message, "you already approved") || !strings.Contains(again.Message, "12:00") {
 		t.Fatalf("second approve = %+v", again)
 	}
 	if again.Decision.ID != first.Decision.ID {
 		t.Fatalf("second approve made a new decision")
 	}
-	_, err = f.svc.Reject(f.ctx, f.as("c1@client.test"), v.ID, "changed my mind")
+	_, err = f.Svc.Reject(f.Ctx, f.As("c1@client.test"), v.ID, "changed my mind")
 	wantCode(t, err, approvals.ECONFLICT, "you already approved")
 }
 
 func TestWithdrawAndComment(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "client", "text")
-	_, err := f.svc.AddComment(f.ctx, f.as("c3@client.test"), v.ID, approvals.CommentInput{Text: "looks fine"})
+	v := f.Submit("ed@acme.test", "client", "text")
+	_, err := f.Svc.AddComment(f.Ctx, f.As("c3@client.test"), v.ID, approvals.CommentInput{Text: "looks fine"})
 	wantCode(t, err, approvals.EUNAUTHORIZED, "comment") // view-only
-	c, err := f.svc.AddComment(f.ctx, f.as("c1@client.test"), v.ID, approvals.CommentInput{Text: "Nice 👍\n<i>really</i>"})
-	f.ok(err)
+	c, err := f.Svc.AddComment(f.Ctx, f.As("c1@client.test"), v.ID, approvals.CommentInput{Text: "Nice 👍\n<i>really</i>"})
+	f.OK(err)
 	if c.Text != "Nice 👍\n<i>really</i>" {
 		t.Fatalf("comment = %q", c.Text)
 	}
-	_, err = f.svc.Withdraw(f.ctx, f.as("c1@client.test"), v.ID)
+	_, err = f.Svc.Withdraw(f.Ctx, f.As("c1@client.test"), v.ID)
 	wantCode(t, err, approvals.EUNAUTHORIZED)
-	w, err := f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), v.ID)
-	f.ok(err)
+	w, err := f.Svc.Withdraw(f.Ctx, f.As("ed@acme.test"), v.ID)
+	f.OK(err)
 	if w.State != approvals.StateWithdrawn {
 		t.Fatalf("state = %s", w.State)
 	}
-	_, err = f.svc.Approve(f.ctx, f.as("c1@client.test"), v.ID)
+	_, err = f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v.ID)
 	wantCode(t, err, approvals.ECONFLICT, "withdrawn")
 }
 
@@ -410,13 +299,13 @@ func TestWithdrawAndComment(t *testing.T) {
 // draft back to its author instead of leaving it stuck or approving it.
 func TestApproversLoseAccess(t *testing.T) {
 	f := standard(t)
-	v := f.submit("ed@acme.test", "both", "text")
-	f.must(f.svc.Approve(f.ctx, f.as("admin@acme.test"), v.ID))
+	v := f.Submit("ed@acme.test", "both", "text")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
 	off := false
-	f.must(f.svc.SetAccount(f.ctx, f.op(), "both", approvals.AccountSettings{NeedsClientApproval: &off}))
-	f.ok(f.svc.Revoke(f.ctx, f.op(), "both", approvals.GrantTarget{Email: "c1@client.test"}))
-	view, err := f.svc.Show(f.ctx, f.op(), v.ID)
-	f.ok(err)
+	f.Must(f.Svc.SetAccount(f.Ctx, f.Op(), "both", approvals.AccountSettings{NeedsClientApproval: &off}))
+	f.OK(f.Svc.Revoke(f.Ctx, f.Op(), "both", approvals.GrantTarget{Email: "c1@client.test"}))
+	view, err := f.Svc.Show(f.Ctx, f.Op(), v.ID)
+	f.OK(err)
 	if view.State != approvals.StateRejected {
 		t.Fatalf("state = %s, want rejected", view.State)
 	}
@@ -424,42 +313,42 @@ func TestApproversLoseAccess(t *testing.T) {
 		t.Fatalf("no explanation: %+v", view.Comments)
 	}
 	// In an "all" tier, an approver who loses access no longer holds it up.
-	v2 := f.submit("ed@acme.test", "strict", "all")
-	f.must(f.svc.Approve(f.ctx, f.as("c1@client.test"), v2.ID))
-	f.must(f.svc.Approve(f.ctx, f.as("c2@client.test"), v2.ID))
-	f.ok(f.svc.Revoke(f.ctx, f.op(), "strict", approvals.GrantTarget{Email: "c3@client.test"}))
-	if s := f.state(v2.ID); s != approvals.StateApproved {
+	v2 := f.Submit("ed@acme.test", "strict", "all")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("c1@client.test"), v2.ID))
+	f.Must(f.Svc.Approve(f.Ctx, f.As("c2@client.test"), v2.ID))
+	f.OK(f.Svc.Revoke(f.Ctx, f.Op(), "strict", approvals.GrantTarget{Email: "c3@client.test"}))
+	if s := f.State(v2.ID); s != approvals.StateApproved {
 		t.Fatalf("state = %s, want approved", s)
 	}
 }
 
 func TestConcurrentDecisions(t *testing.T) {
 	f := newFixture(t)
-	f.member("ed@acme.test", approvals.RoleEditor)
+	f.Member("ed@acme.test", approvals.RoleEditor)
 	grants := map[string]string{"ed@acme.test": "view,create"}
 	approvers := map[string]approvals.Tier{}
 	const n = 10
 	for i := range n {
 		e := fmt.Sprintf("c%d@client.test", i)
-		f.member(e, approvals.RoleClient)
+		f.Member(e, approvals.RoleClient)
 		grants[e] = "view"
 		approvers[e] = approvals.TierClient
 	}
-	f.account("acc", "", approvals.RuleAll, grants, approvers)
-	v := f.submit("ed@acme.test", "acc", "race")
+	f.Account("acc", "", approvals.RuleAll, grants, approvers)
+	v := f.Submit("ed@acme.test", "acc", "race")
 	var wg sync.WaitGroup
 	var okCount, noop, conflict atomic.Int32
 	for i := range 100 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			who := f.as(fmt.Sprintf("c%d@client.test", i%n))
+			who := f.As(fmt.Sprintf("c%d@client.test", i%n))
 			var r *approvals.DecisionResult
 			var err error
 			if i%7 == 3 {
-				r, err = f.svc.Reject(f.ctx, who, v.ID, "no")
+				r, err = f.Svc.Reject(f.Ctx, who, v.ID, "no")
 			} else {
-				r, err = f.svc.Approve(f.ctx, who, v.ID)
+				r, err = f.Svc.Approve(f.Ctx, who, v.ID)
 			}
 			switch {
 			case err == nil && r.Noop:
@@ -474,8 +363,8 @@ func TestConcurrentDecisions(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	h, err := f.svc.DraftHistory(f.ctx, f.op(), v.ID)
-	f.ok(err)
+	h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), v.ID)
+	f.OK(err)
 	seen := map[int64]bool{}
 	rejects := 0
 	for _, d := range h.Decisions {
@@ -505,8 +394,8 @@ func TestConcurrentDecisions(t *testing.T) {
 	default:
 		t.Fatalf("state = %s", h.Draft.State)
 	}
-	msgs, err := f.svc.Outbox(f.ctx, "", 1000)
-	f.ok(err)
+	msgs, err := f.Svc.Outbox(f.Ctx, "", 1000)
+	f.OK(err)
 	keys := map[string]bool{}
 	verdicts := 0
 	for _, m := range msgs {
@@ -525,16 +414,16 @@ func TestConcurrentDecisions(t *testing.T) {
 
 func TestReviseCarriesOver(t *testing.T) {
 	f := standard(t)
-	at := f.now.Add(48 * time.Hour)
-	v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "client", Text: "one", MediaURLs: []string{"https://cdn.example.com/a.jpg"}, ScheduledAt: &at})
-	f.ok(err)
-	nv, err := f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "two"})
-	f.ok(err)
+	at := f.Now.Add(48 * time.Hour)
+	v, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "client", Text: "one", MediaURLs: []string{"https://cdn.example.com/a.jpg"}, ScheduledAt: &at})
+	f.OK(err)
+	nv, err := f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "two"})
+	f.OK(err)
 	if diff := cmp.Diff([]string{"https://cdn.example.com/a.jpg"}, nv.Current.MediaURLs); diff != "" || nv.Current.ScheduledAt == nil || !nv.Current.ScheduledAt.Equal(at) {
 		t.Fatalf("carry-over lost: media %v schedule %v", nv.Current.MediaURLs, nv.Current.ScheduledAt)
 	}
-	nv, err = f.svc.Revise(f.ctx, f.as("ed@acme.test"), v.ID, approvals.DraftInput{Text: "three", MediaURLs: []string{}})
-	f.ok(err)
+	nv, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "three", MediaURLs: []string{}})
+	f.OK(err)
 	if len(nv.Current.MediaURLs) != 0 {
 		t.Fatalf("empty media list did not clear: %v", nv.Current.MediaURLs)
 	}

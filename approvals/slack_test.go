@@ -12,40 +12,40 @@ const agencyTeam = "T0AGENCY"
 func slackFixture(t *testing.T) *fixture {
 	f := standard(t)
 	team := agencyTeam
-	f.must(f.svc.SetWorkspace(f.ctx, f.op(), approvals.WorkspaceSettings{SlackTeamID: &team}))
+	f.Must(f.Svc.SetWorkspace(f.Ctx, f.Op(), approvals.WorkspaceSettings{SlackTeamID: &team}))
 	return f
 }
 
 // linkRequests returns the IDs of the Slack link confirmations queued by
 // email to the member, oldest first.
 func (f *fixture) linkRequests(email string) []int64 {
-	f.t.Helper()
-	rows, err := f.db.Pool().Query(f.ctx, `
+	f.T.Helper()
+	rows, err := f.DB.Pool().Query(f.Ctx, `
 		SELECT (payload->>'link_request_id')::bigint FROM outbox
 		WHERE channel = 'email' AND payload->>'event' = $1 AND payload->>'target' = $2 ORDER BY id`,
 		string(approvals.EventSlackLinkRequested), email)
-	f.ok(err)
+	f.OK(err)
 	defer rows.Close()
 	var out []int64
 	for rows.Next() {
 		var id int64
-		f.ok(rows.Scan(&id))
+		f.OK(rows.Scan(&id))
 		out = append(out, id)
 	}
-	f.ok(rows.Err())
+	f.OK(rows.Err())
 	return out
 }
 
 func (f *fixture) memberByEmail(email string) *approvals.Member {
-	f.t.Helper()
-	ms, err := f.svc.Members(f.ctx, f.op())
-	f.ok(err)
+	f.T.Helper()
+	ms, err := f.Svc.Members(f.Ctx, f.Op())
+	f.OK(err)
 	for _, m := range ms {
 		if m.Email == email {
 			return m
 		}
 	}
-	f.t.Fatalf("no member %s", email)
+	f.T.Fatalf("no member %s", email)
 	return nil
 }
 
@@ -81,16 +81,16 @@ func TestLinkSlackUserTrust(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := f.svc.LinkSlackUser(f.ctx, agencyTeam, tt.user)
+			m, err := f.Svc.LinkSlackUser(f.Ctx, agencyTeam, tt.user)
 			if tt.wantLink {
-				f.ok(err)
+				f.OK(err)
 				if m.Email != tt.email || m.SlackUserID != tt.user.ID {
 					t.Fatalf("linked %s to %s, want %s", m.SlackUserID, m.Email, tt.email)
 				}
 			} else {
 				wantCode(t, err, approvals.EUNAUTHORIZED, tt.wantMsg...)
 			}
-			got, err := f.svc.SlackMember(f.ctx, agencyTeam, tt.user.ID)
+			got, err := f.Svc.SlackMember(f.Ctx, agencyTeam, tt.user.ID)
 			if tt.wantLink != (err == nil) {
 				t.Errorf("SlackMember after linking: %v, %v; want linked=%v", got, err, tt.wantLink)
 			}
@@ -102,7 +102,7 @@ func TestLinkSlackUserTrust(t *testing.T) {
 
 	t.Run("asking again within minutes sends no second email", func(t *testing.T) {
 		u := approvals.SlackUser{ID: "U0STRANGER", TeamID: "T0OTHERORG", Email: "owner@acme.test", EmailConfirmed: true}
-		_, err := f.svc.LinkSlackUser(f.ctx, agencyTeam, u)
+		_, err := f.Svc.LinkSlackUser(f.Ctx, agencyTeam, u)
 		wantCode(t, err, approvals.EUNAUTHORIZED, "emailed")
 		if n := len(f.linkRequests("owner@acme.test")); n != 1 {
 			t.Errorf("confirmation emails = %d, want 1", n)
@@ -114,7 +114,7 @@ func TestSlackLinkConfirmation(t *testing.T) {
 	f := slackFixture(t)
 	owner := f.memberByEmail("owner@acme.test")
 	stranger := approvals.SlackUser{ID: "U0CONNECT", TeamID: "T0CLIENTORG", Email: "owner@acme.test", EmailConfirmed: true}
-	_, err := f.svc.LinkSlackUser(f.ctx, agencyTeam, stranger)
+	_, err := f.Svc.LinkSlackUser(f.Ctx, agencyTeam, stranger)
 	wantCode(t, err, approvals.EUNAUTHORIZED, "emailed")
 	reqs := f.linkRequests("owner@acme.test")
 	if len(reqs) != 1 {
@@ -124,8 +124,8 @@ func TestSlackLinkConfirmation(t *testing.T) {
 
 	// Looking (a mail scanner's GET) changes nothing.
 	for range 2 {
-		c, err := f.svc.PreviewSlackLink(f.ctx, byLink, reqs[0])
-		f.ok(err)
+		c, err := f.Svc.PreviewSlackLink(f.Ctx, byLink, reqs[0])
+		f.OK(err)
 		if c.Request.SlackUserID != "U0CONNECT" || c.Request.SlackTeamID != "T0CLIENTORG" || c.Member.ID != owner.ID {
 			t.Fatalf("preview = %+v", c.Request)
 		}
@@ -135,31 +135,31 @@ func TestSlackLinkConfirmation(t *testing.T) {
 	}
 	// Another member cannot use the owner's request.
 	admin := f.memberByEmail("admin@acme.test")
-	_, err = f.svc.ConfirmSlackLink(f.ctx, approvals.Actor{WorkspaceID: admin.WorkspaceID, MemberID: admin.ID, Channel: approvals.ChannelEmail}, reqs[0])
+	_, err = f.Svc.ConfirmSlackLink(f.Ctx, approvals.Actor{WorkspaceID: admin.WorkspaceID, MemberID: admin.ID, Channel: approvals.ChannelEmail}, reqs[0])
 	wantCode(t, err, approvals.ENOTFOUND)
 
-	m, err := f.svc.ConfirmSlackLink(f.ctx, byLink, reqs[0])
-	f.ok(err)
+	m, err := f.Svc.ConfirmSlackLink(f.Ctx, byLink, reqs[0])
+	f.OK(err)
 	if m.SlackUserID != "U0CONNECT" {
 		t.Fatalf("confirmed: linked to %q", m.SlackUserID)
 	}
-	if got, err := f.svc.SlackMember(f.ctx, agencyTeam, "U0CONNECT"); err != nil || got.ID != owner.ID {
+	if got, err := f.Svc.SlackMember(f.Ctx, agencyTeam, "U0CONNECT"); err != nil || got.ID != owner.ID {
 		t.Fatalf("SlackMember = %v, %v; want the owner", got, err)
 	}
-	_, err = f.svc.ConfirmSlackLink(f.ctx, byLink, reqs[0])
+	_, err = f.Svc.ConfirmSlackLink(f.Ctx, byLink, reqs[0])
 	wantCode(t, err, approvals.ECONFLICT, "already used")
-	_, err = f.svc.PreviewSlackLink(f.ctx, byLink, reqs[0])
+	_, err = f.Svc.PreviewSlackLink(f.Ctx, byLink, reqs[0])
 	wantCode(t, err, approvals.ECONFLICT, "already used")
 }
 
 func TestAdminUnlinkSticks(t *testing.T) {
 	f := slackFixture(t)
 	u := approvals.SlackUser{ID: "U0ED", TeamID: agencyTeam, Email: "ed@acme.test", EmailConfirmed: true}
-	f.must(f.svc.LinkSlackUser(f.ctx, agencyTeam, u))
+	f.Must(f.Svc.LinkSlackUser(f.Ctx, agencyTeam, u))
 
 	unlink, relink := "", "U0ED"
-	f.must(f.svc.SetMember(f.ctx, f.op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &unlink}))
-	_, err := f.svc.LinkSlackUser(f.ctx, agencyTeam, u)
+	f.Must(f.Svc.SetMember(f.Ctx, f.Op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &unlink}))
+	_, err := f.Svc.LinkSlackUser(f.Ctx, agencyTeam, u)
 	wantCode(t, err, approvals.EUNAUTHORIZED, "an admin unlinked", "U0ED")
 	if m := f.memberByEmail("ed@acme.test"); m.SlackUserID != "" {
 		t.Fatalf("automatic linking undid the admin's unlink: linked to %s", m.SlackUserID)
@@ -170,11 +170,11 @@ func TestAdminUnlinkSticks(t *testing.T) {
 	}
 
 	// An admin's link lifts it; a later unlink sticks again.
-	f.must(f.svc.SetMember(f.ctx, f.op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &relink}))
-	if m, err := f.svc.SlackMember(f.ctx, agencyTeam, "U0ED"); err != nil || m.Email != "ed@acme.test" {
+	f.Must(f.Svc.SetMember(f.Ctx, f.Op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &relink}))
+	if m, err := f.Svc.SlackMember(f.Ctx, agencyTeam, "U0ED"); err != nil || m.Email != "ed@acme.test" {
 		t.Fatalf("after the admin's link: %v, %v", m, err)
 	}
-	f.must(f.svc.SetMember(f.ctx, f.op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &unlink}))
-	_, err = f.svc.LinkSlackUser(f.ctx, agencyTeam, u)
+	f.Must(f.Svc.SetMember(f.Ctx, f.Op(), "ed@acme.test", approvals.MemberSettings{SlackUserID: &unlink}))
+	_, err = f.Svc.LinkSlackUser(f.Ctx, agencyTeam, u)
 	wantCode(t, err, approvals.EUNAUTHORIZED, "an admin unlinked")
 }

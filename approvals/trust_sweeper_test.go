@@ -27,37 +27,37 @@ func TestTrustPolicyWaitsForReviewWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
 			f := standard(t)
-			f.member("c4@client.test", approvals.RoleClient)
-			f.ok(f.svc.Grant(f.ctx, f.op(), "client", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
+			f.Member("c4@client.test", approvals.RoleClient)
+			f.OK(f.Svc.Grant(f.Ctx, f.Op(), "client", approvals.GrantTarget{Email: "c4@client.test"}, approvals.NewCaps(approvals.CapView)))
 			set := approvals.AccountSettings{DeadlinePolicy: &tt.policy, RemindMax: ptr(0)}
 			if tt.policy == approvals.DeadlineEscalate {
 				set.BackupApprover = ptr("c4@client.test")
 			}
 			f.set("client", set) // the review window stays at its default
-			start := f.now
+			start := f.Now
 			at := start.Add(2 * time.Minute)
-			v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "client", Text: "two minutes to go", ScheduledAt: &at})
-			f.ok(err)
+			v, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "client", Text: "two minutes to go", ScheduledAt: &at})
+			f.OK(err)
 			if len(v.Notes) != 1 || !strings.Contains(v.Notes[0], "the client tier has until") ||
 				!strings.Contains(v.Notes[0], string(tt.policy)+" will not act before") {
 				t.Errorf("submit notes = %q, want one saying the policy waits for the review window", v.Notes)
 			}
 			for _, after := range []time.Duration{0, 2 * time.Minute, time.Hour, approvals.DefaultMinReview - time.Second} {
-				f.now = start.Add(after)
+				f.Now = start.Add(after)
 				if got := f.sweep(3); got != 0 {
 					t.Fatalf("at +%s, inside the review window: %d actions", after, got)
 				}
 			}
-			h, err := f.svc.DraftHistory(f.ctx, f.op(), v.ID)
-			f.ok(err)
+			h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), v.ID)
+			f.OK(err)
 			if h.Draft.State != approvals.StatePendingClient || len(h.Decisions) != 0 {
 				t.Fatalf("inside the review window: state %s with %d decisions, want pending_client and none", h.Draft.State, len(h.Decisions))
 			}
-			f.now = start.Add(approvals.DefaultMinReview)
+			f.Now = start.Add(approvals.DefaultMinReview)
 			if got := f.sweep(3); got != 1 {
 				t.Fatalf("when the window closes: %d actions, want 1", got)
 			}
-			if got := f.state(v.ID); got != tt.wantState {
+			if got := f.State(v.ID); got != tt.wantState {
 				t.Errorf("state = %s, want %s", got, tt.wantState)
 			}
 		})
@@ -72,10 +72,10 @@ func TestTrustAutoApproveOneTierAtATime(t *testing.T) {
 	f := standard(t)
 	auto := approvals.DeadlineAutoApprove
 	f.set("both", approvals.AccountSettings{DeadlinePolicy: &auto, RemindMax: ptr(0)})
-	start := f.now
+	start := f.Now
 	at := start.Add(2 * time.Minute)
-	v, err := f.svc.Submit(f.ctx, f.as("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "both tiers, no time", ScheduledAt: &at})
-	f.ok(err)
+	v, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "both tiers, no time", ScheduledAt: &at})
+	f.OK(err)
 	var tiers []string
 	for _, n := range v.Notes {
 		for _, tier := range []string{"internal", "client"} {
@@ -102,11 +102,11 @@ func TestTrustAutoApproveOneTierAtATime(t *testing.T) {
 		{8 * time.Hour, 1, approvals.StateApproved},
 	}
 	for _, s := range steps {
-		f.now = start.Add(s.after)
+		f.Now = start.Add(s.after)
 		if got := f.sweep(4); got != s.acted {
 			t.Fatalf("at +%s: %d actions, want %d", s.after, got, s.acted)
 		}
-		if got := f.state(v.ID); got != s.state {
+		if got := f.State(v.ID); got != s.state {
 			t.Fatalf("at +%s: state %s, want %s", s.after, got, s.state)
 		}
 		if s.after == 4*time.Hour {
@@ -115,8 +115,8 @@ func TestTrustAutoApproveOneTierAtATime(t *testing.T) {
 			}
 		}
 	}
-	h, err := f.svc.DraftHistory(f.ctx, f.op(), v.ID)
-	f.ok(err)
+	h, err := f.Svc.DraftHistory(f.Ctx, f.Op(), v.ID)
+	f.OK(err)
 	var got []string
 	for _, x := range h.Decisions {
 		got = append(got, fmt.Sprintf("%s %s %s at +%s", x.Approver, x.Verdict, x.Tier, x.CreatedAt.Sub(start)))
@@ -136,22 +136,22 @@ func TestTrustReviseNotesAndWaits(t *testing.T) {
 	f := standard(t)
 	auto := approvals.DeadlineAutoApprove
 	f.set("client", approvals.AccountSettings{DeadlinePolicy: &auto, RemindMax: ptr(0)})
-	start := f.now
-	d := f.submit("ed@acme.test", "client", "first")
-	f.must(f.svc.Reject(f.ctx, f.as("c1@client.test"), d.ID, "again"))
-	f.now = start.Add(time.Hour)
-	at := f.now.Add(2 * time.Minute)
-	v, err := f.svc.Revise(f.ctx, f.as("ed@acme.test"), d.ID, approvals.DraftInput{Text: "second", ScheduledAt: &at})
-	f.ok(err)
+	start := f.Now
+	d := f.Submit("ed@acme.test", "client", "first")
+	f.Must(f.Svc.Reject(f.Ctx, f.As("c1@client.test"), d.ID, "again"))
+	f.Now = start.Add(time.Hour)
+	at := f.Now.Add(2 * time.Minute)
+	v, err := f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), d.ID, approvals.DraftInput{Text: "second", ScheduledAt: &at})
+	f.OK(err)
 	if len(v.Notes) != 1 || !strings.Contains(v.Notes[0], "auto-approve will not act before") {
 		t.Errorf("revise notes = %q", v.Notes)
 	}
-	f.now = start.Add(5*time.Hour - time.Second) // 4h after the revision, less a second
+	f.Now = start.Add(5*time.Hour - time.Second) // 4h after the revision, less a second
 	if got := f.sweep(2); got != 0 {
 		t.Fatalf("inside the revision's window: %d actions", got)
 	}
-	f.now = start.Add(5 * time.Hour)
-	if got := f.sweep(2); got != 1 || f.state(d.ID) != approvals.StateApproved {
-		t.Fatalf("after the revision's window: %d actions, state %s", got, f.state(d.ID))
+	f.Now = start.Add(5 * time.Hour)
+	if got := f.sweep(2); got != 1 || f.State(d.ID) != approvals.StateApproved {
+		t.Fatalf("after the revision's window: %d actions, state %s", got, f.State(d.ID))
 	}
 }

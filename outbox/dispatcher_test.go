@@ -25,16 +25,16 @@ import (
 func TestDispatcherRetryAfter(t *testing.T) {
 	f := standard(t)
 	for i := range 5 {
-		f.submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
+		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 	}
 	limited := true
 	calls := 0
 	var callTimes []time.Time
-	d := &outbox.Dispatcher{Store: f.db, Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
+	d := &outbox.Dispatcher{Store: f.DB, Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler),
 		Jitter: func() float64 { return 1 }, MaxAttempts: 2, Workers: 1, // one send at a time: no call in flight when the 429 comes
 		Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
 			calls++
-			callTimes = append(callTimes, f.now)
+			callTimes = append(callTimes, f.Now)
 			if limited {
 				return &outbox.RetryAfterError{After: time.Minute, Err: errors.New("429 too many requests")}
 			}
@@ -43,35 +43,35 @@ func TestDispatcherRetryAfter(t *testing.T) {
 	round := func() {
 		t.Helper()
 		for {
-			n, err := d.RunOnce(f.ctx)
-			f.ok(err)
+			n, err := d.RunOnce(f.Ctx)
+			f.OK(err)
 			if n == 0 {
 				return
 			}
 		}
 	}
-	start := f.now
+	start := f.Now
 	round()
 	if calls != 1 {
 		t.Fatalf("%d sender calls after a 429 with Retry-After 1m; want 1 (the rest put off)", calls)
 	}
-	f.now = f.now.Add(30 * time.Second)
+	f.Now = f.Now.Add(30 * time.Second)
 	round()
 	if calls != 1 {
 		t.Fatalf("%d sender calls 30s into a 1m Retry-After; want 1", calls)
 	}
-	f.now = start.Add(time.Minute)
+	f.Now = start.Add(time.Minute)
 	round() // one call, 429 again: paused another minute
 	if calls != 2 {
 		t.Fatalf("%d sender calls after the Retry-After; want 2", calls)
 	}
 	limited = false
-	f.now = start.Add(2 * time.Minute)
+	f.Now = start.Add(2 * time.Minute)
 	round()
-	dead, err := f.svc.Outbox(f.ctx, approvals.OutboxDead, 100)
-	f.ok(err)
-	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 100)
-	f.ok(err)
+	dead, err := f.Svc.Outbox(f.Ctx, approvals.OutboxDead, 100)
+	f.OK(err)
+	pending, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 100)
+	f.OK(err)
 	if len(dead) != 0 || len(pending) != 0 {
 		t.Fatalf("%d dead and %d pending rows after the pause; want all sent (put-off rows are not failed attempts)", len(dead), len(pending))
 	}
@@ -125,17 +125,17 @@ func (s *concurrentSender) Send(ctx context.Context, b *approvals.Batch, m *appr
 func TestDispatcherWorkers(t *testing.T) {
 	f := standard(t)
 	for i := range 20 {
-		f.submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
-		f.submit("ed@acme.test", "internal", fmt.Sprintf("internal draft %d", i))
+		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
+		f.Submit("ed@acme.test", "internal", fmt.Sprintf("internal draft %d", i))
 	}
 	senders := []*concurrentSender{{}, {}}
 	var wg sync.WaitGroup
 	for _, s := range senders {
-		d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-			Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 13, Workers: 4}
+		d := &outbox.Dispatcher{Store: f.DB, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+			Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Batch: 13, Workers: 4}
 		wg.Go(func() {
 			for {
-				n, err := d.RunOnce(f.ctx)
+				n, err := d.RunOnce(f.Ctx)
 				if err != nil {
 					t.Error(err)
 					return
@@ -147,10 +147,10 @@ func TestDispatcherWorkers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
-	f.ok(err)
-	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 1000)
-	f.ok(err)
+	sent, err := f.Svc.Outbox(f.Ctx, approvals.OutboxSent, 1000)
+	f.OK(err)
+	pending, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 1000)
+	f.OK(err)
 	if len(sent) != 100 || len(pending) != 0 {
 		t.Fatalf("%d sent, %d pending; want 100 sent (20×3 client + 20×2 internal emails)", len(sent), len(pending))
 	}
@@ -188,7 +188,7 @@ func TestDispatcherBatchOutcomes(t *testing.T) {
 	f := standard(t)
 	var doomed, flaky int64
 	for i := range 6 {
-		v := f.submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
+		v := f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 		switch i {
 		case 2:
 			doomed = v.ID
@@ -205,15 +205,15 @@ func TestDispatcherBatchOutcomes(t *testing.T) {
 		}
 		return nil
 	}}
-	d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Jitter: func() float64 { return 1 }}
-	n, err := d.RunOnce(f.ctx)
-	f.ok(err)
+	d := &outbox.Dispatcher{Store: f.DB, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+		Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Jitter: func() float64 { return 1 }}
+	n, err := d.RunOnce(f.Ctx)
+	f.OK(err)
 	if n != 18 {
 		t.Fatalf("claimed %d rows, want 18", n)
 	}
-	all, err := f.svc.Outbox(f.ctx, "", 100)
-	f.ok(err)
+	all, err := f.Svc.Outbox(f.Ctx, "", 100)
+	f.OK(err)
 	for _, m := range all {
 		want := approvals.OutboxSent
 		switch {
@@ -224,7 +224,7 @@ func TestDispatcherBatchOutcomes(t *testing.T) {
 			}
 		case m.Payload.DraftID == flaky && m.Payload.Target == "c3@client.test":
 			want = approvals.OutboxPending
-			if !m.NextAttemptAt.Equal(f.now.Add(5*time.Second)) || m.LeaseUntil != nil || m.LastError == "" {
+			if !m.NextAttemptAt.Equal(f.Now.Add(5*time.Second)) || m.LeaseUntil != nil || m.LastError == "" {
 				t.Errorf("retried row: next %s, lease %v, error %q; want next in 5s, no lease, the error", m.NextAttemptAt, m.LeaseUntil, m.LastError)
 			}
 		}
@@ -258,8 +258,8 @@ func (t countingTx) DraftByID(ctx context.Context, workspaceID, id int64) (*appr
 // load it once, and each still gets its own recipient.
 func TestDispatcherSharesViews(t *testing.T) {
 	f := standard(t)
-	f.submit("ed@acme.test", "client", "one draft, three client approvers")
-	cs := &countingStore{Store: f.db}
+	f.Submit("ed@acme.test", "client", "one draft, three client approvers")
+	cs := &countingStore{Store: f.DB}
 	svc := approvals.NewService(cs)
 	var mu sync.Mutex
 	got := map[string]string{}
@@ -273,10 +273,10 @@ func TestDispatcherSharesViews(t *testing.T) {
 		got[m.Payload.Target] = r.Email + " " + v.Current.Text
 		return nil
 	}}
-	d := &outbox.Dispatcher{Store: f.db, Views: svc, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
-	n, err := d.RunOnce(f.ctx)
-	f.ok(err)
+	d := &outbox.Dispatcher{Store: f.DB, Views: svc, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+		Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler)}
+	n, err := d.RunOnce(f.Ctx)
+	f.OK(err)
 	if n != 3 {
 		t.Fatalf("claimed %d rows, want 3", n)
 	}
@@ -291,7 +291,7 @@ func TestDispatcherSharesViews(t *testing.T) {
 		t.Errorf("draft loaded %d times for one batch, want 1", n)
 	}
 	// Outside a dispatcher batch nothing is cached.
-	if _, _, err := svc.NotificationView(f.ctx, nil, approvals.Notification{WorkspaceID: 1, DraftID: 1}); err == nil {
+	if _, _, err := svc.NotificationView(f.Ctx, nil, approvals.Notification{WorkspaceID: 1, DraftID: 1}); err == nil {
 		if n := cs.drafts.Load(); n != 2 {
 			t.Errorf("draft loaded %d times after a call outside a batch, want 2", n)
 		}
@@ -342,16 +342,16 @@ func (s *recorderStore) nCommitted() int {
 // perLane messages to each of lanes targets, interleaved so that the
 // rows of one lane are spread over the claim order.
 func enqueueLanes(f *fixture, lanes, perLane int) {
-	f.t.Helper()
+	f.T.Helper()
 	var msgs []*approvals.OutboxMessage
 	for i := range perLane {
 		for l := range lanes {
-			msgs = append(msgs, &approvals.OutboxMessage{Channel: approvals.ChannelEmail, NextAttemptAt: f.now, CreatedAt: f.now,
+			msgs = append(msgs, &approvals.OutboxMessage{Channel: approvals.ChannelEmail, NextAttemptAt: f.Now, CreatedAt: f.Now,
 				IdempotencyKey: fmt.Sprintf("lane%d/%d", l, i),
 				Payload:        approvals.Notification{Event: approvals.EventApprovalRequested, DraftID: int64(l + 1), Target: fmt.Sprintf("l%d@client.test", l)}})
 		}
 	}
-	f.ok(f.db.InTx(f.ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) }))
+	f.OK(f.DB.InTx(f.Ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) }))
 }
 
 // unrecordedCheck returns a send func that fails the test when a send
@@ -393,18 +393,18 @@ func TestDispatcherGroupCommit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			enqueueLanes(f, tt.lanes, tt.perLane)
-			rs := &recorderStore{DB: f.db, delay: 5 * time.Millisecond}
+			rs := &recorderStore{DB: f.DB, delay: 5 * time.Millisecond}
 			s := &concurrentSender{send: unrecordedCheck(t, rs, tt.workers)}
 			d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 100, Workers: tt.workers}
+				Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Batch: 100, Workers: tt.workers}
 			total := tt.lanes * tt.perLane
-			n, err := d.RunOnce(f.ctx)
-			f.ok(err)
+			n, err := d.RunOnce(f.Ctx)
+			f.OK(err)
 			if n != total {
 				t.Fatalf("claimed %d rows, want %d", n, total)
 			}
-			sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
-			f.ok(err)
+			sent, err := f.Svc.Outbox(f.Ctx, approvals.OutboxSent, 1000)
+			f.OK(err)
 			if len(sent) != total || rs.nCommitted() != total {
 				t.Fatalf("%d rows sent, %d outcomes committed; want %d", len(sent), rs.nCommitted(), total)
 			}
@@ -430,13 +430,13 @@ func TestDispatcherRecordFailure(t *testing.T) {
 		run  func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender)
 	}{
 		{"RunOnce", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
-			n, err := d.RunOnce(f.ctx)
+			n, err := d.RunOnce(f.Ctx)
 			if n != 10 || !errors.Is(err, down) {
 				t.Fatalf("RunOnce = %d, %v; want 10 claimed and the recording error", n, err)
 			}
 		}},
 		{"Run, two batches out", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
-			ctx, cancel := context.WithCancel(f.ctx)
+			ctx, cancel := context.WithCancel(f.Ctx)
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 			// Until the sends stop (the rows stay leased: none is due again).
@@ -453,17 +453,17 @@ func TestDispatcherRecordFailure(t *testing.T) {
 				}
 			}
 			cancel()
-			f.ok(<-done)
+			f.OK(<-done)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			enqueueLanes(f, 20, 1)
-			rs := &recorderStore{DB: f.db, fail: down}
+			rs := &recorderStore{DB: f.DB, fail: down}
 			s := &concurrentSender{}
 			d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-				Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 10, Workers: workers,
+				Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Batch: 10, Workers: workers,
 				Interval: 10 * time.Millisecond}
 			tt.run(t, f, d, s)
 			sends := 0
@@ -473,8 +473,8 @@ func TestDispatcherRecordFailure(t *testing.T) {
 			if sends == 0 || sends > workers {
 				t.Errorf("%d sends, the first of which could not be recorded; want 1 to the %d under way", sends, workers)
 			}
-			pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 100)
-			f.ok(err)
+			pending, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 100)
+			f.OK(err)
 			if len(pending) != 20 {
 				t.Errorf("%d rows pending, want all 20 (left to the lease)", len(pending))
 			}
@@ -490,12 +490,12 @@ func TestDispatcherRunPipelines(t *testing.T) {
 	f := newFixture(t)
 	const lanes, perLane, workers = 6, 10, 4
 	enqueueLanes(f, lanes, perLane)
-	rs := &recorderStore{DB: f.db, delay: time.Millisecond}
+	rs := &recorderStore{DB: f.DB, delay: time.Millisecond}
 	s := &concurrentSender{send: unrecordedCheck(t, rs, workers)}
 	d := &outbox.Dispatcher{Store: rs, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Workers: workers,
+		Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Workers: workers,
 		Interval: 10 * time.Millisecond}
-	ctx, cancel := context.WithCancel(f.ctx)
+	ctx, cancel := context.WithCancel(f.Ctx)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -503,9 +503,9 @@ func TestDispatcherRunPipelines(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
-	f.ok(<-done)
-	sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
-	f.ok(err)
+	f.OK(<-done)
+	sent, err := f.Svc.Outbox(f.Ctx, approvals.OutboxSent, 1000)
+	f.OK(err)
 	if len(sent) != lanes*perLane {
 		t.Fatalf("%d rows sent, want %d", len(sent), lanes*perLane)
 	}
@@ -530,23 +530,23 @@ func TestDispatcherLeaseRunsOut(t *testing.T) {
 	f := newFixture(t)
 	enqueueLanes(f, 2, 1)
 	var mu sync.Mutex
-	now := f.now
+	now := f.Now
 	s := &concurrentSender{send: func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error {
 		mu.Lock()
 		defer mu.Unlock()
 		now = now.Add(2 * time.Minute) // the send outlasts the lease
 		return nil
 	}}
-	d := &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+	d := &outbox.Dispatcher{Store: f.DB, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }, Logger: slog.New(slog.DiscardHandler),
 		Workers: 1, Lease: time.Minute}
-	n, err := d.RunOnce(f.ctx)
-	f.ok(err)
+	n, err := d.RunOnce(f.Ctx)
+	f.OK(err)
 	if n != 2 || len(s.delivered) != 1 {
 		t.Fatalf("claimed %d, sent %d; want 2 claimed and only the first sent", n, len(s.delivered))
 	}
-	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 10)
-	f.ok(err)
+	pending, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 10)
+	f.OK(err)
 	if len(pending) != 1 || pending[0].LeaseUntil == nil {
 		t.Errorf("pending rows %v; want the second, still under its (run-out) lease", pending)
 	}
@@ -555,7 +555,7 @@ func TestDispatcherLeaseRunsOut(t *testing.T) {
 func TestDispatcher(t *testing.T) {
 	f := standard(t)
 	for i := range 20 {
-		f.submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
+		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 	}
 	var mu sync.Mutex
 	delivered := map[int64]int{}
@@ -566,8 +566,8 @@ func TestDispatcher(t *testing.T) {
 		return nil
 	})
 	newDispatcher := func(s outbox.Sender) *outbox.Dispatcher {
-		return &outbox.Dispatcher{Store: f.db, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
-			Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Jitter: func() float64 { return 1 }}
+		return &outbox.Dispatcher{Store: f.DB, Senders: map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: s},
+			Now: func() time.Time { return f.Now }, Logger: slog.New(slog.DiscardHandler), Batch: 7, Jitter: func() float64 { return 1 }}
 	}
 	var wg sync.WaitGroup
 	for range 2 {
@@ -576,7 +576,7 @@ func TestDispatcher(t *testing.T) {
 			defer wg.Done()
 			d := newDispatcher(sender)
 			for {
-				n, err := d.RunOnce(f.ctx)
+				n, err := d.RunOnce(f.Ctx)
 				if err != nil {
 					t.Error(err)
 					return
@@ -588,13 +588,13 @@ func TestDispatcher(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	pending, err := f.svc.Outbox(f.ctx, approvals.OutboxPending, 1000)
-	f.ok(err)
+	pending, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 1000)
+	f.OK(err)
 	if len(pending) != 0 {
 		t.Fatalf("%d rows still pending", len(pending))
 	}
-	sent, err := f.svc.Outbox(f.ctx, approvals.OutboxSent, 1000)
-	f.ok(err)
+	sent, err := f.Svc.Outbox(f.Ctx, approvals.OutboxSent, 1000)
+	f.OK(err)
 	if len(sent) != 60 || len(delivered) != 60 {
 		t.Fatalf("sent %d, delivered %d distinct, want 60", len(sent), len(delivered))
 	}
@@ -605,7 +605,7 @@ func TestDispatcher(t *testing.T) {
 	}
 
 	t.Run("fails three times then succeeds", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "internal", "flaky")
+		v := f.Submit("ed@acme.test", "internal", "flaky")
 		var mu sync.Mutex // the two rows may go out at once
 		calls := 0
 		d := newDispatcher(outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
@@ -621,23 +621,23 @@ func TestDispatcher(t *testing.T) {
 			return nil
 		}))
 		for range 10 {
-			_, err := d.RunOnce(f.ctx)
-			f.ok(err)
-			f.now = f.now.Add(2 * time.Hour) // past any backoff
+			_, err := d.RunOnce(f.Ctx)
+			f.OK(err)
+			f.Now = f.Now.Add(2 * time.Hour) // past any backoff
 		}
 		if calls != 4+1 && calls != 4 {
 			// two internal approvers: the first row fails 3 times then
 			// succeeds, the second succeeds at once.
 			t.Fatalf("calls = %d", calls)
 		}
-		dead, err := f.svc.Outbox(f.ctx, approvals.OutboxDead, 100)
-		f.ok(err)
+		dead, err := f.Svc.Outbox(f.Ctx, approvals.OutboxDead, 100)
+		f.OK(err)
 		if len(dead) != 0 {
 			t.Fatalf("dead rows: %+v", dead)
 		}
 	})
 	t.Run("permanent failure ends dead", func(t *testing.T) {
-		v := f.submit("ed@acme.test", "internal", "doomed")
+		v := f.Submit("ed@acme.test", "internal", "doomed")
 		d := newDispatcher(outbox.SenderFunc(func(ctx context.Context, _ *approvals.Batch, m *approvals.OutboxMessage) error {
 			if m.Payload.DraftID == v.ID {
 				return errors.New("550 no such user")
@@ -646,12 +646,12 @@ func TestDispatcher(t *testing.T) {
 		}))
 		d.MaxAttempts = 3
 		for range 6 {
-			_, err := d.RunOnce(f.ctx)
-			f.ok(err)
-			f.now = f.now.Add(2 * time.Hour)
+			_, err := d.RunOnce(f.Ctx)
+			f.OK(err)
+			f.Now = f.Now.Add(2 * time.Hour)
 		}
-		dead, err := f.svc.Outbox(f.ctx, approvals.OutboxDead, 100)
-		f.ok(err)
+		dead, err := f.Svc.Outbox(f.Ctx, approvals.OutboxDead, 100)
+		f.OK(err)
 		if len(dead) != 2 || !strings.Contains(dead[0].LastError, "550") || dead[0].Attempts != 3 {
 			t.Fatalf("dead = %+v", dead)
 		}
