@@ -1,6 +1,11 @@
 package approvals
 
-import "time"
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
 
 // Account is a client's social page or profile.
 type Account struct {
@@ -108,4 +113,174 @@ func (a Access) IsApprover(t Tier) bool {
 		}
 	}
 	return false
+}
+
+var handleRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+func (s *Service) accountByHandle(ctx context.Context, tx Tx, ws *Workspace, handle string) (*Account, error) {
+	acc, err := tx.AccountByHandle(ctx, ws.ID, strings.ToLower(strings.TrimSpace(handle)))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "no account %q in workspace %q", handle, ws.Slug)
+	}
+	return acc, err
+}
+
+// AddAccount adds a social account. Errors: EINVALID, ECONFLICT, EUNAUTHORIZED.
+func (s *Service) AddAccount(ctx context.Context, a Actor, handle, name string) (*Account, error) {
+	var out *Account
+	err := s.do(ctx, a, "account.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		if err := requireAdmin(p, "add accounts"); err != nil {
+			return err
+		}
+		h := strings.ToLower(strings.TrimSpace(handle))
+		if !handleRe.MatchString(h) {
+			return Errorf(EINVALID, "invalid account handle %q: use lowercase letters, digits, dots, dashes and underscores", handle)
+		}
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return Errorf(EINVALID, "account name is empty")
+		}
+		acc := &Account{WorkspaceID: p.ws.ID, Handle: h, Name: name, InternalRule: RuleAny, ClientRule: RuleAny, RemindAfter: 24 * time.Hour}
+		e.Detail = h
+		out = acc
+		if err := tx.CreateAccount(ctx, acc); err != nil {
+			return err
+		}
+		e.AccountID = acc.ID
+		return nil
+	})
+	return out, err
+}
+
+// Account returns one account the actor may view.
+// Errors: ENOTFOUND, EUNAUTHORIZED.
+func (s *Service) Account(ctx context.Context, a Actor, handle string) (*Account, error) {
+	var out *Account
+	err := s.view(ctx, a, "account.show", func(ctx context.Context, tx Tx, p *principal) error {
+		acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+		if err != nil {
+			return err
+		}
+		if p.member != nil {
+			access, err := s.access(ctx, tx, p.member, acc)
+			if err != nil {
+				return err
+			}
+			if !access.Can(CapView) {
+				return Errorf(EUNAUTHORIZED, "%s has no access to account %q", p.member.Email, acc.Handle)
+			}
+		}
+		out = acc
+		return nil
+	})
+	return out, err
+}
+
+// SetAccount changes an account's settings. Switching a tier on needs an
+// approver in that tier (checked by the store at commit). Reminder and
+// deadline changes apply to drafts already waiting, from the next sweep.
+// Errors: ENOTFOUND (account, backup approver), EINVALID (names the account
+// and tier, or the reminder or deadline setting), EUNAUTHORIZED.
+func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set AccountSettings) (*Account, error) {
+	var out *Account
+	err := s.do(ctx, a, "account.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+		if err != nil {
+			return err
+		}
+		e.AccountID = acc.ID
+		if err := s.requireManage(ctx, tx, p, acc); err != nil {
+			return err
+		}
+		if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
+			return err
+		}
+		var changes []string
+		if set.Name != nil {
+			if strings.TrimSpace(*set.Name) == "" {
+				return Errorf(EINVALID, "account name is empty")
+			}
+			acc.Name = strings.TrimSpace(*set.Name)
+			changes = append(changes, "name")
+		}
+		if set.NeedsInternalApproval != nil {
+			acc.NeedsInternalApproval = *set.NeedsInternalApproval
+			changes = append(changes, "internal-approval="+onOff(*set.NeedsInternalApproval))
+		}
+		if set.NeedsClientApproval != nil {
+			acc.NeedsClientApproval = *set.NeedsClientApproval
+			changes = append(changes, "client-approval="+onOff(*set.NeedsClientApproval))
+		}
+		if set.InternalRule != nil {
+			if _, err := ParseRule(string(*set.InternalRule)); err != nil {
+				return err
+			}
+			acc.InternalRule = *set.InternalRule
+			changes = append(changes, "internal-rule="+string(*set.InternalRule))
+		}
+		if set.ClientRule != nil {
+			if _, err := ParseRule(string(*set.ClientRule)); err != nil {
+				return err
+			}
+			acc.ClientRule = *set.ClientRule
+			changes = append(changes, "client-rule="+string(*set.ClientRule))
+		}
+		if set.SlackChannel != nil {
+			acc.SlackChannel = strings.TrimSpace(*set.SlackChannel)
+			changes = append(changes, "slack-channel="+acc.SlackChannel)
+		}
+		if set.RemindAfter != nil {
+			if *set.RemindAfter < time.Minute {
+				return Errorf(EINVALID, "remind-after must be at least 1m")
+			}
+			acc.RemindAfter = *set.RemindAfter
+			changes = append(changes, "remind-after="+set.RemindAfter.String())
+		}
+		clocks, err := s.setDeadlineSettings(ctx, tx, p, acc, set, &changes)
+		if err != nil {
+			return err
+		}
+		e.Detail = acc.Handle + ": " + strings.Join(changes, " ")
+		out = acc
+		if err := s.requireApprovers(ctx, tx, p.ws, []*Account{acc}); err != nil {
+			return err
+		}
+		if err := tx.UpdateAccount(ctx, acc); err != nil {
+			return err
+		}
+		if clocks { // pending drafts follow the new reminder and deadline settings
+			return tx.WakeAccountClocks(ctx, p.ws.ID, acc.ID, s.now())
+		}
+		return nil
+	})
+	return out, err
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// Accounts lists the accounts the actor can view (all, for the operator).
+// Errors: ENOTFOUND, EUNAUTHORIZED.
+func (s *Service) Accounts(ctx context.Context, a Actor) ([]Access, error) {
+	var out []Access
+	err := s.view(ctx, a, "account.list", func(ctx context.Context, tx Tx, p *principal) error {
+		if p.member == nil {
+			accs, err := tx.Accounts(ctx, p.ws.ID)
+			if err != nil {
+				return err
+			}
+			for _, acc := range accs {
+				out = append(out, Access{Account: *acc, Caps: RoleOwner.Ceiling()})
+			}
+			return nil
+		}
+		var err error
+		out, err = s.memberAccess(ctx, tx, p.member, true)
+		return err
+	})
+	return out, err
 }

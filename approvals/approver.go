@@ -180,3 +180,95 @@ func (s *Service) requireWorkspaceApprovers(ctx context.Context, tx Tx, ws *Work
 	}
 	return s.requireApprovers(ctx, tx, ws, accs)
 }
+
+// AddApprover flags a member as an approver of an account in a tier.
+// Errors: ENOTFOUND, EINVALID (no access, wrong role for the tier), ECONFLICT, EUNAUTHORIZED.
+func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
+	return s.do(ctx, a, "approver.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
+		if err != nil {
+			return err
+		}
+		if err := s.requireCanApprove(ctx, tx, ap, acc); err != nil {
+			return err
+		}
+		return tx.AddApprover(ctx, ap)
+	})
+}
+
+// RemoveApprover removes an approver flag; refused for the last approver of
+// a tier the account needs. Errors: ENOTFOUND, EINVALID, EUNAUTHORIZED.
+func (s *Service) RemoveApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
+	return s.do(ctx, a, "approver.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
+		if err != nil {
+			return err
+		}
+		if err := tx.RemoveApprover(ctx, ap); err != nil {
+			return err
+		}
+		if err := s.requireApprovers(ctx, tx, p.ws, []*Account{acc}); err != nil {
+			return err
+		}
+		return s.reevaluateAccount(ctx, tx, p, acc)
+	})
+}
+
+// requireCanApprove refuses to make ap's member an approver unless they
+// are active, hold the tier's role and have access (invariant 1); the
+// account is locked.
+func (s *Service) requireCanApprove(ctx context.Context, tx Tx, ap *Approver, acc *Account) error {
+	m, err := tx.MemberByID(ctx, acc.WorkspaceID, ap.MemberID)
+	if err != nil {
+		return err
+	}
+	if !m.Active() {
+		return Errorf(EINVALID, "%s is deactivated and cannot be an approver of account %q", m.Email, acc.Handle)
+	}
+	raw, err := tx.AccountMemberAccess(ctx, acc.WorkspaceID, acc.ID, m.ID)
+	if err != nil {
+		return err
+	}
+	if t, ok := m.Role.ApproverTier(); !ok || t != ap.Tier {
+		want := "clients"
+		if ap.Tier == TierInternal {
+			want = "owners or admins"
+		}
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: %s approvers must be %s, and %s is %s", m.Email, ap.Tier, acc.Handle, ap.Tier, want, m.Email, article(m.Role))
+	}
+	if !canHold(m.Role, raw, ap.Tier) {
+		return Errorf(EINVALID, "%s cannot be a %s approver of account %q: they have no access to it; grant access first", m.Email, ap.Tier, acc.Handle)
+	}
+	return nil
+}
+
+// article names a role with its indefinite article: "an admin", "a client".
+func article(r Role) string {
+	if r == RoleAdmin || r == RoleOwner || r == RoleEditor {
+		return "an " + string(r)
+	}
+	return "a " + string(r)
+}
+
+func (s *Service) approverFor(ctx context.Context, tx Tx, p *principal, handle, email string, tier Tier, e *AuditEntry) (*Approver, *Account, error) {
+	if _, err := ParseTier(string(tier)); err != nil {
+		return nil, nil, err
+	}
+	acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.AccountID = acc.ID
+	if err := s.requireManage(ctx, tx, p, acc); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
+		return nil, nil, err
+	}
+	m, err := s.memberByEmail(ctx, tx, p.ws, email)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.Detail = acc.Handle + " " + m.Email + " tier " + string(tier)
+	return &Approver{WorkspaceID: p.ws.ID, AccountID: acc.ID, MemberID: m.ID, Tier: tier}, acc, nil
+}

@@ -1,6 +1,11 @@
 package approvals
 
-import "time"
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
 
 // Workspace is one agency tenant. Nothing ever crosses workspaces.
 type Workspace struct {
@@ -15,4 +20,79 @@ type Workspace struct {
 	// (see SetWebhook); read-only here.
 	OwnWebhook bool      `json:"own_webhook,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+}
+
+var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// CreateWorkspace creates a workspace. Only the operator may.
+// Errors: EINVALID (slug, name), ECONFLICT (slug taken), EUNAUTHORIZED.
+func (s *Service) CreateWorkspace(ctx context.Context, a Actor, slug, name string) (*Workspace, error) {
+	if !a.isOperator() {
+		return nil, Errorf(EUNAUTHORIZED, "only the operator may create workspaces")
+	}
+	slug = strings.TrimSpace(slug)
+	if !slugRe.MatchString(slug) {
+		return nil, Errorf(EINVALID, "invalid workspace slug %q: use lowercase letters, digits and dashes, starting with a letter or digit", slug)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, Errorf(EINVALID, "workspace name is empty")
+	}
+	w := &Workspace{Slug: slug, Name: name}
+	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if err := tx.CreateWorkspace(ctx, w); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &AuditEntry{WorkspaceID: w.ID, At: s.now(), Actor: a.label(), Channel: a.Channel, Action: "workspace.create", Outcome: OutcomeOK, Detail: slug, Meta: a.Meta})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// WorkspaceSettings is a partial update of a workspace.
+type WorkspaceSettings struct {
+	Name            *string
+	SlackTeamID     *string
+	InternalChannel *string
+}
+
+// SetWorkspace changes a workspace's settings.
+// Errors: ENOTFOUND, EINVALID, ECONFLICT (Slack team bound elsewhere), EUNAUTHORIZED.
+func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettings) (*Workspace, error) {
+	var out *Workspace
+	err := s.do(ctx, a, "workspace.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+		if err := requireAdmin(p, "change the workspace"); err != nil {
+			return err
+		}
+		w := *p.ws
+		if set.Name != nil {
+			if strings.TrimSpace(*set.Name) == "" {
+				return Errorf(EINVALID, "workspace name is empty")
+			}
+			w.Name = strings.TrimSpace(*set.Name)
+		}
+		if set.SlackTeamID != nil {
+			w.SlackTeamID = strings.TrimSpace(*set.SlackTeamID)
+		}
+		if set.InternalChannel != nil {
+			w.InternalChannel = strings.TrimSpace(*set.InternalChannel)
+		}
+		e.Detail = w.Slug
+		out = &w
+		return tx.UpdateWorkspace(ctx, &w)
+	})
+	return out, err
+}
+
+// Workspace returns the workspace the actor names.
+// Errors: ENOTFOUND, EUNAUTHORIZED.
+func (s *Service) Workspace(ctx context.Context, a Actor) (*Workspace, error) {
+	var out *Workspace
+	err := s.view(ctx, a, "workspace.show", func(ctx context.Context, tx Tx, p *principal) error {
+		out = p.ws
+		return nil
+	})
+	return out, err
 }

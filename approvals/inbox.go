@@ -1,0 +1,254 @@
+package approvals
+
+import "context"
+
+// Inbox is what a member has on their plate: the drafts waiting on their
+// decision and their own drafts still in flight.
+type Inbox struct {
+	Member *Member `json:"member"`
+	// Waiting are drafts in a tier the member approves, on their current
+	// revision, which the member has not decided yet (never their own).
+	Waiting []*DraftView `json:"waiting"`
+	// Mine are the member's own drafts that wait on a tier or were rejected.
+	Mine []DraftSummary `json:"mine"`
+}
+
+// InboxTx is what Inbox reads in bulk: a handful of set-based queries for
+// all of a member's drafts at once, however many there are. Every lookup is
+// scoped to the workspace.
+type InboxTx interface {
+	// PendingDraftsIn returns the drafts of the accounts that wait on a
+	// tier, oldest first.
+	PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs []int64) ([]*Draft, error)
+	// DecisionsOf returns the drafts' decisions by draft ID, each list
+	// oldest first with Approver filled (as Tx.Decisions).
+	DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Decision, error)
+	// RevisionsOf returns the drafts' revisions by draft ID, oldest first.
+	RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Revision, error)
+	// CommentsOf returns the drafts' comments by draft ID, each list oldest
+	// first with Author filled (as Tx.Comments).
+	CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Comment, error)
+	// MembersByID returns the members with the IDs by ID (absent IDs are
+	// left out).
+	MembersByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Member, error)
+	// ApproversOf returns the approvers of the accounts by account and tier,
+	// each list ordered as Tx.Approvers orders it.
+	ApproversOf(ctx context.Context, workspaceID int64, accountIDs []int64) (map[int64]map[Tier][]*Member, error)
+	// AuthoredDrafts returns at most limit of the author's drafts on the
+	// accounts in the states, newest first, with their current text.
+	AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []State, limit int) ([]*Draft, error)
+}
+
+// Inbox returns the actor's inbox (for Slack's App Home). It reads in a
+// fixed number of statements whatever the number of drafts.
+// Errors: ENOTFOUND, EUNAUTHORIZED.
+func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
+	var out *Inbox
+	err := s.view(ctx, a, "draft.inbox", func(ctx context.Context, tx Tx, p *principal) error {
+		if err := requireMember(p); err != nil {
+			return err
+		}
+		access, err := s.memberAccess(ctx, tx, p.member, true)
+		if err != nil {
+			return err
+		}
+		in := &Inbox{Member: p.member, Waiting: []*DraftView{}, Mine: []DraftSummary{}}
+		byAccount := map[int64]Access{}
+		var ids, approving []int64
+		for _, acc := range access {
+			byAccount[acc.Account.ID] = acc
+			ids = append(ids, acc.Account.ID)
+			if len(acc.Tiers) > 0 {
+				approving = append(approving, acc.Account.ID)
+			}
+		}
+		if len(approving) > 0 {
+			if in.Waiting, err = s.waiting(ctx, tx, p, byAccount, approving); err != nil {
+				return err
+			}
+		}
+		if len(ids) > 0 {
+			ds, err := tx.AuthoredDrafts(ctx, p.ws.ID, p.member.ID, ids,
+				[]State{StatePendingInternal, StatePendingClient, StateRejected}, 200)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				in.Mine = append(in.Mine, DraftSummary{ID: d.ID, Account: byAccount[d.AccountID].Account.Handle, Author: p.member.Label(),
+					State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
+			}
+		}
+		out = in
+		return nil
+	})
+	return out, err
+}
+
+// waiting returns the drafts of the approving accounts that wait on the
+// member's decision, as full views, oldest first.
+func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount map[int64]Access, approving []int64) ([]*DraftView, error) {
+	out := []*DraftView{}
+	pending, err := tx.PendingDraftsIn(ctx, p.ws.ID, approving)
+	if err != nil || len(pending) == 0 {
+		return out, err
+	}
+	pendingIDs := make([]int64, len(pending))
+	for i, d := range pending {
+		pendingIDs[i] = d.ID
+	}
+	decisions, err := tx.DecisionsOf(ctx, p.ws.ID, pendingIDs)
+	if err != nil {
+		return nil, err
+	}
+	var ds []*Draft
+	for _, d := range pending {
+		acc := byAccount[d.AccountID]
+		t, _ := d.State.Tier()
+		if !acc.IsApprover(t) || d.AuthorID == p.member.ID || !canSee(p.member, acc, d) {
+			continue
+		}
+		decided := false
+		for _, x := range decisions[d.ID] {
+			if x.Revision == d.Revision && x.Tier == t && x.ApproverID == p.member.ID {
+				decided = true
+			}
+		}
+		if decided {
+			continue
+		}
+		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return out, nil
+	}
+	// The accounts and decisions are in hand already.
+	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, accounts: map[int64]*Account{}, decisions: decisions}
+	for _, d := range ds {
+		acc := byAccount[d.AccountID].Account
+		pre.accounts[d.AccountID] = &acc
+	}
+	if err := pre.preload(ctx, ds, nil); err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		v, err := loadDraftView(ctx, pre, p.ws, d)
+		if err != nil {
+			return nil, err
+		}
+		if writers(d, v.revisions)[p.member.ID] {
+			continue // nobody decides on words they wrote
+		}
+		out = append(out, v.For(ReaderOf(p.member)))
+	}
+	return out, nil
+}
+
+// preloadedTx answers the lookups of draftView from rows read in bulk, so
+// that building many views takes no further statement; anything it was not
+// given goes to the transaction itself.
+type preloadedTx struct {
+	Tx
+	ws        int64
+	drafts    map[int64]bool // the drafts whose revisions, decisions and comments were read
+	accounts  map[int64]*Account
+	members   map[int64]*Member
+	revisions map[int64][]*Revision
+	decisions map[int64][]*Decision
+	comments  map[int64][]*Comment
+	approvers map[int64]map[Tier][]*Member
+}
+
+// preload reads, in a fixed number of statements whatever the number of
+// drafts, what draftView needs for ds that t was not given already: their
+// accounts, revisions, decisions and comments, their authors and the
+// members also wanted, and the accounts' approvers.
+func (t *preloadedTx) preload(ctx context.Context, ds []*Draft, alsoMembers []int64) error {
+	var draftIDs, accountIDs []int64
+	memberIDs := append([]int64(nil), alsoMembers...)
+	seenAccount, seenMember := map[int64]bool{}, map[int64]bool{}
+	for _, id := range alsoMembers {
+		seenMember[id] = true
+	}
+	if t.drafts == nil {
+		t.drafts = map[int64]bool{}
+	}
+	for _, d := range ds {
+		t.drafts[d.ID] = true
+		draftIDs = append(draftIDs, d.ID)
+		if !seenAccount[d.AccountID] {
+			seenAccount[d.AccountID] = true
+			accountIDs = append(accountIDs, d.AccountID)
+		}
+		if !seenMember[d.AuthorID] {
+			seenMember[d.AuthorID] = true
+			memberIDs = append(memberIDs, d.AuthorID)
+		}
+	}
+	var err error
+	if t.members, err = t.Tx.MembersByID(ctx, t.ws, memberIDs); err != nil {
+		return err
+	}
+	if len(draftIDs) == 0 {
+		return nil
+	}
+	if t.accounts == nil {
+		if t.accounts, err = t.Tx.AccountsByID(ctx, t.ws, accountIDs); err != nil {
+			return err
+		}
+	}
+	if t.revisions, err = t.Tx.RevisionsOf(ctx, t.ws, draftIDs); err != nil {
+		return err
+	}
+	if t.decisions == nil {
+		if t.decisions, err = t.Tx.DecisionsOf(ctx, t.ws, draftIDs); err != nil {
+			return err
+		}
+	}
+	if t.comments, err = t.Tx.CommentsOf(ctx, t.ws, draftIDs); err != nil {
+		return err
+	}
+	t.approvers, err = t.Tx.ApproversOf(ctx, t.ws, accountIDs)
+	return err
+}
+
+func (t *preloadedTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {
+	if a, ok := t.accounts[id]; ok && workspaceID == t.ws {
+		return a, nil
+	}
+	return t.Tx.AccountByID(ctx, workspaceID, id)
+}
+
+func (t *preloadedTx) MemberByID(ctx context.Context, workspaceID, id int64) (*Member, error) {
+	if m, ok := t.members[id]; ok && workspaceID == t.ws {
+		return m, nil
+	}
+	return t.Tx.MemberByID(ctx, workspaceID, id)
+}
+
+func (t *preloadedTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, error) {
+	if t.drafts[draftID] {
+		return t.revisions[draftID], nil
+	}
+	return t.Tx.Revisions(ctx, draftID)
+}
+
+func (t *preloadedTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, error) {
+	if t.drafts[draftID] {
+		return t.decisions[draftID], nil
+	}
+	return t.Tx.Decisions(ctx, draftID)
+}
+
+func (t *preloadedTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error) {
+	if t.drafts[draftID] {
+		return t.comments[draftID], nil
+	}
+	return t.Tx.Comments(ctx, draftID)
+}
+
+func (t *preloadedTx) Approvers(ctx context.Context, workspaceID, accountID int64, tier Tier) ([]*Member, error) {
+	if _, ok := t.accounts[accountID]; ok && workspaceID == t.ws {
+		return t.approvers[accountID][tier], nil
+	}
+	return t.Tx.Approvers(ctx, workspaceID, accountID, tier)
+}
