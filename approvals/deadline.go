@@ -118,7 +118,7 @@ func reviewNotes(acc *Account, rev *Revision, st State, now time.Time) []string 
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("the %s tier has until %s; %s will not act before %s (the account's review window is %s)",
-			t, stamp(due), acc.DeadlinePolicy, stamp(earliest), acc.MinReview))
+			t, Stamp(due), acc.DeadlinePolicy, Stamp(earliest), acc.MinReview))
 	}
 	return notes
 }
@@ -141,7 +141,7 @@ func (s *Service) applyDeadline(ctx context.Context, tx Tx, ws *Workspace, acc *
 	p := &principal{ws: ws}
 	now := s.now()
 	policy := acc.DeadlinePolicy
-	why := fmt.Sprintf("no %s decision by the deadline, %s", tier, stamp(at))
+	why := fmt.Sprintf("no %s decision by the deadline, %s", tier, Stamp(at))
 	var outcome string
 	switch policy {
 	case DeadlineExpire:

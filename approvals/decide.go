@@ -70,7 +70,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		if x := c.repeat; x != nil {
 			if x.Verdict != in.Verdict {
 				return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
-					Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
+					Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, Stamp(x.CreatedAt), x.Channel)}
 			}
 			view, err := s.draftView(ctx, tx, p, d)
 			if err != nil {
@@ -78,7 +78,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 			}
 			e.Detail = "repeat: already " + pastTense(x.Verdict)
 			out = &DecisionResult{Draft: view, Decision: x, Noop: true,
-				Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt))}
+				Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, Stamp(x.CreatedAt))}
 			return nil
 		}
 		if in.Verdict == VerdictReject {
@@ -218,7 +218,7 @@ func (s *Service) alreadyDecided(d *Draft, tier Tier, decisions []*Decision) err
 		return &Error{Code: ECONFLICT, Reason: ReasonDecided, Message: fmt.Sprintf("draft %d is already %s", d.ID, d.State.Describe())}
 	}
 	return &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: last,
-		Message: fmt.Sprintf("draft %d was already %s by %s at %s via %s", d.ID, pastTense(last.Verdict), last.Approver, stamp(last.CreatedAt), last.Channel)}
+		Message: fmt.Sprintf("draft %d was already %s by %s at %s via %s", d.ID, pastTense(last.Verdict), last.Approver, Stamp(last.CreatedAt), last.Channel)}
 }
 
 func pastTense(v Verdict) string {
@@ -228,7 +228,9 @@ func pastTense(v Verdict) string {
 	return "approved"
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// Stamp words a time in the core's messages and in Slack: in UTC, since the
+// reader's zone is unknown.
+func Stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func (s *Service) lockDraft(ctx context.Context, tx Tx, ws *Workspace, id int64) (*Draft, error) {
 	d, err := tx.LockDraft(ctx, ws.ID, id)

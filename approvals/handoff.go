@@ -327,7 +327,7 @@ func (s *Service) MarkPublished(ctx context.Context, a Actor, draftID int64, pub
 				e.Detail += " at " + publishedURL
 			}
 		} else {
-			e.Detail = "repeat: already published at " + stamp(*h.PublishedAt)
+			e.Detail = "repeat: already published at " + Stamp(*h.PublishedAt)
 		}
 		out, err = s.handoffView(ctx, tx, p, d, h)
 		return err

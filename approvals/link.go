@@ -89,7 +89,7 @@ func (s *Service) decidable(ctx context.Context, tx Tx, p *principal, d *Draft, 
 	}
 	if x := c.repeat; x != nil {
 		return "", &Error{Code: ECONFLICT, Reason: ReasonDecided, Decision: x,
-			Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, stamp(x.CreatedAt), x.Channel)}
+			Message: fmt.Sprintf("you already %s draft %d at %s via %s", pastTense(x.Verdict), d.ID, Stamp(x.CreatedAt), x.Channel)}
 	}
 	return c.tier, nil
 }

@@ -26,6 +26,15 @@ type Member struct {
 // Active reports whether the member may act at all.
 func (m *Member) Active() bool { return m != nil && m.DeactivatedAt == nil }
 
+// DisplayName is how the member is called to others: their name, else
+// their email.
+func (m Member) DisplayName() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.Email
+}
+
 // Label returns how the member is named in messages: "Name <email>".
 func (m *Member) Label() string {
 	if m == nil {
@@ -267,7 +276,7 @@ func (s *Service) DeactivateMember(ctx context.Context, a Actor, email string) (
 		}
 		e.Detail = m.Email
 		if !m.Active() {
-			return Errorf(ECONFLICT, "%s was already deactivated at %s", m.Email, stamp(*m.DeactivatedAt))
+			return Errorf(ECONFLICT, "%s was already deactivated at %s", m.Email, Stamp(*m.DeactivatedAt))
 		}
 		if p.member != nil && p.member.ID == m.ID {
 			return Errorf(EINVALID, "you cannot deactivate yourself; ask another admin or owner")

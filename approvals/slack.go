@@ -267,7 +267,7 @@ func (s *Service) slackLinkOpen(ctx context.Context, tx Tx, ws *Workspace, m *Me
 		return nil, err
 	}
 	if r.UsedAt != nil {
-		return nil, Errorf(ECONFLICT, "this confirmation link was already used at %s; it works once", stamp(*r.UsedAt))
+		return nil, Errorf(ECONFLICT, "this confirmation link was already used at %s; it works once", Stamp(*r.UsedAt))
 	}
 	return &SlackLinkConfirmation{Request: r, Member: m, Workspace: ws}, nil
 }

@@ -90,7 +90,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 	}
 	switch sub {
 	case "link":
-		return ephemeral(fmt.Sprintf("Your Slack user is linked to %s (%s) in Signoff.", escape(memberName(*m)), m.Role))
+		return ephemeral(fmt.Sprintf("Your Slack user is linked to %s (%s) in Signoff.", escape(m.DisplayName()), m.Role))
 	case "new":
 		if rest != "" {
 			return usage("new")
@@ -306,10 +306,10 @@ func historyText(h *approvals.History) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "*History of draft #%d* (%s)\n", h.Draft.ID, h.Draft.StatusLine())
 	for _, r := range h.Revisions {
-		fmt.Fprintf(&sb, "• %s revision %d: %s\n", stamp(r.CreatedAt), r.Number, escape(truncate(strings.Join(strings.Fields(r.Text), " "), 60)))
+		fmt.Fprintf(&sb, "• %s revision %d: %s\n", approvals.Stamp(r.CreatedAt), r.Number, escape(truncate(strings.Join(strings.Fields(r.Text), " "), 60)))
 	}
 	for _, d := range h.Decisions {
-		fmt.Fprintf(&sb, "• %s %s (rev %d, %s) via %s", stamp(d.CreatedAt), escape(d.Approver), d.Revision, d.Tier, channelName(d.Channel))
+		fmt.Fprintf(&sb, "• %s %s (rev %d, %s) via %s", approvals.Stamp(d.CreatedAt), escape(d.Approver), d.Revision, d.Tier, channelName(d.Channel))
 		if d.Verdict == approvals.VerdictReject {
 			fmt.Fprintf(&sb, " rejected: %s\n", escape(truncate(d.Comment, 200)))
 		} else {
@@ -321,7 +321,7 @@ func historyText(h *approvals.History) string {
 		if c.Internal {
 			note = "commented (internal)"
 		}
-		fmt.Fprintf(&sb, "• %s %s %s: %s\n", stamp(c.CreatedAt), escape(c.Author), note, escape(truncate(c.Text, 200)))
+		fmt.Fprintf(&sb, "• %s %s %s: %s\n", approvals.Stamp(c.CreatedAt), escape(c.Author), note, escape(truncate(c.Text, 200)))
 	}
 	return truncate(strings.TrimRight(sb.String(), "\n"), 3900)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -92,8 +91,6 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
 func channelName(c approvals.Channel) string {
 	switch c {
 	case approvals.ChannelSlack:
@@ -126,20 +123,13 @@ func approverName(v *approvals.DraftView, d *approvals.Decision) string {
 	return d.Approver
 }
 
-func memberName(m approvals.Member) string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Email
-}
-
 // decisionLine says one decision: "Approved by X via Slack at T".
 func decisionLine(v *approvals.DraftView, d *approvals.Decision) string {
 	verb, icon := "Approved", ":white_check_mark:"
 	if d.Verdict == approvals.VerdictReject {
 		verb, icon = "Rejected", ":x:"
 	}
-	return fmt.Sprintf("%s %s by %s via %s at %s", icon, verb, escape(approverName(v, d)), channelName(d.Channel), stamp(d.CreatedAt))
+	return fmt.Sprintf("%s %s by %s via %s at %s", icon, verb, escape(approverName(v, d)), channelName(d.Channel), approvals.Stamp(d.CreatedAt))
 }
 
 // requestStatus words where the request for (revision, tier) stands now
@@ -202,11 +192,11 @@ func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack
 func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 	schedule := "not scheduled"
 	if at := v.Current.ScheduledAt; at != nil {
-		schedule = stamp(*at)
+		schedule = approvals.Stamp(*at)
 	}
 	return []*slack.TextBlockObject{
 		mrkdwn("*Account*\n" + escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"),
-		mrkdwn("*Author*\n" + escape(memberName(v.Author))),
+		mrkdwn("*Author*\n" + escape(v.Author.DisplayName())),
 		mrkdwn("*Scheduled*\n" + schedule),
 		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Current.Number)),
 	}
@@ -272,7 +262,7 @@ func changesText(ops []approvals.DiffOp) string {
 // requestText is the notification text of a request (shown where blocks
 // cannot be: notifications, screen readers).
 func requestText(v *approvals.DraftView, tier approvals.Tier) string {
-	return fmt.Sprintf("Draft #%d on %s by %s needs your %s approval", v.ID, escape(v.Account.Handle), escape(memberName(v.Author)), tier)
+	return fmt.Sprintf("Draft #%d on %s by %s needs your %s approval", v.ID, escape(v.Account.Handle), escape(v.Author.DisplayName()), tier)
 }
 
 // modalMeta is the private metadata of a modal.

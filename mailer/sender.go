@@ -170,8 +170,8 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 	n := m.Payload
 	var err error
 	data := emailData{
-		Name: displayName(*recipient), Email: recipient.Email, Draft: view,
-		Account: view.Account.Name, Author: displayName(view.Author),
+		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view,
+		Account: view.Account.Name, Author: view.Author.DisplayName(),
 		Revision: n.Revision, Text: view.Current.Text,
 	}
 	if data.Account == "" {
@@ -399,11 +399,4 @@ func pastTense(v approvals.Verdict) string {
 		return "rejected"
 	}
 	return "approved"
-}
-
-func displayName(m approvals.Member) string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Email
 }

@@ -204,7 +204,7 @@ func (s *Sender) composeSlackLink(ctx context.Context, m *approvals.OutboxMessag
 	if err != nil {
 		return nil, outbox.Permanent(err)
 	}
-	data := slackLinkEmail{Name: displayName(*c.Member), Email: c.Member.Email, Workspace: c.Workspace.Name,
+	data := slackLinkEmail{Name: c.Member.DisplayName(), Email: c.Member.Email, Workspace: c.Workspace.Name,
 		SlackUserID: c.Request.SlackUserID, SlackTeamID: c.Request.SlackTeamID,
 		ConfirmURL: strings.TrimRight(s.cfg.BaseURL, "/") + "/slack-link/" + tok, Expires: s.codec.Expires()}
 	return s.message(m, c.Member.Email, data, templates.SlackLinkSubject, templates.SlackLinkText, templates.SlackLinkHTML)

@@ -207,7 +207,7 @@ func funcs() map[string]any {
 	return map[string]any{
 		"stamp":    stamp,
 		"diffText": diffText,
-		"name":     name,
+		"name":     approvals.Member.DisplayName,
 	}
 }
 
@@ -227,14 +227,6 @@ func stamp(v any) string {
 		return fmt.Sprint(v)
 	}
 	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
-}
-
-// name is how a member is called on a page: their name, else their email.
-func name(m approvals.Member) string {
-	if m.Name != "" {
-		return m.Name
-	}
-	return m.Email
 }
 
 // diffText renders a word diff for plain text: [-removed-] and {+added+},
