@@ -23,24 +23,24 @@ import (
 type DecisionTx interface {
 	// DecisionRows returns, for a member deciding on d: their raw access
 	// to d's account (as AccountMemberAccess), the tiers of d's revision
-	// an escalation added them to (as ExtraTiers), d's decisions,
+	// an escalation added them to (as BackupTiers), d's decisions,
 	// revisions and comments (as Decisions, Revisions, Comments), the
-	// account's approvers and the revision's added approvers by tier (as
-	// Approvers and ExtraApprovers) and d's author (nil if gone). Errors:
+	// account's approvers and the revision's backup approvers by tier (as
+	// Approvers and BackupApprovers) and d's author (nil if gone). Errors:
 	// ENOTFOUND (the account, or the member).
 	DecisionRows(ctx context.Context, workspaceID int64, d *Draft, memberID int64) (*DecisionRows, error)
 }
 
 // DecisionRows is what DecisionTx.DecisionRows read.
 type DecisionRows struct {
-	Access         *AccountAccess
-	ExtraTiers     []Tier
-	Decisions      []*Decision
-	Revisions      []*Revision
-	Comments       []*Comment
-	Approvers      map[Tier][]*Member
-	ExtraApprovers map[Tier][]*Member
-	Author         *Member
+	Access          *AccountAccess
+	BackupTiers     []Tier
+	Decisions       []*Decision
+	Revisions       []*Revision
+	Comments        []*Comment
+	Approvers       map[Tier][]*Member
+	BackupApprovers map[Tier][]*Member
+	Author          *Member
 }
 
 type callTx struct {
@@ -52,7 +52,7 @@ type callTx struct {
 	revisions map[int64][]*Revision
 	decisions map[int64][]*Decision
 	comments  map[int64][]*Comment
-	extras    map[[2]int64]map[Tier][]*Member // by (draft, revision)
+	backups   map[[2]int64]map[Tier][]*Member // by (draft, revision)
 	outbox    []*OutboxMessage
 }
 
@@ -61,7 +61,7 @@ type callTx struct {
 func newCallTx(tx Tx, ws int64, known ...*Member) *callTx {
 	t := &callTx{Tx: tx, ws: ws, accounts: map[int64]*Account{}, members: map[int64]*Member{},
 		approvers: map[int64]map[Tier][]*Member{}, revisions: map[int64][]*Revision{},
-		decisions: map[int64][]*Decision{}, comments: map[int64][]*Comment{}, extras: map[[2]int64]map[Tier][]*Member{}}
+		decisions: map[int64][]*Decision{}, comments: map[int64][]*Comment{}, backups: map[[2]int64]map[Tier][]*Member{}}
 	for _, m := range known {
 		if m != nil && m.WorkspaceID == ws {
 			t.members[m.ID] = m
@@ -80,18 +80,18 @@ func (t *callTx) DecisionRows(ctx context.Context, workspaceID int64, d *Draft, 
 	t.accounts[acc.ID] = &acc
 	t.approvers[acc.ID] = rows.Approvers
 	t.revisions[d.ID], t.decisions[d.ID], t.comments[d.ID] = rows.Revisions, rows.Decisions, rows.Comments
-	t.extras[[2]int64{d.ID, int64(d.Revision)}] = rows.ExtraApprovers
+	t.backups[[2]int64{d.ID, int64(d.Revision)}] = rows.BackupApprovers
 	if rows.Author != nil {
 		t.members[rows.Author.ID] = rows.Author
 	}
 	return rows, nil
 }
 
-func (t *callTx) ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error) {
-	if byTier, ok := t.extras[[2]int64{draftID, int64(revision)}]; ok && workspaceID == t.ws {
+func (t *callTx) BackupApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error) {
+	if byTier, ok := t.backups[[2]int64{draftID, int64(revision)}]; ok && workspaceID == t.ws {
 		return byTier[tier], nil
 	}
-	return t.Tx.ExtraApprovers(ctx, workspaceID, draftID, revision, tier)
+	return t.Tx.BackupApprovers(ctx, workspaceID, draftID, revision, tier)
 }
 
 // flush writes the outbox messages the call queued, in the order it

@@ -64,11 +64,11 @@ type DeadlineTx interface {
 	// ChannelSystem) and fills ID and Approver; ECONFLICT when the policy
 	// already decided that (draft, revision, tier).
 	CreatePolicyDecision(ctx context.Context, d *Decision) error
-	// AddExtraApprover makes the member an approver of one draft's revision
+	// AddBackupApprover makes the member an approver of one draft's revision
 	// in one tier; ECONFLICT when they are one already.
-	AddExtraApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier, memberID int64, at time.Time) error
-	// ExtraApprovers returns the members added to (draft, revision, tier).
-	ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error)
+	AddBackupApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier, memberID int64, at time.Time) error
+	// BackupApprovers returns the members added to (draft, revision, tier).
+	BackupApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error)
 }
 
 // DefaultMinReview is the review window of a new account.
@@ -260,7 +260,7 @@ func (s *Service) escalate(ctx context.Context, tx Tx, ws *Workspace, acc *Accou
 	} else if reason != "" {
 		return "not escalated: " + reason + "; " + why, nil
 	}
-	if err := tx.AddExtraApprover(ctx, ws.ID, d.ID, d.Revision, tier, m.ID, s.now()); err != nil {
+	if err := tx.AddBackupApprover(ctx, ws.ID, d.ID, d.Revision, tier, m.ID, s.now()); err != nil {
 		return "", err
 	}
 	n := Notification{Event: EventEscalated, WorkspaceID: d.WorkspaceID, DraftID: d.ID, Revision: d.Revision, Tier: tier,
@@ -297,8 +297,9 @@ func (s *Service) backupProblem(ctx context.Context, tx Tx, m *Member, acc *Acco
 	return "", nil
 }
 
-// escalated adds to access the tiers an escalation added the member to.
-func escalated(access Access, tiers []Tier) Access {
+// withBackupTiers adds to access the tiers an escalation made the member a
+// backup approver of.
+func withBackupTiers(access Access, tiers []Tier) Access {
 	if len(tiers) == 0 {
 		return access
 	}

@@ -133,7 +133,7 @@ func (s *Service) checkDecision(ctx context.Context, tx Tx, p *principal, d *Dra
 		return nil, err
 	}
 	acc := &rows.Access.Account
-	access := escalated(effective(p.member, rows.Access), rows.ExtraTiers)
+	access := withBackupTiers(effective(p.member, rows.Access), rows.BackupTiers)
 	if !canSee(p.member, access, d) {
 		return nil, hidden(p.ws, d.ID)
 	}
@@ -262,7 +262,7 @@ func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account,
 		return err
 	}
 	done, rejected := tierOutcome(rev.Rule(tier), approvers, decisions, d.Revision, tier)
-	backups, err := tx.ExtraApprovers(ctx, d.WorkspaceID, d.ID, d.Revision, tier) // added by escalation
+	backups, err := tx.BackupApprovers(ctx, d.WorkspaceID, d.ID, d.Revision, tier) // added by escalation
 	if err != nil {
 		return err
 	}

@@ -368,7 +368,7 @@ func (s *Service) tierApprovers(ctx context.Context, tx Tx, acc *Account, d *Dra
 	if err != nil {
 		return nil, err
 	}
-	extra, err := tx.ExtraApprovers(ctx, d.WorkspaceID, d.ID, d.Revision, tier)
+	extra, err := tx.BackupApprovers(ctx, d.WorkspaceID, d.ID, d.Revision, tier)
 	if err != nil {
 		return nil, err
 	}

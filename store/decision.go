@@ -12,11 +12,11 @@ import (
 // DecisionRows reads what a decision on d by the member needs
 // (approvals.DecisionTx), in one round trip: the statements go to the
 // server as one pipelined batch. Each is the statement the single lookup
-// it stands for runs (AccountMemberAccess, ExtraTiers, Decisions,
-// Revisions, Comments, Approvers, ExtraApprovers, MemberByID), on the same
+// it stands for runs (AccountMemberAccess, BackupTiers, Decisions,
+// Revisions, Comments, Approvers, BackupApprovers, MemberByID), on the same
 // indexes.
 func (t *tx) DecisionRows(ctx context.Context, workspaceID int64, d *approvals.Draft, memberID int64) (*approvals.DecisionRows, error) {
-	out := &approvals.DecisionRows{Approvers: map[approvals.Tier][]*approvals.Member{}, ExtraApprovers: map[approvals.Tier][]*approvals.Member{}}
+	out := &approvals.DecisionRows{Approvers: map[approvals.Tier][]*approvals.Member{}, BackupApprovers: map[approvals.Tier][]*approvals.Member{}}
 	var memberExists, accountFound bool
 	var authorErr error
 	b := &pgx.Batch{}
@@ -37,7 +37,7 @@ func (t *tx) DecisionRows(ctx context.Context, workspaceID int64, d *approvals.D
 		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND member_id = $4
 		ORDER BY tier DESC`, workspaceID, d.ID, d.Revision, memberID).Query(func(rows pgx.Rows) error {
 		var err error
-		out.ExtraTiers, err = pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
+		out.BackupTiers, err = pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
 		return err
 	})
 	b.Queue(`
@@ -64,7 +64,7 @@ func (t *tx) DecisionRows(ctx context.Context, workspaceID int64, d *approvals.D
 		SELECT x.tier, `+memberColumns+` FROM draft_extra_approvers x JOIN members m ON m.id = x.member_id
 		WHERE x.workspace_id = $1 AND x.draft_id = $2 AND x.revision = $3
 		ORDER BY m.id`, workspaceID, d.ID, d.Revision).Query(func(rows pgx.Rows) error {
-		return collectTierMembers(rows, out.ExtraApprovers)
+		return collectTierMembers(rows, out.BackupApprovers)
 	})
 	b.Queue(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND m.id = $2`, workspaceID, d.AuthorID).QueryRow(func(row pgx.Row) error {
 		out.Author, authorErr = scanMember(row)

@@ -194,9 +194,9 @@ func (t *tx) CreatePolicyDecision(ctx context.Context, d *approvals.Decision) er
 	return nil
 }
 
-// AddExtraApprover makes the member an approver of one draft's revision in
+// AddBackupApprover makes the member an approver of one draft's revision in
 // one tier; ECONFLICT when they are one already.
-func (t *tx) AddExtraApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier, memberID int64, at time.Time) error {
+func (t *tx) AddBackupApprover(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier, memberID int64, at time.Time) error {
 	tag, err := t.tx.Exec(ctx, `
 		INSERT INTO draft_extra_approvers (workspace_id, draft_id, revision, tier, member_id, added_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
@@ -214,8 +214,8 @@ func (t *tx) AddExtraApprover(ctx context.Context, workspaceID, draftID int64, r
 	return nil
 }
 
-// ExtraApprovers returns the members added to (draft, revision, tier), by ID.
-func (t *tx) ExtraApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier) ([]*approvals.Member, error) {
+// BackupApprovers returns the members added to (draft, revision, tier), by ID.
+func (t *tx) BackupApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier approvals.Tier) ([]*approvals.Member, error) {
 	rows, err := t.tx.Query(ctx, `
 		SELECT `+memberColumns+` FROM draft_extra_approvers x JOIN members m ON m.id = x.member_id
 		WHERE x.workspace_id = $1 AND x.draft_id = $2 AND x.revision = $3 AND x.tier = $4

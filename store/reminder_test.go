@@ -111,16 +111,16 @@ func TestPolicyRecordsOnce(t *testing.T) {
 			t.Errorf("decisions (-want +got)\n%s", diff)
 		}
 
-		if err := tx.AddExtraApprover(ctx, w.ws.ID, d.ID, 1, approvals.TierClient, w.client.ID, t0); err != nil {
+		if err := tx.AddBackupApprover(ctx, w.ws.ID, d.ID, 1, approvals.TierClient, w.client.ID, t0); err != nil {
 			return err
 		}
-		wantErr(t, tx.AddExtraApprover(ctx, w.ws.ID, d.ID, 1, approvals.TierClient, w.client.ID, t0), approvals.ECONFLICT)
-		extra, err := tx.ExtraApprovers(ctx, w.ws.ID, d.ID, 1, approvals.TierClient)
+		wantErr(t, tx.AddBackupApprover(ctx, w.ws.ID, d.ID, 1, approvals.TierClient, w.client.ID, t0), approvals.ECONFLICT)
+		extra, err := tx.BackupApprovers(ctx, w.ws.ID, d.ID, 1, approvals.TierClient)
 		if err != nil {
 			return err
 		}
 		if len(extra) != 1 || extra[0].ID != w.client.ID {
-			t.Errorf("extra approvers = %+v, want the client", extra)
+			t.Errorf("backup approvers = %+v, want the client", extra)
 		}
 		return nil
 	})
