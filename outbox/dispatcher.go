@@ -133,7 +133,7 @@ func (d *Dispatcher) defaults() {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
 	var inFlight func() error // waits for the batch in delivery, if any
-	settle := func() error {
+	awaitBatch := func() error {
 		if inFlight == nil {
 			return nil
 		}
@@ -141,10 +141,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		inFlight = nil
 		return err
 	}
-	defer settle()
+	defer awaitBatch()
 	for {
 		n, wait, err := d.claim(ctx)
-		if perr := settle(); perr != nil {
+		if perr := awaitBatch(); perr != nil {
 			err = cmp.Or(err, fmt.Errorf("record outbox outcomes: %w", perr))
 		}
 		inFlight = wait
