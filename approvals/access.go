@@ -59,6 +59,24 @@ func (s *Service) memberAccess(ctx context.Context, tx Tx, m *Member, onlyVisibl
 	return out, nil
 }
 
+// managedAccount finds the account a change names, records it on the audit
+// entry, requires "manage" on it and takes its lock (lock.go) for the rest
+// of the transaction.
+func (s *Service) managedAccount(ctx context.Context, tx Tx, p *principal, handle string, e *AuditEntry) (*Account, error) {
+	acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+	if err != nil {
+		return nil, err
+	}
+	e.AccountID = acc.ID
+	if err := s.requireManage(ctx, tx, p, acc); err != nil {
+		return nil, err
+	}
+	if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
 // GrantTarget names who a grant is for: a member (by email) or a group.
 type GrantTarget struct {
 	Email string
@@ -66,15 +84,8 @@ type GrantTarget struct {
 }
 
 func (s *Service) grantFor(ctx context.Context, tx Tx, p *principal, handle string, to GrantTarget, e *AuditEntry) (*Grant, *Account, error) {
-	acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+	acc, err := s.managedAccount(ctx, tx, p, handle, e)
 	if err != nil {
-		return nil, nil, err
-	}
-	e.AccountID = acc.ID
-	if err := s.requireManage(ctx, tx, p, acc); err != nil {
-		return nil, nil, err
-	}
-	if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
 		return nil, nil, err
 	}
 	g := &Grant{WorkspaceID: p.ws.ID, AccountID: acc.ID}

@@ -184,15 +184,8 @@ func (s *Service) Account(ctx context.Context, a Actor, handle string) (*Account
 func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set AccountSettings) (*Account, error) {
 	var out *Account
 	err := s.do(ctx, a, "account.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
-		acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+		acc, err := s.managedAccount(ctx, tx, p, handle, e)
 		if err != nil {
-			return err
-		}
-		e.AccountID = acc.ID
-		if err := s.requireManage(ctx, tx, p, acc); err != nil {
-			return err
-		}
-		if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
 			return err
 		}
 		var changes []string

@@ -254,15 +254,8 @@ func (s *Service) approverFor(ctx context.Context, tx Tx, p *principal, handle, 
 	if _, err := ParseTier(string(tier)); err != nil {
 		return nil, nil, err
 	}
-	acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
+	acc, err := s.managedAccount(ctx, tx, p, handle, e)
 	if err != nil {
-		return nil, nil, err
-	}
-	e.AccountID = acc.ID
-	if err := s.requireManage(ctx, tx, p, acc); err != nil {
-		return nil, nil, err
-	}
-	if err := tx.LockAccount(ctx, p.ws.ID, acc.ID); err != nil {
 		return nil, nil, err
 	}
 	m, err := s.memberByEmail(ctx, tx, p.ws, email)
