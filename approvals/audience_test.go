@@ -418,3 +418,24 @@ func TestStaleDecisionNamesNoHiddenRevision(t *testing.T) {
 	_, err = f.Svc.Decide(f.Ctx, f.As("c2@client.test"), approvals.DecideInput{DraftID: v.ID, Revision: 1, Tier: approvals.TierClient, Verdict: approvals.VerdictApprove})
 	wantCode(t, err, approvals.ECONFLICT, "revision 2 is current")
 }
+
+// TestClientViewOmitsStaffSettings: a client's view of a draft names its
+// account but carries none of the staff's settings for it.
+func TestClientViewOmitsStaffSettings(t *testing.T) {
+	f := standard(t)
+	exp := approvals.DeadlineExpire
+	f.set("both", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour), BackupApprover: ptr("admin2@acme.test")})
+	v := f.Submit("ed@acme.test", "both", "text")
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
+	staff, err := f.Svc.Show(f.Ctx, f.As("ed@acme.test"), v.ID)
+	f.OK(err)
+	client, err := f.Svc.Show(f.Ctx, f.As("c1@client.test"), v.ID)
+	f.OK(err)
+	if staff.Account.DeadlinePolicy != exp || staff.Account.BackupApproverID == 0 {
+		t.Fatalf("staff view lost the settings: %+v", staff.Account)
+	}
+	a := client.Account
+	if a.Handle != "both" || a.DeadlinePolicy != "" || a.BackupApproverID != 0 || a.NeedsInternalApproval || a.DecideWithin != 0 || a.MinReview != 0 {
+		t.Fatalf("client view of the account: %+v", a)
+	}
+}

@@ -185,6 +185,11 @@ func (v *DraftView) For(reader Reader) *DraftView {
 	}
 	c := *v
 	c.Reader = reader
+	// Of the account, a client reads what names it and its own tier; the
+	// internal tier's settings, reminders and deadline policy are staff's.
+	a := v.Account
+	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name,
+		NeedsClientApproval: a.NeedsClientApproval, ClientRule: a.ClientRule, SlackChannel: a.SlackChannel, CreatedAt: a.CreatedAt}
 	d := &v.Draft
 	c.revisions = nil
 	for _, r := range v.revisions {
