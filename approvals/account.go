@@ -9,14 +9,16 @@ import (
 
 // Account is a client's social page or profile.
 type Account struct {
-	ID                    int64  `json:"id"`
-	WorkspaceID           int64  `json:"workspace_id"`
-	Handle                string `json:"handle"`
-	Name                  string `json:"name"`
-	NeedsInternalApproval bool   `json:"needs_internal_approval"`
-	NeedsClientApproval   bool   `json:"needs_client_approval"`
-	InternalRule          Rule   `json:"internal_rule"`
-	ClientRule            Rule   `json:"client_rule"`
+	ID          int64  `json:"id"`
+	WorkspaceID int64  `json:"workspace_id"`
+	Handle      string `json:"handle"`
+	Name        string `json:"name"`
+	// Network is where the account posts (network.go); NetworkOther when unset.
+	Network               Network `json:"network"`
+	NeedsInternalApproval bool    `json:"needs_internal_approval"`
+	NeedsClientApproval   bool    `json:"needs_client_approval"`
+	InternalRule          Rule    `json:"internal_rule"`
+	ClientRule            Rule    `json:"client_rule"`
 	// SlackChannel is the bound channel for client-tier requests; empty when unbound.
 	SlackChannel string        `json:"slack_channel,omitempty"`
 	RemindAfter  time.Duration `json:"remind_after"`

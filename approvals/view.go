@@ -11,9 +11,12 @@ import (
 // reached them, which may be older than Draft.Revision.
 type DraftView struct {
 	Draft
-	Account     Account      `json:"account"`
-	Author      Member       `json:"author"`
-	Current     Revision     `json:"current"`
+	Account Account  `json:"account"`
+	Author  Member   `json:"author"`
+	Current Revision `json:"current"`
+	// Media is what was learned of Current's media URLs, one per URL in
+	// order; nil until the store loads it.
+	Media       []Media      `json:"media,omitempty"`
 	CurrentTier Tier         `json:"current_tier,omitempty"`
 	Tiers       []TierStatus `json:"tiers"`
 	// Changes is the word diff of the current revision's text against the
