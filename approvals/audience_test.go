@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -437,5 +438,34 @@ func TestClientViewOmitsStaffSettings(t *testing.T) {
 	a := client.Account
 	if a.Handle != "both" || a.DeadlinePolicy != "" || a.BackupApproverID != 0 || a.NeedsInternalApproval || a.DecideWithin != 0 || a.MinReview != 0 {
 		t.Fatalf("client view of the account: %+v", a)
+	}
+}
+
+// TestClientJSONNamesNoHiddenRevision: the JSON a client reads of a draft
+// whose newer revision is in internal review (the API, the CLI with --as)
+// gives the revision they saw, not the draft's, and no staff tier.
+func TestClientJSONNamesNoHiddenRevision(t *testing.T) {
+	f := standard(t)
+	v := f.clientRejectedThenRevised() // revision 2 in internal review
+	decode := func(who string) map[string]any {
+		t.Helper()
+		view, err := f.Svc.Show(f.Ctx, f.As(who), v.ID)
+		f.OK(err)
+		b, err := json.Marshal(view)
+		f.OK(err)
+		if who != "ed@acme.test" && strings.Contains(string(b), "secret") {
+			t.Fatalf("%s reads the hidden revision: %s", who, b)
+		}
+		var m map[string]any
+		f.OK(json.Unmarshal(b, &m))
+		return m
+	}
+	client := decode("c1@client.test")
+	if client["revision"] != float64(1) || client["current_tier"] != nil {
+		t.Fatalf("client JSON: revision %v, current_tier %v", client["revision"], client["current_tier"])
+	}
+	staff := decode("ed@acme.test")
+	if staff["revision"] != float64(2) || staff["current_tier"] != "internal" {
+		t.Fatalf("staff JSON: revision %v, current_tier %v", staff["revision"], staff["current_tier"])
 	}
 }
