@@ -34,7 +34,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("Run: %v\n%s", err, log.String())
 	}
 	want := []string{
-		"decisions/s ÷ pgbench TPS, 2 clients", "/slack/interactions p99 at 50 req/s",
+		"decisions/s ÷ pgbench TPS, 2 clients", "decisions/s ÷ hand-written decision TPS, 2 clients", "hand-written decision TPS, 2 clients", "/slack/interactions p99 at 50 req/s",
 		"outbox emails/s ÷ plain go-mail emails/s", "submit → Slack post + email p99 at 20/s",
 		"App Home query (Service.Inbox) p99", "approver's pending list (Service.List) p99",
 		"RSS during scale queries (bench process, server in it)", "seq scans of big tables in Inbox/List plans",

@@ -75,6 +75,11 @@ func (p *pgbench) tpcb(ctx context.Context, clients, secs int) (tps float64, txs
 	if err != nil {
 		return 0, 0, err
 	}
+	return parseTPS(out)
+}
+
+// parseTPS reads the TPS and the transaction count of pgbench's output.
+func parseTPS(out []byte) (tps float64, txs int, err error) {
 	m := tpsRe.FindSubmatch(out)
 	if m == nil {
 		return 0, 0, fmt.Errorf("bench: no TPS in pgbench output:\n%s", out)
