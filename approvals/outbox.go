@@ -21,7 +21,7 @@ const (
 	EventExpired      Event = "expired"       // the deadline expired the draft: to the author; supersedes open requests
 	EventAutoApproved Event = "auto_approved" // the deadline policy approved: to approvers who had not decided
 	EventEscalated    Event = "escalated"     // the backup approver was added to the tier: to them, like a request
-	// Slack identity (slack.go).
+	// Slack identity (slacklink.go).
 	EventSlackLinkRequested Event = "slack_link_requested" // a guest or Slack Connect user asked to be linked: a confirmation link to the member
 )
 

@@ -20,11 +20,12 @@ type Store interface {
 type Tx interface {
 	HandoffTx     // hand-offs and API tokens (handoff.go, token.go)
 	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
-	InboxTx       // bulk reads of the App Home inbox (slack.go)
+	InboxTx       // bulk reads of the App Home inbox (inbox.go)
 	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
 	ViewsTx       // bulk reads of a claimed batch's draft views (batch.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
-	MemberTx      // offboarding and Slack identity (member.go)
+	MemberTx      // offboarding (member.go)
+	SlackLinkTx   // linking Slack users to members (slacklink.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 	WebhookTx     // workspaces' own webhooks (webhook.go)
 
