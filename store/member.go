@@ -183,3 +183,7 @@ func (t *tx) MemberHasHistory(ctx context.Context, workspaceID, memberID int64) 
 	}
 	return has, nil
 }
+
+// memberLabel is the SQL for approvals.Member.Label: "Name <email>", or the
+// email alone when the name is blank.
+const memberLabel = `CASE WHEN m.name = '' THEN m.email ELSE m.name || ' <' || m.email || '>' END`
