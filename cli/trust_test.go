@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -67,9 +67,7 @@ func (c *trustEnv) sweepAt(now time.Time) int {
 		c.t.Fatal(err)
 	}
 	defer db.Close()
-	svc := approvals.NewService(db)
-	svc.Now = func() time.Time { return now }
-	svc.Logger = slog.New(slog.DiscardHandler)
+	svc := corefix.Service(db, func() time.Time { return now })
 	n, err := (&approvals.Sweeper{Service: svc, Logger: svc.Logger}).RunOnce(ctx)
 	if err != nil {
 		c.t.Fatalf("sweep: %v", err)

@@ -137,10 +137,18 @@ func TestOutbox(t *testing.T) {
 			do   func(ctx context.Context, tx approvals.Tx) error
 			code string
 		}{
-			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error { return store.OutboxOf(tx).MarkOutboxRetry(ctx, b.ID, t0, "x") }, approvals.ECONFLICT},
-			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error { return store.OutboxOf(tx).MarkOutboxDead(ctx, b.ID, "x") }, approvals.ECONFLICT},
-			{"send again", func(ctx context.Context, tx approvals.Tx) error { return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0) }, ""},
-			{"missing", func(ctx context.Context, tx approvals.Tx) error { return store.OutboxOf(tx).MarkOutboxSent(ctx, -1, t0) }, approvals.ENOTFOUND},
+			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxRetry(ctx, b.ID, t0, "x")
+			}, approvals.ECONFLICT},
+			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxDead(ctx, b.ID, "x")
+			}, approvals.ECONFLICT},
+			{"send again", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0)
+			}, ""},
+			{"missing", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxSent(ctx, -1, t0)
+			}, approvals.ENOTFOUND},
 		}
 		for _, tt := range errs {
 			t.Run(tt.name, func(t *testing.T) {

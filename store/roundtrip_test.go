@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
@@ -93,8 +93,7 @@ func TestRoundTrips(t *testing.T) {
 	if err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	svc := approvals.NewService(db)
-	svc.Logger = slog.New(slog.DiscardHandler)
+	svc := corefix.Service(db, nil)
 	op := approvals.Operator("acme")
 	must := func(_ any, err error) {
 		t.Helper()
