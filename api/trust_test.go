@@ -11,7 +11,7 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-// Issue 12 ("Trust") through the API: a client member's token sees what
+// Trust through the API: a client member's token sees what
 // that client sees, and nothing of a draft that never reached them.
 
 // trustFixture adds to the fixture a client approver of acme's "ig" (with

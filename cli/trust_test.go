@@ -14,8 +14,8 @@ import (
 	"github.com/signoff-app/signoff/store"
 )
 
-// Issue 12 ("Trust") through the command line: each finding reproduced as
-// an attacker would with the binary, asserting the fixed behaviour.
+// Trust through the command line: each rule tried as an attacker would try
+// it with the binary.
 
 // trustEnv is seed's workspace with both tiers on acme-ig: Adam (admin)
 // and Olivia (owner) approve internally, Cleo for the client; Eddie writes;

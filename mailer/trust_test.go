@@ -14,7 +14,7 @@ import (
 	"github.com/signoff-app/signoff/mailer"
 )
 
-// Issue 12 ("Trust") through email: what clients read in their emails and
+// Trust through email: what clients read in their emails and
 // on link pages, who may decide by link, and how the link page words the
 // state for an internal approver.
 
