@@ -30,8 +30,8 @@ ensure-chromium:
 test: ensure-postgres ensure-chromium $(MAILPIT)
 	MAILPIT_BIN=$(CURDIR)/$(MAILPIT) $(GO) test -count=1 ./...
 
-# `make bench` measures this machine against the targets of issue 7 (a few
-# minutes; not run by CI): it prints a table and writes bench/results.json
+# `make bench` measures this machine against the targets of
+# docs/performance.md (a few minutes; not run by CI): it prints a table and writes bench/results.json
 # and bench/plans.txt. BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="-scale 100000"
 # or BENCH_FLAGS="-phases scale -profile bench/prof".
 BENCH_FLAGS ?=

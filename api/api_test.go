@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,8 +15,8 @@ import (
 
 	"github.com/signoff-app/signoff/api"
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
-	"github.com/signoff-app/signoff/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -26,6 +25,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // approver of "ig") and an editor; tokens: acme's editor ("ed"), acme's
 // publisher ("pub"), other's publisher ("otherpub").
 type fixture struct {
+	corefix.Check
 	t      *testing.T
 	ctx    context.Context
 	svc    *approvals.Service
@@ -36,25 +36,18 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), tokens: map[string]string{}}
-	db, err := store.Open(f.ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	f.svc = approvals.NewService(db)
-	f.svc.Now = func() time.Time { return f.now }
-	f.svc.Logger = slog.New(slog.DiscardHandler)
+	f := &fixture{Check: corefix.Check{T: t}, t: t, ctx: context.Background(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), tokens: map[string]string{}}
+	f.svc = corefix.Service(pgtest.MustOpen(t, pgtest.NewDatabase(t)), func() time.Time { return f.now })
 	on := true
 	for _, ws := range []string{"acme", "other"} {
 		op := approvals.Operator(ws)
-		f.must(f.svc.CreateWorkspace(f.ctx, op, ws, ws))
-		f.must(f.svc.AddMember(f.ctx, op, "owner@"+ws+".test", "Owner", approvals.RoleOwner))
-		f.must(f.svc.AddMember(f.ctx, op, "ed@"+ws+".test", "Ed", approvals.RoleEditor))
-		f.must(f.svc.AddAccount(f.ctx, op, "ig", "IG"))
-		f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "ed@" + ws + ".test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment, approvals.CapCreate)))
-		f.ok(f.svc.AddApprover(f.ctx, op, "ig", "owner@"+ws+".test", approvals.TierInternal))
-		f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{NeedsInternalApproval: &on}))
+		f.Must(f.svc.CreateWorkspace(f.ctx, op, ws, ws))
+		f.Must(f.svc.AddMember(f.ctx, op, "owner@"+ws+".test", "Owner", approvals.RoleOwner))
+		f.Must(f.svc.AddMember(f.ctx, op, "ed@"+ws+".test", "Ed", approvals.RoleEditor))
+		f.Must(f.svc.AddAccount(f.ctx, op, "ig", "IG"))
+		f.OK(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "ed@" + ws + ".test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment, approvals.CapCreate)))
+		f.OK(f.svc.AddApprover(f.ctx, op, "ig", "owner@"+ws+".test", approvals.TierInternal))
+		f.Must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{NeedsInternalApproval: &on}))
 	}
 	f.token("acme", "ed", "ed@acme.test")
 	f.token("acme", "pub", "")
@@ -66,22 +59,10 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) must(_ any, err error) {
-	f.t.Helper()
-	f.ok(err)
-}
-
-func (f *fixture) ok(err error) {
-	f.t.Helper()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-}
-
 func (f *fixture) token(ws, name, member string) {
 	f.t.Helper()
 	_, secret, err := f.svc.CreateToken(f.ctx, approvals.Operator(ws), name, member)
-	f.ok(err)
+	f.OK(err)
 	f.tokens[name] = secret
 }
 
@@ -90,8 +71,8 @@ func (f *fixture) token(ws, name, member string) {
 func (f *fixture) approved(text string) int64 {
 	f.t.Helper()
 	v, err := f.svc.Submit(f.ctx, approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelCLI}, approvals.DraftInput{Account: "ig", Text: text})
-	f.ok(err)
-	f.must(f.svc.Approve(f.ctx, approvals.Actor{Workspace: "acme", Email: "owner@acme.test", Channel: approvals.ChannelCLI}, v.ID))
+	f.OK(err)
+	f.Must(f.svc.Approve(f.ctx, approvals.Actor{Workspace: "acme", Email: "owner@acme.test", Channel: approvals.ChannelCLI}, v.ID))
 	return v.ID
 }
 
@@ -117,15 +98,15 @@ func (f *fixture) do(method, path, token, body string) response {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	f.ok(err)
+	f.OK(err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := f.srv.Client().Do(req)
-	f.ok(err)
+	f.OK(err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	f.ok(err)
+	f.OK(err)
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
@@ -143,7 +124,7 @@ func TestAuthentication(t *testing.T) {
 	f := newFixture(t)
 	id := f.approved("hello")
 	_, err := f.svc.RevokeToken(f.ctx, approvals.Operator("acme"), "ed")
-	f.ok(err)
+	f.OK(err)
 	path := fmt.Sprintf("/api/v1/drafts/%d", id)
 	tests := []struct {
 		name      string
@@ -162,7 +143,7 @@ func TestAuthentication(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-			f.ok(err)
+			f.OK(err)
 			switch {
 			case tt.header != "":
 				req.Header.Set("Authorization", tt.header)
@@ -170,7 +151,7 @@ func TestAuthentication(t *testing.T) {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
 			}
 			resp, err := f.srv.Client().Do(req)
-			f.ok(err)
+			f.OK(err)
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tt.want || resp.Header.Get("WWW-Authenticate") != tt.challenge {
@@ -270,7 +251,7 @@ func TestSubmit(t *testing.T) {
 		t.Errorf("scheduled_at %v, want %v", h.ScheduledAt, at)
 	}
 	hist, err := f.svc.DraftHistory(f.ctx, approvals.Operator("acme"), h.ID)
-	f.ok(err)
+	f.OK(err)
 	var submits []string
 	for _, e := range hist.Audit {
 		if e.Action == "draft.submit" {
@@ -284,7 +265,7 @@ func TestSubmit(t *testing.T) {
 	t.Run("same rules as the CLI", func(t *testing.T) {
 		// The editor has no access to an account that is not granted.
 		_, err := f.svc.AddAccount(f.ctx, approvals.Operator("acme"), "secret-ig", "Secret")
-		f.ok(err)
+		f.OK(err)
 		r := f.do("POST", "/api/v1/drafts", f.tokens["ed"], `{"account": "secret-ig", "text": "x"}`)
 		if r.status != http.StatusForbidden || r.errorBody(t).Code != approvals.EUNAUTHORIZED {
 			t.Errorf("status %d %s; want 403 unauthorized", r.status, r.body)
@@ -315,7 +296,7 @@ func TestListSinceCursor(t *testing.T) {
 	}
 	// A pending draft is not listed.
 	_, err := f.svc.Submit(f.ctx, approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelCLI}, approvals.DraftInput{Account: "ig", Text: "pending"})
-	f.ok(err)
+	f.OK(err)
 	pub := f.tokens["pub"]
 	list := func(query string) ([]int64, string) {
 		t.Helper()
@@ -374,7 +355,7 @@ func TestMarkPublishedIdempotent(t *testing.T) {
 		t.Errorf("publication changed: first %+v, second %+v", first.Draft, second.Draft)
 	}
 	hist, err := f.svc.DraftHistory(f.ctx, approvals.Operator("acme"), id)
-	f.ok(err)
+	f.OK(err)
 	var got []string
 	for _, e := range hist.Audit {
 		if e.Action == "draft.published" {
@@ -391,7 +372,7 @@ func TestMarkPublishedIdempotent(t *testing.T) {
 
 	t.Run("not approved", func(t *testing.T) {
 		v, err := f.svc.Submit(f.ctx, approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelCLI}, approvals.DraftInput{Account: "ig", Text: "wait"})
-		f.ok(err)
+		f.OK(err)
 		r := f.do("POST", fmt.Sprintf("/api/v1/drafts/%d/published", v.ID), f.tokens["ed"], "")
 		if r.status != http.StatusConflict {
 			t.Errorf("status %d %s; want 409", r.status, r.body)

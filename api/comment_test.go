@@ -14,8 +14,8 @@ import (
 func TestComment(t *testing.T) {
 	f := newFixture(t)
 	op := approvals.Operator("acme")
-	f.must(f.svc.AddMember(f.ctx, op, "cleo@acme.test", "Cleo", approvals.RoleClient))
-	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "cleo@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment)))
+	f.Must(f.svc.AddMember(f.ctx, op, "cleo@acme.test", "Cleo", approvals.RoleClient))
+	f.OK(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "cleo@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment)))
 	f.token("acme", "cleo", "cleo@acme.test")
 	id := f.approved("a post")
 	path := fmt.Sprintf("/api/v1/drafts/%d/comments", id)

@@ -15,8 +15,8 @@ func TestDecide(t *testing.T) {
 	f.token("acme", "owner", "owner@acme.test")
 	ed := approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelCLI}
 	v, err := f.svc.Submit(f.ctx, ed, approvals.DraftInput{Account: "ig", Text: "first words"})
-	f.ok(err)
-	f.must(f.svc.Revise(f.ctx, ed, v.ID, approvals.DraftInput{Text: "second words"}))
+	f.OK(err)
+	f.Must(f.svc.Revise(f.ctx, ed, v.ID, approvals.DraftInput{Text: "second words"}))
 	path := fmt.Sprintf("/api/v1/drafts/%d/decisions", v.ID)
 
 	tests := []struct {

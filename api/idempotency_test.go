@@ -18,15 +18,15 @@ import (
 func (f *fixture) doKeyed(token, key, body string) response {
 	f.t.Helper()
 	req, err := http.NewRequest("POST", f.srv.URL+"/api/v1/drafts", strings.NewReader(body))
-	f.ok(err)
+	f.OK(err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set(api.IdempotencyHeader, key)
 	resp, err := f.srv.Client().Do(req)
-	f.ok(err)
+	f.OK(err)
 	defer resp.Body.Close()
 	var b bytes.Buffer
 	_, err = b.ReadFrom(resp.Body)
-	f.ok(err)
+	f.OK(err)
 	return response{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}
 }
 
@@ -34,7 +34,7 @@ func (f *fixture) doKeyed(token, key, body string) response {
 func (f *fixture) drafts() int {
 	f.t.Helper()
 	list, err := f.svc.List(f.ctx, approvals.Actor{Workspace: "acme", Email: "owner@acme.test", Channel: approvals.ChannelCLI}, approvals.ListInput{Account: "ig"})
-	f.ok(err)
+	f.OK(err)
 	return len(list)
 }
 
@@ -46,7 +46,7 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatalf("first: %d %s", first.status, first.body)
 	}
 	var h approvals.Handoff
-	f.ok(json.Unmarshal(first.body, &h))
+	f.OK(json.Unmarshal(first.body, &h))
 
 	t.Run("a retry gets the first answer and makes no draft", func(t *testing.T) {
 		f.now = f.now.Add(time.Hour) // a later answer would show other times
@@ -144,8 +144,8 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 func TestIdempotencyKeyApprovedAtOnce(t *testing.T) {
 	f := newFixture(t)
 	op := approvals.Operator("acme")
-	f.must(f.svc.AddAccount(f.ctx, op, "blog", "Blog"))
-	f.ok(f.svc.Grant(f.ctx, op, "blog", approvals.GrantTarget{Email: "ed@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
+	f.Must(f.svc.AddAccount(f.ctx, op, "blog", "Blog"))
+	f.OK(f.svc.Grant(f.ctx, op, "blog", approvals.GrantTarget{Email: "ed@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
 	const body = `{"account": "blog", "text": "No review needed"}`
 	first := f.doKeyed(f.tokens["ed"], "k", body)
 	var h approvals.Handoff

@@ -11,7 +11,7 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-// Issue 12 ("Trust") through the API: a client member's token sees what
+// Trust through the API: a client member's token sees what
 // that client sees, and nothing of a draft that never reached them.
 
 // trustFixture adds to the fixture a client approver of acme's "ig" (with
@@ -20,11 +20,11 @@ func trustFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := newFixture(t)
 	op := approvals.Operator("acme")
-	f.must(f.svc.AddMember(f.ctx, op, "cleo@client.test", "Cleo", approvals.RoleClient))
-	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "cleo@client.test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment)))
-	f.ok(f.svc.AddApprover(f.ctx, op, "ig", "cleo@client.test", approvals.TierClient))
+	f.Must(f.svc.AddMember(f.ctx, op, "cleo@client.test", "Cleo", approvals.RoleClient))
+	f.OK(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "cleo@client.test"}, approvals.NewCaps(approvals.CapView, approvals.CapComment)))
+	f.OK(f.svc.AddApprover(f.ctx, op, "ig", "cleo@client.test", approvals.TierClient))
 	on := true
-	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{NeedsClientApproval: &on}))
+	f.Must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{NeedsClientApproval: &on}))
 	f.token("acme", "cleo", "cleo@client.test")
 	f.token("acme", "own", "owner@acme.test")
 	return f
@@ -37,7 +37,7 @@ func (f *fixture) as(email string) approvals.Actor {
 func (f *fixture) submitAs(email, text string) int64 {
 	f.t.Helper()
 	v, err := f.svc.Submit(f.ctx, f.as(email), approvals.DraftInput{Account: "ig", Text: text})
-	f.ok(err)
+	f.OK(err)
 	return v.ID
 }
 
@@ -53,34 +53,34 @@ func TestTrustAPIClientToken(t *testing.T) {
 	// Expired in the internal tier: the policy, an hour after the request
 	// and past the review window.
 	expire, none := approvals.DeadlineExpire, approvals.DeadlineNone
-	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &expire, DecideWithin: ptr(time.Hour)}))
+	f.Must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &expire, DecideWithin: ptr(time.Hour)}))
 	expired := f.submitAs("ed@acme.test", "EXP secret promo")
 	f.now = f.now.Add(5 * time.Hour)
 	if n, err := (&approvals.Sweeper{Service: f.svc}).RunOnce(f.ctx); err != nil || n != 1 {
 		t.Fatalf("sweep: %d, %v; want the expiry", n, err)
 	}
-	f.must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &none}))
+	f.Must(f.svc.SetAccount(f.ctx, op, "ig", approvals.AccountSettings{DeadlinePolicy: &none}))
 
 	rejected := f.submitAs("ed@acme.test", "REJ secret launch")
-	f.must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), rejected, "INTERNAL-REJECT numbers are off"))
+	f.Must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), rejected, "INTERNAL-REJECT numbers are off"))
 	withdrawn := f.submitAs("ed@acme.test", "WD secret teaser")
-	f.must(f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), withdrawn))
+	f.Must(f.svc.Withdraw(f.ctx, f.as("ed@acme.test"), withdrawn))
 	pending := f.submitAs("ed@acme.test", "PEND secret draft")
 
 	// Reached the client at revision 2, after an internal reject and an
 	// internal note; approved by the client.
 	seen := f.submitAs("ed@acme.test", "SEEN-V1 first take")
-	f.must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), seen, "INTERNAL-REJECT too loud"))
-	f.must(f.svc.AddComment(f.ctx, f.as("ed@acme.test"), seen, approvals.CommentInput{Text: "INTERNAL-NOTE toned down", Internal: true}))
-	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), seen, approvals.DraftInput{Text: "SEEN-V2 second take"}))
-	f.must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), seen))
-	f.must(f.svc.Approve(f.ctx, f.as("cleo@client.test"), seen))
+	f.Must(f.svc.Reject(f.ctx, f.as("owner@acme.test"), seen, "INTERNAL-REJECT too loud"))
+	f.Must(f.svc.AddComment(f.ctx, f.as("ed@acme.test"), seen, approvals.CommentInput{Text: "INTERNAL-NOTE toned down", Internal: true}))
+	f.Must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), seen, approvals.DraftInput{Text: "SEEN-V2 second take"}))
+	f.Must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), seen))
+	f.Must(f.svc.Approve(f.ctx, f.as("cleo@client.test"), seen))
 
 	// Reached the client at revision 1, then revised into internal review:
 	// the client still sees revision 1.
 	moving := f.submitAs("ed@acme.test", "MOVING-V1 shown to the client")
-	f.must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), moving))
-	f.must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), moving, approvals.DraftInput{Text: "MOVING-V2 UNSEEN rewrite"}))
+	f.Must(f.svc.Approve(f.ctx, f.as("owner@acme.test"), moving))
+	f.Must(f.svc.Revise(f.ctx, f.as("ed@acme.test"), moving, approvals.DraftInput{Text: "MOVING-V2 UNSEEN rewrite"}))
 
 	secrets := []string{"EXP secret", "REJ secret", "WD secret", "PEND secret", "SEEN-V1", "INTERNAL-", "UNSEEN"}
 	noSecrets := func(what string, body []byte) {
@@ -138,7 +138,7 @@ func TestTrustAPIClientToken(t *testing.T) {
 		}
 		noSecrets("the client's view after an internal comment", f.do("GET", fmt.Sprintf("/api/v1/drafts/%d", seen), cleo, "").body)
 		v, err := f.svc.Show(f.ctx, f.as("cleo@client.test"), seen)
-		f.ok(err)
+		f.OK(err)
 		for _, c := range v.Comments {
 			if strings.Contains(c.Text, "INTERNAL-") {
 				t.Errorf("the client's view holds an internal comment: %+v", c)
@@ -196,13 +196,13 @@ func TestTrustAPIClientToken(t *testing.T) {
 func TestTrustAPIWritersNeverDecide(t *testing.T) {
 	f := trustFixture(t)
 	op := approvals.Operator("acme")
-	f.must(f.svc.AddMember(f.ctx, op, "adam@acme.test", "Adam", approvals.RoleAdmin))
-	f.ok(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
-	f.ok(f.svc.AddApprover(f.ctx, op, "ig", "adam@acme.test", approvals.TierInternal))
+	f.Must(f.svc.AddMember(f.ctx, op, "adam@acme.test", "Adam", approvals.RoleAdmin))
+	f.OK(f.svc.Grant(f.ctx, op, "ig", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
+	f.OK(f.svc.AddApprover(f.ctx, op, "ig", "adam@acme.test", approvals.TierInternal))
 	f.token("acme", "adam", "adam@acme.test")
 
 	id := f.submitAs("ed@acme.test", "Ed's words")
-	f.must(f.svc.Revise(f.ctx, f.as("adam@acme.test"), id, approvals.DraftInput{Text: "Adam's own words"}))
+	f.Must(f.svc.Revise(f.ctx, f.as("adam@acme.test"), id, approvals.DraftInput{Text: "Adam's own words"}))
 	path := fmt.Sprintf("/api/v1/drafts/%d/decisions", id)
 	for _, body := range []string{`{"verdict": "approve"}`, `{"verdict": "approve", "revision": 2}`, `{"verdict": "reject", "comment": "not mine"}`} {
 		r := f.do("POST", path, f.tokens["adam"], body)
@@ -237,11 +237,11 @@ func TestTrustAPIWritersNeverDecide(t *testing.T) {
 	}
 
 	// The only internal approver of an account cannot submit there.
-	f.must(f.svc.AddAccount(f.ctx, op, "solo", "Solo"))
-	f.ok(f.svc.Grant(f.ctx, op, "solo", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
-	f.ok(f.svc.AddApprover(f.ctx, op, "solo", "adam@acme.test", approvals.TierInternal))
+	f.Must(f.svc.AddAccount(f.ctx, op, "solo", "Solo"))
+	f.OK(f.svc.Grant(f.ctx, op, "solo", approvals.GrantTarget{Email: "adam@acme.test"}, approvals.NewCaps(approvals.CapView, approvals.CapCreate)))
+	f.OK(f.svc.AddApprover(f.ctx, op, "solo", "adam@acme.test", approvals.TierInternal))
 	on := true
-	f.must(f.svc.SetAccount(f.ctx, op, "solo", approvals.AccountSettings{NeedsInternalApproval: &on}))
+	f.Must(f.svc.SetAccount(f.ctx, op, "solo", approvals.AccountSettings{NeedsInternalApproval: &on}))
 	r = f.do("POST", "/api/v1/drafts", f.tokens["adam"], `{"account": "solo", "text": "Adam's solo words"}`)
 	if e := r.errorBody(t); r.status != http.StatusBadRequest || !strings.Contains(e.Message, "no internal approver who did not write this draft") {
 		t.Errorf("the only internal approver submits: %d %+v", r.status, e)
@@ -253,7 +253,7 @@ func TestTrustAPIWritersNeverDecide(t *testing.T) {
 func TestTrustAPISubmitNotes(t *testing.T) {
 	f := trustFixture(t)
 	auto := approvals.DeadlineAutoApprove
-	f.must(f.svc.SetAccount(f.ctx, approvals.Operator("acme"), "ig", approvals.AccountSettings{DeadlinePolicy: &auto}))
+	f.Must(f.svc.SetAccount(f.ctx, approvals.Operator("acme"), "ig", approvals.AccountSettings{DeadlinePolicy: &auto}))
 	body := fmt.Sprintf(`{"account": "ig", "text": "Flash sale", "scheduled_at": %q}`, f.now.Add(2*time.Minute).Format(time.RFC3339))
 	var h approvals.Handoff
 	f.decode(f.do("POST", "/api/v1/drafts", f.tokens["ed"], body), http.StatusCreated, &h)

@@ -279,3 +279,14 @@ func (s *Service) Accounts(ctx context.Context, a Actor) ([]Access, error) {
 	})
 	return out, err
 }
+
+// BindChannel binds the account to a Slack channel: its client-tier
+// requests are posted there. It needs "manage" on the account.
+// Errors: ENOTFOUND, EINVALID, EUNAUTHORIZED.
+func (s *Service) BindChannel(ctx context.Context, a Actor, handle, channelID string) (*Account, error) {
+	channelID = strings.TrimSpace(channelID)
+	if channelID == "" {
+		return nil, Errorf(EINVALID, "no Slack channel given")
+	}
+	return s.SetAccount(ctx, a, handle, AccountSettings{SlackChannel: &channelID})
+}

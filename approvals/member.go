@@ -46,8 +46,8 @@ func (m *Member) Label() string {
 	return m.Name + " <" + m.Email + ">"
 }
 
-// MemberTx is what offboarding and Slack identity read and write (embedded
-// in Tx). Every lookup is scoped to the workspace.
+// MemberTx is what offboarding reads and writes (embedded in Tx). Every
+// lookup is scoped to the workspace.
 type MemberTx interface {
 	// DeactivateMember marks the member deactivated at at and, in the same
 	// statement, removes their approver flags (account and escalation
@@ -59,24 +59,6 @@ type MemberTx interface {
 	// MemberHasHistory reports whether the member authored, revised,
 	// decided or commented on a draft.
 	MemberHasHistory(ctx context.Context, workspaceID, memberID int64) (bool, error)
-
-	// BlockSlackLink records that an admin unlinked the Slack user from
-	// the member (idempotent); UnblockSlackLink forgets it; SlackLinkBlocked
-	// reports whether it is recorded.
-	BlockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error
-	UnblockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error
-	SlackLinkBlocked(ctx context.Context, workspaceID, memberID int64, slackUserID string) (bool, error)
-
-	// CreateSlackLinkRequest inserts r and sets its ID and CreatedAt.
-	CreateSlackLinkRequest(ctx context.Context, r *SlackLinkRequest) error
-	// OpenSlackLinkRequest returns the newest unused request of the pair
-	// created at or after since. Errors: ENOTFOUND.
-	OpenSlackLinkRequest(ctx context.Context, workspaceID, memberID int64, slackUserID string, since time.Time) (*SlackLinkRequest, error)
-	// LockSlackLinkRequest returns the request with a row lock held until
-	// the transaction ends. Errors: ENOTFOUND.
-	LockSlackLinkRequest(ctx context.Context, workspaceID, id int64) (*SlackLinkRequest, error)
-	// UseSlackLinkRequest marks the request used at at.
-	UseSlackLinkRequest(ctx context.Context, workspaceID, id int64, at time.Time) error
 }
 
 // ValidateEmail checks an email address and returns it normalised.

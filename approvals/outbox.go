@@ -21,7 +21,7 @@ const (
 	EventExpired      Event = "expired"       // the deadline expired the draft: to the author; supersedes open requests
 	EventAutoApproved Event = "auto_approved" // the deadline policy approved: to approvers who had not decided
 	EventEscalated    Event = "escalated"     // the backup approver was added to the tier: to them, like a request
-	// Slack identity (slack.go).
+	// Slack identity (slacklink.go).
 	EventSlackLinkRequested Event = "slack_link_requested" // a guest or Slack Connect user asked to be linked: a confirmation link to the member
 )
 
@@ -88,21 +88,6 @@ type OutboxOutcome struct {
 	State         OutboxState
 	NextAttemptAt time.Time
 	Error         string
-}
-
-// OutboxBatchTx records dispatcher outcomes in one statement, checking the
-// claim's lease (embedded in Tx).
-type OutboxBatchTx interface {
-	// MarkOutboxBatch applies the outcomes of messages claimed with the lease
-	// ending at lease (their LeaseUntil), and releases them; a sent one gets
-	// SentAt at. A retry or dead outcome applies only while the message is
-	// still pending under that very lease: a message whose lease ran out and
-	// that another claim took is left to that claim. A sent outcome applies
-	// to any pending message, whoever holds it — the delivery happened, and
-	// recording it keeps another claim's later failure from sending it again.
-	// It returns the IDs whose lease was no longer this claim's (a sign that
-	// outbox.lease is shorter than a batch takes to deliver).
-	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []OutboxOutcome) (stale []int64, err error)
 }
 
 // Outbox lists outbox messages for operators ("" state for all).

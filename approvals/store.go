@@ -2,7 +2,6 @@ package approvals
 
 import (
 	"context"
-	"time"
 )
 
 // Store is the persistence the core needs. It runs fn in one database
@@ -20,11 +19,11 @@ type Store interface {
 type Tx interface {
 	HandoffTx     // hand-offs and API tokens (handoff.go, token.go)
 	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
-	InboxTx       // bulk reads of the App Home inbox (slack.go)
-	OutboxBatchTx // a dispatcher's batch outcomes (outbox.go)
+	InboxTx       // bulk reads of the App Home inbox (inbox.go)
 	ViewsTx       // bulk reads of a claimed batch's draft views (batch.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
-	MemberTx      // offboarding and Slack identity (member.go)
+	MemberTx      // offboarding (member.go)
+	SlackLinkTx   // linking Slack users to members (slacklink.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 	WebhookTx     // workspaces' own webhooks (webhook.go)
 
@@ -112,14 +111,8 @@ type Tx interface {
 	DraftAudit(ctx context.Context, workspaceID, draftID int64) ([]*AuditEntry, error) // oldest first
 
 	// Outbox. EnqueueOutbox inserts messages, skipping any whose idempotency
-	// key exists already.
+	// key exists already. Delivering them is package outbox's, through a
+	// store interface of its own.
 	EnqueueOutbox(ctx context.Context, msgs []*OutboxMessage) error
-	// ClaimOutbox leases up to limit due pending messages (next_attempt_at <=
-	// now, lease free) until now+lease, counting the attempt; concurrent
-	// claimers never get the same row (FOR UPDATE SKIP LOCKED).
-	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*OutboxMessage, error)
-	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
-	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error
-	MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
 	Outbox(ctx context.Context, state OutboxState, limit int) ([]*OutboxMessage, error) // newest first; "" for all
 }

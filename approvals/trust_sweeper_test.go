@@ -12,9 +12,9 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-// Issue 12, finding 1: a deadline policy never stands in for a human before
-// the tier's approvers were asked and the account's review window (4h by
-// default) passed, however close the schedule is. Submit says so.
+// A deadline policy never stands in for a human before the tier's approvers
+// were asked and the account's review window (4h by default) passed,
+// however close the schedule is. Submit says so.
 func TestTrustPolicyWaitsForReviewWindow(t *testing.T) {
 	tests := []struct {
 		policy    approvals.DeadlinePolicy

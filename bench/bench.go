@@ -24,6 +24,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/signoff-app/signoff/internal/pgtest"
 )
 
 // Config sizes a run. DefaultConfig is what `make bench` runs; tests use
@@ -110,7 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	pgb := &pgbench{}
 	var err error
-	if pgb.bin, err = findPgbench(); err != nil {
+	if pgb.bin, err = pgtest.Tool("pgbench"); err != nil {
 		return nil, err
 	}
 	logf("starting PostgreSQL, SMTP sink and fake Slack")

@@ -4,53 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
-
-	"github.com/signoff-app/signoff/internal/pgtest"
 )
-
-// findPgbench finds pgbench the way pgtest finds initdb: in
-// $SIGNOFF_PG_BIN, on PATH, or in the newest /usr/lib/postgresql/*/bin.
-func findPgbench() (string, error) {
-	if dir := os.Getenv(pgtest.EnvBin); dir != "" {
-		p := filepath.Join(dir, "pgbench")
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("bench: no pgbench in %s=%s: %w", pgtest.EnvBin, dir, err)
-		}
-		return p, nil
-	}
-	if p, err := exec.LookPath("pgbench"); err == nil {
-		return p, nil
-	}
-	var dirs []string
-	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql@*/bin"} {
-		m, _ := filepath.Glob(pattern)
-		dirs = append(dirs, m...)
-	}
-	sort.SliceStable(dirs, func(i, j int) bool { return pathVersion(dirs[i]) > pathVersion(dirs[j]) })
-	for _, dir := range dirs {
-		p := filepath.Join(dir, "pgbench")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("bench: pgbench not found (set %s to the directory of the PostgreSQL binaries)", pgtest.EnvBin)
-}
-
-var versionRe = regexp.MustCompile(`[0-9]+`)
-
-func pathVersion(p string) int {
-	if m := versionRe.FindString(p); m != "" {
-		n, _ := strconv.Atoi(m)
-		return n
-	}
-	return 0
-}
 
 // pgbench runs pgbench against the bench cluster.
 type pgbench struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/bot/slackstate"
 )
 
 // Slack gets its answer to a decision click at once: the handler verifies
@@ -144,7 +145,7 @@ func (b *Bot) RunActionsOnce(ctx context.Context) (int, error) {
 // with the outcome. It reports whether the click is done with (to remove
 // from the queue); a transient failure leaves it queued for a later
 // attempt.
-func (b *Bot) act(ctx context.Context, row *approvals.SlackAction) bool {
+func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 	var q queuedAction
 	if err := json.Unmarshal(row.Payload, &q); err != nil {
 		b.logger.ErrorContext(ctx, "slack action undecodable; dropped", "id", row.ID, "key", row.Key, "err", err)

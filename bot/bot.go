@@ -22,6 +22,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/bot/slackstate"
 	"github.com/signoff-app/signoff/outbox"
 )
 
@@ -39,16 +40,16 @@ type Store interface {
 	EnqueueSlackAction(ctx context.Context, key string, payload []byte) (bool, error)
 	// ClaimSlackActions leases up to limit due queued clicks until
 	// now+lease; concurrent claimers never get the same row.
-	ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.SlackAction, error)
+	ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*slackstate.Action, error)
 	// DeleteSlackActions removes clicks that were acted on.
 	DeleteSlackActions(ctx context.Context, ids []int64) error
 	// RetrySlackAction releases a click that failed for now, due at next.
 	RetrySlackAction(ctx context.Context, id int64, next time.Time, lastErr string) error
 	// SaveSlackMessage records a posted approval request.
-	SaveSlackMessage(ctx context.Context, m *approvals.SlackMessage) error
+	SaveSlackMessage(ctx context.Context, m *slackstate.Message) error
 	// SlackMessages returns the posted requests of a draft revision; tier ""
 	// and target "" match any.
-	SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*approvals.SlackMessage, error)
+	SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*slackstate.Message, error)
 }
 
 // Bot is the Slack channel.

@@ -3,8 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/outbox"
@@ -60,9 +59,8 @@ func newHarness(t *testing.T, cfgs ...func(*bot.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.MustOpen(t, env.NewDatabase(t))
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := approvals.NewService(db)
-	svc.Logger = logger
+	svc := corefix.Service(db, nil)
+	logger := svc.Logger
 	fs := slackfake.New(t, team)
 	cfg := bot.Config{BotToken: "xoxb-test", SigningSecret: secret, APIURL: fs.URL()}
 	for _, f := range cfgs {

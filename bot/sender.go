@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/bot/slackstate"
 	"github.com/signoff-app/signoff/outbox"
 )
 
@@ -74,7 +75,7 @@ func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approval
 	if err != nil {
 		return fmt.Errorf("chat.postMessage request: %w", err)
 	}
-	return s.b.store.SaveSlackMessage(ctx, &approvals.SlackMessage{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
+	return s.b.store.SaveSlackMessage(ctx, &slackstate.Message{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
 		Revision: n.Revision, Tier: n.Tier, Target: n.Target, Channel: channel, TS: ts})
 }
 

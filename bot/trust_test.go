@@ -15,7 +15,7 @@ import (
 	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
-// Issue 12 ("Trust") through Slack: the client channel gets only what
+// Trust through Slack: the client channel gets only what
 // clients may see, internal requests go to DMs or the internal channel,
 // revisers never decide, and clients cannot see or act on drafts that never
 // reached them.

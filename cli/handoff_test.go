@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
+	"github.com/signoff-app/signoff/internal/servetest"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
@@ -107,8 +108,7 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc := approvals.NewService(db)
-	svc.Logger = slog.New(slog.DiscardHandler)
+	svc := corefix.Service(db, nil)
 	first, err := seedDemo(ctx, svc)
 	if err != nil {
 		t.Fatal(err)
@@ -194,13 +194,13 @@ func TestServeHandoff(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &servetest.Log{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Run(ctx, []string{"serve", "--http-addr", "127.0.0.1:0", "--log-format", "json"},
 			strings.NewReader(""), io.Discard, stderr, c.getenv)
 	}()
-	addr := waitListening(t, stderr, exited)
+	addr := servetest.WaitListening(t, stderr, exited)
 	base := "http://" + addr
 
 	// No tier: approved at submit, handed off.

@@ -220,9 +220,11 @@ func (m *Main) openMail() (*mailParts, error) {
 	return &mailParts{codec: codec, tmpl: tmpl}, nil
 }
 
-// senders returns the outbox senders by channel. Email and Slack senders
-// register here when their channels are configured (and add their channel
-// to Service.Channels).
+// senders returns the outbox senders by channel: the log stands in for
+// email until SMTP is configured, Slack's is the bot's when it is
+// configured, and the webhook's is always there. Service.Channels is not
+// theirs to change: the core emails always and posts to Slack for
+// workspaces bound to a team.
 func (m *Main) senders() map[approvals.Channel]outbox.Sender {
 	senders := map[approvals.Channel]outbox.Sender{
 		approvals.ChannelEmail: outbox.LogSender(m.Logger),

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/internal/servetest"
 )
 
 // TestBackupRestore follows docs/operations.md: pg_dump a live database,
@@ -76,9 +77,9 @@ func TestBackupRestore(t *testing.T) {
 	// Upgrade (a no-op here: the dump is of the current schema), then serve.
 	dst := newCLI(t, restored)
 	dst.ok("migrate")
-	dst.env["SIGNOFF_LOG_LEVEL"] = "info" // waitListening reads the "serving" line
+	dst.env["SIGNOFF_LOG_LEVEL"] = "info" // servetest.WaitListening reads the "serving" line
 	sctx, cancel := context.WithCancel(ctx)
-	stderr := &syncBuffer{}
+	stderr := &servetest.Log{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Run(sctx, []string{"serve", "--http-addr", "127.0.0.1:0", "--log-format", "json"},
@@ -92,7 +93,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Errorf("serve did not stop")
 		}
 	})
-	addr := waitListening(t, stderr, exited)
+	addr := servetest.WaitListening(t, stderr, exited)
 
 	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/drafts/%d", addr, draft.ID), nil)
 	req.Header.Set("Authorization", "Bearer "+created.Token)

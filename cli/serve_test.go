@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signoff-app/signoff/internal/servetest"
 )
 
 // TestServe runs the real command line's serve on 127.0.0.1:0 against a
@@ -31,13 +31,13 @@ func TestServe(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &servetest.Log{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Run(ctx, []string{"serve", "--http-addr", "127.0.0.1:0", "--log-format", "json"},
 			strings.NewReader(""), io.Discard, stderr, func(k string) string { return env[k] })
 	}()
-	addr := waitListening(t, stderr, exited)
+	addr := servetest.WaitListening(t, stderr, exited)
 	base := "http://" + addr
 
 	get := func(path string) (int, string) {
@@ -97,31 +97,6 @@ func TestServeRefusesUnreachableDatabase(t *testing.T) {
 	if r.code != ExitRefused || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "secret") {
 		t.Errorf("serve with the database down: exit %d, stderr %q; want exit 1, one line, no password", r.code, r.stderr)
 	}
-}
-
-// waitListening reads the JSON logs until the server says where it listens.
-func waitListening(t *testing.T, stderr *syncBuffer, exited <-chan int) string {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
-		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "signoff serving" && line.Addr != "" {
-				return line.Addr
-			}
-		}
-		select {
-		case code := <-exited:
-			t.Fatalf("serve exited %d before listening; stderr:\n%s", code, stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("serve did not listen; stderr:\n%s", stderr)
-	return ""
 }
 
 // tcpProxy forwards connections to a target until closed; close drops every

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signoff-app/signoff/internal/servetest"
 	"github.com/signoff-app/signoff/internal/slackfake"
 )
 
@@ -26,13 +27,13 @@ func TestServeWithSlack(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &syncBuffer{}
+	stderr := &servetest.Log{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Run(ctx, []string{"serve", "--http-addr", "127.0.0.1:0", "--log-format", "json"},
 			strings.NewReader(""), io.Discard, stderr, func(k string) string { return env[k] })
 	}()
-	base := "http://" + waitListening(t, stderr, exited)
+	base := "http://" + servetest.WaitListening(t, stderr, exited)
 
 	body := "team_id=T0&user_id=U0&command=%2Fsignoff&text=help&trigger_id=1.2.3"
 	post := func(signed bool) (int, string) {

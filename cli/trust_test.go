@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,11 +10,12 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/store"
 )
 
-// Issue 12 ("Trust") through the command line: each finding reproduced as
-// an attacker would with the binary, asserting the fixed behaviour.
+// Trust through the command line: each rule tried as an attacker would try
+// it with the binary.
 
 // trustEnv is seed's workspace with both tiers on acme-ig: Adam (admin)
 // and Olivia (owner) approve internally, Cleo for the client; Eddie writes;
@@ -67,9 +67,7 @@ func (c *trustEnv) sweepAt(now time.Time) int {
 		c.t.Fatal(err)
 	}
 	defer db.Close()
-	svc := approvals.NewService(db)
-	svc.Now = func() time.Time { return now }
-	svc.Logger = slog.New(slog.DiscardHandler)
+	svc := corefix.Service(db, func() time.Time { return now })
 	n, err := (&approvals.Sweeper{Service: svc, Logger: svc.Logger}).RunOnce(ctx)
 	if err != nil {
 		c.t.Fatalf("sweep: %v", err)

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -22,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/mailer"
@@ -79,8 +79,7 @@ func newHarness(t *testing.T) *harness {
 	h.ok(err)
 	t.Cleanup(h.db.Close)
 	h.ok(store.Migrate(ctx, h.db.Pool()))
-	h.svc = approvals.NewService(h.db)
-	h.svc.Logger = slog.New(slog.DiscardHandler)
+	h.svc = corefix.Service(h.db, nil)
 
 	h.mail = mailpit.StartBin(t, suite.Mailpit)
 	h.slack = slackfake.New(t, teamID)

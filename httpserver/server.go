@@ -1,6 +1,6 @@
 // Package httpserver provides Signoff's one HTTP server: a mux that other
-// packages register their handlers on (health checks now; email link pages,
-// Slack endpoints and the API later), request logging, and a graceful
+// packages register their handlers on (health checks, email link pages,
+// Slack endpoints, the API, metrics), request logging, and a graceful
 // shutdown when the context ends.
 package httpserver
 

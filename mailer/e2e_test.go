@@ -139,7 +139,7 @@ func TestE2ERejectInBrowser(t *testing.T) {
 		t.Errorf("outcome page says %q", got)
 	}
 	h, err := f.svc.DraftHistory(f.ctx, approvals.Operator(f.ws), d.ID)
-	f.ok(err)
+	f.OK(err)
 	if h.Draft.State != approvals.StateRejected || len(h.Decisions) != 1 || h.Decisions[0].Comment != comment {
 		t.Fatalf("draft %s with decisions %+v, want rejected with the comment exactly", h.Draft.State, h.Decisions)
 	}

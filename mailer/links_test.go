@@ -106,27 +106,27 @@ func TestLinkReadsChangeNothing(t *testing.T) {
 		{"expired", expiredCodec, 410, "Send me a new link"},
 		{"revised", func(f *fixture, d *approvals.DraftView) string {
 			u := f.link(d, client1, approvals.VerdictApprove)
-			f.must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "Second take"}))
+			f.Must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "Second take"}))
 			return u
 		}, 200, "revised the draft to revision 2"},
 		{"approver status revoked", func(f *fixture, d *approvals.DraftView) string {
-			f.ok(f.svc.RemoveApprover(f.ctx, approvals.Operator(f.ws), handle, client1, approvals.TierClient))
+			f.OK(f.svc.RemoveApprover(f.ctx, approvals.Operator(f.ws), handle, client1, approvals.TierClient))
 			return f.link(d, client1, approvals.VerdictApprove)
 		}, 403, "not an approver"},
 		{"access revoked", func(f *fixture, d *approvals.DraftView) string {
-			f.ok(f.svc.Revoke(f.ctx, approvals.Operator(f.ws), handle, approvals.GrantTarget{Email: client1}))
+			f.OK(f.svc.Revoke(f.ctx, approvals.Operator(f.ws), handle, approvals.GrantTarget{Email: client1}))
 			return f.link(d, client1, approvals.VerdictApprove)
 		}, 404, "no longer leads to a draft you may see"},
 		{"withdrawn", func(f *fixture, d *approvals.DraftView) string {
-			f.must(f.svc.Withdraw(f.ctx, f.as(author), d.ID))
+			f.Must(f.svc.Withdraw(f.ctx, f.as(author), d.ID))
 			return f.link(d, client1, approvals.VerdictApprove)
 		}, 410, "withdrawn"},
 		{"decided by someone else", func(f *fixture, d *approvals.DraftView) string {
-			f.must(f.svc.Approve(f.ctx, f.as(client2), d.ID))
+			f.Must(f.svc.Approve(f.ctx, f.as(client2), d.ID))
 			return f.link(d, client1, approvals.VerdictApprove)
 		}, 200, "already approved by Dan Client"},
 		{"decided by you", func(f *fixture, d *approvals.DraftView) string {
-			f.must(f.svc.Reject(f.ctx, f.as(client1), d.ID, "no"))
+			f.Must(f.svc.Reject(f.ctx, f.as(client1), d.ID, "no"))
 			return f.link(d, client1, approvals.VerdictApprove)
 		}, 200, "already rejected by you"},
 	}
@@ -161,9 +161,9 @@ func TestLinkReadsChangeNothing(t *testing.T) {
 func TestLinkPageContent(t *testing.T) {
 	f := newFixture(t, nil)
 	d := f.submit("Summer sale: 20% off <b>all</b> week")
-	f.must(f.svc.Reject(f.ctx, f.as(client2), d.ID, "Say which week.\nAnd drop the bold."))
+	f.Must(f.svc.Reject(f.ctx, f.as(client2), d.ID, "Say which week.\nAnd drop the bold."))
 	d2, err := f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "Summer sale: 20% off the first week of July"})
-	f.ok(err)
+	f.OK(err)
 	r := do(t, http.MethodGet, f.link(d2, client1, approvals.VerdictApprove), nil)
 	if r.status != 200 {
 		t.Fatalf("status %d:\n%s", r.status, r.body)
@@ -235,13 +235,13 @@ func TestLinkActsOnlyAsItsButton(t *testing.T) {
 	}
 	var refused []string
 	rows, err := f.db.Pool().Query(f.ctx, `SELECT action || ': ' || detail FROM audit_log WHERE outcome = 'refused' AND channel = 'email' AND detail LIKE 'a link for%' ORDER BY id`)
-	f.ok(err)
+	f.OK(err)
 	for rows.Next() {
 		var s string
-		f.ok(rows.Scan(&s))
+		f.OK(rows.Scan(&s))
 		refused = append(refused, s)
 	}
-	f.ok(rows.Err())
+	f.OK(rows.Err())
 	want := []string{
 		`draft.approve: a link for rejecting posted "approve"`,
 		`draft.reject: a link for approving posted "reject"`,

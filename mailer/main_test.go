@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/mailer"
@@ -47,6 +48,7 @@ const (
 // approvers; the link pages on an httptest server; and, when given a
 // mailpit, the email sender and a dispatcher.
 type fixture struct {
+	corefix.Check
 	t     *testing.T
 	ctx   context.Context
 	db    *store.DB
@@ -66,43 +68,42 @@ type fixture struct {
 func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, ctx: ctx, mp: mp, ws: "agency", ids: map[string]int64{}, now: time.Now()}
+	f := &fixture{Check: corefix.Check{T: t}, t: t, ctx: ctx, mp: mp, ws: "agency", ids: map[string]int64{}, now: time.Now()}
 	f.db = pgtest.MustOpen(t, pgtest.NewDatabase(t))
-	logger := slog.New(slog.DiscardHandler)
+	f.svc = corefix.Service(f.db, nil)
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		f.svc.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	f.svc = approvals.NewService(f.db)
-	f.svc.Logger = logger
+	logger := f.svc.Logger
 
 	op := approvals.Operator(f.ws)
-	f.must(f.svc.CreateWorkspace(ctx, op, f.ws, "The Agency"))
+	f.Must(f.svc.CreateWorkspace(ctx, op, f.ws, "The Agency"))
 	for email, p := range map[string]struct {
 		name string
 		role approvals.Role
 	}{author: {"Ed Editor", approvals.RoleEditor}, client1: {"Carla Client", approvals.RoleClient}, client2: {"Dan Client", approvals.RoleClient}} {
 		m, err := f.svc.AddMember(ctx, op, email, p.name, p.role)
-		f.ok(err)
+		f.OK(err)
 		f.ids[email] = m.ID
 		f.wsID = m.WorkspaceID
 	}
-	f.must(f.svc.AddAccount(ctx, op, handle, "Acme Instagram"))
+	f.Must(f.svc.AddAccount(ctx, op, handle, "Acme Instagram"))
 	f.grant(author, "view,comment,create")
 	f.grant(client1, "view,comment")
 	f.grant(client2, "view,comment")
-	f.ok(f.svc.AddApprover(ctx, op, handle, client1, approvals.TierClient))
-	f.ok(f.svc.AddApprover(ctx, op, handle, client2, approvals.TierClient))
+	f.OK(f.svc.AddApprover(ctx, op, handle, client1, approvals.TierClient))
+	f.OK(f.svc.AddApprover(ctx, op, handle, client2, approvals.TierClient))
 	on, rule := true, approvals.RuleAny
-	f.must(f.svc.SetAccount(ctx, op, handle, approvals.AccountSettings{NeedsClientApproval: &on, ClientRule: &rule}))
+	f.Must(f.svc.SetAccount(ctx, op, handle, approvals.AccountSettings{NeedsClientApproval: &on, ClientRule: &rule}))
 
 	tmpl, err := templates.Load("")
-	f.ok(err)
+	f.OK(err)
 	f.cfg = mailer.DefaultConfig()
 	f.cfg.Links.Keys = []string{mailer.GenerateKeyPair(), mailer.GenerateKeyPair()}
 	pairs, err := mailer.ParseKeys(f.cfg.Links.Keys)
-	f.ok(err)
+	f.OK(err)
 	f.codec, err = mailer.NewCodec(pairs, f.cfg.Links.TTL)
-	f.ok(err)
+	f.OK(err)
 
 	mux := http.NewServeMux()
 	f.srv = httptest.NewServer(mux)
@@ -114,9 +115,9 @@ func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 		f.cfg.SMTP.Host, f.cfg.SMTP.Port, f.cfg.SMTP.TLS, f.cfg.SMTP.Timeout = "127.0.0.1", mp.SMTPPort, mailer.TLSNone, 5*time.Second
 		f.cfg.Mail.From = "Signoff <signoff@agency.test>"
 		f.cfg.Mail.ReplyTo = "studio@agency.test"
-		f.ok(f.cfg.Validate())
+		f.OK(f.cfg.Validate())
 		f.send, err = mailer.NewSender(f.cfg, f.svc, f.codec, tmpl, logger)
-		f.ok(err)
+		f.OK(err)
 		t.Cleanup(func() { _ = f.send.Close() })
 		f.disp = &outbox.Dispatcher{Store: f.db, Views: f.svc, Logger: logger,
 			Senders:   map[approvals.Channel]outbox.Sender{approvals.ChannelEmail: f.send},
@@ -128,23 +129,11 @@ func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 	return f
 }
 
-func (f *fixture) must(_ any, err error) {
-	f.t.Helper()
-	f.ok(err)
-}
-
-func (f *fixture) ok(err error) {
-	f.t.Helper()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-}
-
 func (f *fixture) grant(email, caps string) {
 	f.t.Helper()
 	c, err := approvals.ParseCaps(caps)
-	f.ok(err)
-	f.ok(f.svc.Grant(f.ctx, approvals.Operator(f.ws), handle, approvals.GrantTarget{Email: email}, c))
+	f.OK(err)
+	f.OK(f.svc.Grant(f.ctx, approvals.Operator(f.ws), handle, approvals.GrantTarget{Email: email}, c))
 }
 
 func (f *fixture) as(email string) approvals.Actor {
@@ -154,7 +143,7 @@ func (f *fixture) as(email string) approvals.Actor {
 func (f *fixture) submit(text string) *approvals.DraftView {
 	f.t.Helper()
 	v, err := f.svc.Submit(f.ctx, f.as(author), approvals.DraftInput{Account: handle, Text: text})
-	f.ok(err)
+	f.OK(err)
 	return v
 }
 
@@ -167,7 +156,7 @@ func (f *fixture) link(d *approvals.DraftView, email string, action approvals.Ve
 func (f *fixture) token(draftID int64, rev int, email string, action approvals.Verdict) string {
 	f.t.Helper()
 	tok, err := f.codec.Encode(mailer.Link{WorkspaceID: f.wsID, DraftID: draftID, Revision: rev, Tier: approvals.TierClient, MemberID: f.ids[email], Action: action})
-	f.ok(err)
+	f.OK(err)
 	return tok
 }
 
@@ -181,7 +170,7 @@ func (f *fixture) dispatch() {
 	}
 	for {
 		n, err := f.disp.RunOnce(f.ctx)
-		f.ok(err)
+		f.OK(err)
 		if n == 0 {
 			return
 		}
@@ -202,9 +191,9 @@ type snapshot struct {
 func (f *fixture) snapshot(draftID int64) snapshot {
 	f.t.Helper()
 	h, err := f.svc.DraftHistory(f.ctx, approvals.Operator(f.ws), draftID)
-	f.ok(err)
+	f.OK(err)
 	msgs, err := f.svc.Outbox(f.ctx, "", 1000)
-	f.ok(err)
+	f.OK(err)
 	s := snapshot{State: h.Draft.State, Revision: h.Draft.Revision, Decisions: h.Decisions, Comments: h.Comments}
 	for _, m := range msgs {
 		s.Outbox = append(s.Outbox, fmt.Sprintf("%s %s attempts=%d", m.IdempotencyKey, m.State, m.Attempts))
@@ -215,13 +204,13 @@ func (f *fixture) snapshot(draftID int64) snapshot {
 func (f *fixture) audit(draftID int64) []*approvals.AuditEntry {
 	f.t.Helper()
 	h, err := f.svc.DraftHistory(f.ctx, approvals.Operator(f.ws), draftID)
-	f.ok(err)
+	f.OK(err)
 	return h.Audit
 }
 
 func (f *fixture) outbox() []*approvals.OutboxMessage {
 	f.t.Helper()
 	msgs, err := f.svc.Outbox(f.ctx, "", 1000)
-	f.ok(err)
+	f.OK(err)
 	return msgs
 }

@@ -18,7 +18,7 @@ func TestReminderAndExpiryEmails(t *testing.T) {
 	clock := time.Now().UTC()
 	f.svc.Now = func() time.Time { return clock }
 	exp := approvals.DeadlineExpire
-	f.must(f.svc.SetAccount(f.ctx, approvals.Operator(f.ws), handle, approvals.AccountSettings{
+	f.Must(f.svc.SetAccount(f.ctx, approvals.Operator(f.ws), handle, approvals.AccountSettings{
 		RemindAfter: ptr(time.Hour), DeadlinePolicy: &exp, DecideWithin: ptr(3 * time.Hour), MinReview: ptr(time.Duration(0))}))
 	d := f.submit("Remind me")
 	f.now = clock

@@ -174,7 +174,7 @@ func TestRejectedAndApprovedNotices(t *testing.T) {
 	f := newFixture(t, mp)
 	d := f.submit("Draft one")
 	comment := "Trop long.\nÉcris « moins » 🙏 <i>please</i>"
-	f.must(f.svc.Reject(f.ctx, f.as(client1), d.ID, comment))
+	f.Must(f.svc.Reject(f.ctx, f.as(client1), d.ID, comment))
 	f.dispatch()
 	msg := mp.MessageTo(author, "Changes requested: Acme Instagram post (revision 1)")
 	if !strings.Contains(msg.Text, "--- Comment ---\n"+comment+"\n--- End of comment ---") {
@@ -184,8 +184,8 @@ func TestRejectedAndApprovedNotices(t *testing.T) {
 		t.Errorf("rejection notice does not say who:\n%s", msg.Text)
 	}
 	d2, err := f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "Draft two"})
-	f.ok(err)
-	f.must(f.svc.Approve(f.ctx, f.as(client2), d2.ID))
+	f.OK(err)
+	f.Must(f.svc.Approve(f.ctx, f.as(client2), d2.ID))
 	f.dispatch()
 	msg = mp.MessageTo(author, "Approved: Acme Instagram post (revision 2)")
 	if !strings.Contains(msg.Text, "Draft two") || !strings.Contains(msg.Text, "Dan Client") {

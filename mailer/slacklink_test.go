@@ -22,7 +22,7 @@ const slackTeam = "T0AGENCY"
 func (f *fixture) slackLinkURL(slackUser, email string) string {
 	f.t.Helper()
 	team := slackTeam
-	f.must(f.svc.SetWorkspace(f.ctx, approvals.Operator(f.ws), approvals.WorkspaceSettings{SlackTeamID: &team}))
+	f.Must(f.svc.SetWorkspace(f.ctx, approvals.Operator(f.ws), approvals.WorkspaceSettings{SlackTeamID: &team}))
 	_, err := f.svc.LinkSlackUser(f.ctx, slackTeam, approvals.SlackUser{ID: slackUser, TeamID: "T0CLIENTORG", Email: email, EmailConfirmed: true})
 	if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED || !strings.Contains(approvals.ErrorMessage(err), "emailed") {
 		f.t.Fatalf("LinkSlackUser = %v, want a confirmation emailed", err)
@@ -47,12 +47,12 @@ func (f *fixture) composeSlackLink(msg *approvals.OutboxMessage) string {
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.TLS = "127.0.0.1", 2525, mailer.TLSNone // never dialed: Compose only
 	cfg.Mail.From = "Signoff <signoff@agency.test>"
 	tmpl, err := templates.Load("")
-	f.ok(err)
+	f.OK(err)
 	s, err := mailer.NewSender(cfg, f.svc, f.codec, tmpl, nil)
-	f.ok(err)
+	f.OK(err)
 	defer s.Close()
 	m, err := s.Compose(f.ctx, nil, msg)
-	f.ok(err)
+	f.OK(err)
 	if m == nil {
 		return ""
 	}
@@ -74,7 +74,7 @@ func (f *fixture) slackMember(slackUser string) string {
 	if approvals.ErrorCode(err) == approvals.ENOTFOUND {
 		return ""
 	}
-	f.ok(err)
+	f.OK(err)
 	return m.Email
 }
 
@@ -155,8 +155,8 @@ func TestDeactivatedMembersLinks(t *testing.T) {
 	slackURL := f.slackLinkURL("U0CONNECT", author)
 
 	op := approvals.Operator(f.ws)
-	f.must(f.svc.DeactivateMember(f.ctx, op, client1))
-	f.must(f.svc.DeactivateMember(f.ctx, op, author))
+	f.Must(f.svc.DeactivateMember(f.ctx, op, client1))
+	f.Must(f.svc.DeactivateMember(f.ctx, op, author))
 
 	for _, tc := range []struct {
 		name, method, url string
@@ -177,7 +177,7 @@ func TestDeactivatedMembersLinks(t *testing.T) {
 		})
 	}
 	v, err := f.svc.Show(f.ctx, op, d.ID)
-	f.ok(err)
+	f.OK(err)
 	if len(v.Decisions) != 0 || v.State != approvals.StatePendingClient {
 		t.Errorf("after the links: %d decisions, state %s; want none, pending_client", len(v.Decisions), v.State)
 	}

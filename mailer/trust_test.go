@@ -14,7 +14,7 @@ import (
 	"github.com/signoff-app/signoff/mailer"
 )
 
-// Issue 12 ("Trust") through email: what clients read in their emails and
+// Trust through email: what clients read in their emails and
 // on link pages, who may decide by link, and how the link page words the
 // state for an internal approver.
 
@@ -32,20 +32,20 @@ func (f *fixture) withInternal(internalRule, clientRule approvals.Rule) {
 	op := approvals.Operator(f.ws)
 	for email, p := range map[string]struct{ name, caps string }{admin1: {"Ada Admin", "view,comment,create"}, admin2: {"Abe Admin", "view,comment"}} {
 		m, err := f.svc.AddMember(f.ctx, op, email, p.name, approvals.RoleAdmin)
-		f.ok(err)
+		f.OK(err)
 		f.ids[email] = m.ID
 		f.grant(email, p.caps)
-		f.ok(f.svc.AddApprover(f.ctx, op, handle, email, approvals.TierInternal))
+		f.OK(f.svc.AddApprover(f.ctx, op, handle, email, approvals.TierInternal))
 	}
 	on := true
-	f.must(f.svc.SetAccount(f.ctx, op, handle, approvals.AccountSettings{NeedsInternalApproval: &on, InternalRule: &internalRule, ClientRule: &clientRule}))
+	f.Must(f.svc.SetAccount(f.ctx, op, handle, approvals.AccountSettings{NeedsInternalApproval: &on, InternalRule: &internalRule, ClientRule: &clientRule}))
 }
 
 // linkFor mints the URL of an emailed link for any tier, as the sender would.
 func (f *fixture) linkFor(draftID int64, rev int, tier approvals.Tier, email string, action approvals.Verdict) string {
 	f.t.Helper()
 	tok, err := f.codec.Encode(mailer.Link{WorkspaceID: f.wsID, DraftID: draftID, Revision: rev, Tier: tier, MemberID: f.ids[email], Action: action})
-	f.ok(err)
+	f.OK(err)
 	return f.srv.URL + "/l/" + tok
 }
 
@@ -96,12 +96,12 @@ func TestTrustClientEmailsCarryNoInternalMaterial(t *testing.T) {
 	if diff := cmp.Diff(want, recipients(mp)); diff != "" {
 		t.Fatalf("the internal request went to (-want +got):\n%s", diff)
 	}
-	f.must(f.svc.Reject(f.ctx, f.as(admin1), d.ID, "INTERNAL-REJECT the client hates loud"))
-	f.must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE they pay late", Internal: true}))
-	f.must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "STAFF-R1 plain note on revision 1"}))
-	f.must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "SEEN-V2 calm copy."}))
-	f.must(f.svc.Approve(f.ctx, f.as(admin2), d.ID))
-	f.must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE2 after the approval", Internal: true}))
+	f.Must(f.svc.Reject(f.ctx, f.as(admin1), d.ID, "INTERNAL-REJECT the client hates loud"))
+	f.Must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE they pay late", Internal: true}))
+	f.Must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "STAFF-R1 plain note on revision 1"}))
+	f.Must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "SEEN-V2 calm copy."}))
+	f.Must(f.svc.Approve(f.ctx, f.as(admin2), d.ID))
+	f.Must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE2 after the approval", Internal: true}))
 	f.dispatch()
 
 	secrets := []string{"SEEN-V1", "INTERNAL-", "STAFF-R1", "Ada Admin", "Abe Admin", ", internal"}
@@ -142,10 +142,10 @@ func TestTrustClientEmailsCarryNoInternalMaterial(t *testing.T) {
 	if r := post(t, reject, approvals.VerdictReject, "CLIENT-R2 make it shorter"); r.status != http.StatusOK {
 		t.Fatalf("reject by link: %d\n%s", r.status, r.body)
 	}
-	f.must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "SEEN-V3 short copy."}))
-	f.must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE3 shortened", Internal: true}))
+	f.Must(f.svc.Revise(f.ctx, f.as(author), d.ID, approvals.DraftInput{Text: "SEEN-V3 short copy."}))
+	f.Must(f.svc.AddComment(f.ctx, f.as(author), d.ID, approvals.CommentInput{Text: "INTERNAL-NOTE3 shortened", Internal: true}))
 	f.dispatch() // the internal approvers are asked about revision 3
-	f.must(f.svc.Approve(f.ctx, f.as(admin1), d.ID))
+	f.Must(f.svc.Approve(f.ctx, f.as(admin1), d.ID))
 	f.dispatch()
 	for _, to := range []string{client1, client2} {
 		msg := mp.MessageTo(to, "Approval needed again: Acme Instagram post (revision 3)")
@@ -180,7 +180,7 @@ func TestTrustReviserCannotDecideByLink(t *testing.T) {
 	}
 	csrf := csrfOf(t, page.body, "approve-form")
 
-	f.must(f.svc.Revise(f.ctx, f.as(admin1), d.ID, approvals.DraftInput{Text: "ADA-WORDS her own"}))
+	f.Must(f.svc.Revise(f.ctx, f.as(admin1), d.ID, approvals.DraftInput{Text: "ADA-WORDS her own"}))
 	var asked []string
 	for _, m := range f.outbox() {
 		if m.Payload.Event == approvals.EventApprovalRequested && m.Payload.Revision == 2 && m.Channel == approvals.ChannelEmail {

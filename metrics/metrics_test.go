@@ -13,10 +13,10 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/httpserver"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/metrics"
 	"github.com/signoff-app/signoff/outbox"
-	"github.com/signoff-app/signoff/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -42,18 +42,12 @@ func scrape(t *testing.T, h http.Handler) map[string]string {
 
 func TestCountersMoveAfterDecision(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := pgtest.MustOpen(t, pgtest.NewDatabase(t))
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	m := metrics.New()
 	m.WatchOutbox(db, func() time.Time { return now.Add(90 * time.Second) })
 	m.WatchPool(db.Pool().Stat)
-	svc := approvals.NewService(db)
-	svc.Now = func() time.Time { return now }
-	svc.Logger = slog.New(slog.DiscardHandler)
+	svc := corefix.Service(db, func() time.Time { return now })
 	svc.Metrics = m
 
 	op := approvals.Operator("acme")

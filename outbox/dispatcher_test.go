@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
 )
@@ -23,7 +24,7 @@ import (
 // only the message that drew it; the messages put off meanwhile are not
 // attempts that fail, so none of them goes dead for it.
 func TestDispatcherRetryAfter(t *testing.T) {
-	f := standard(t)
+	f := corefix.Standard(t)
 	for i := range 5 {
 		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 	}
@@ -123,7 +124,7 @@ func (s *concurrentSender) Send(ctx context.Context, b *approvals.Batch, m *appr
 // every row exactly once, never more than four at once each, and the
 // messages of one draft to one recipient in order.
 func TestDispatcherWorkers(t *testing.T) {
-	f := standard(t)
+	f := corefix.Standard(t)
 	for i := range 20 {
 		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 		f.Submit("ed@acme.test", "internal", fmt.Sprintf("internal draft %d", i))
@@ -185,7 +186,7 @@ func TestDispatcherWorkers(t *testing.T) {
 // one permanent failure goes dead, a temporary one is retried later, and
 // every other row is sent.
 func TestDispatcherBatchOutcomes(t *testing.T) {
-	f := standard(t)
+	f := corefix.Standard(t)
 	var doomed, flaky int64
 	for i := range 6 {
 		v := f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
@@ -257,7 +258,7 @@ func (t countingTx) DraftByID(ctx context.Context, workspaceID, id int64) (*appr
 // TestDispatcherSharesViews: the messages of one batch about one draft
 // load it once, and each still gets its own recipient.
 func TestDispatcherSharesViews(t *testing.T) {
-	f := standard(t)
+	f := corefix.Standard(t)
 	f.Submit("ed@acme.test", "client", "one draft, three client approvers")
 	cs := &countingStore{Store: f.DB}
 	svc := approvals.NewService(cs)
@@ -341,7 +342,7 @@ func (s *recorderStore) nCommitted() int {
 // enqueueLanes queues lanes×perLane email rows straight into the outbox:
 // perLane messages to each of lanes targets, interleaved so that the
 // rows of one lane are spread over the claim order.
-func enqueueLanes(f *fixture, lanes, perLane int) {
+func enqueueLanes(f *corefix.World, lanes, perLane int) {
 	f.T.Helper()
 	var msgs []*approvals.OutboxMessage
 	for i := range perLane {
@@ -391,7 +392,7 @@ func TestDispatcherGroupCommit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := corefix.New(t)
 			enqueueLanes(f, tt.lanes, tt.perLane)
 			rs := &recorderStore{DB: f.DB, delay: 5 * time.Millisecond}
 			s := &concurrentSender{send: unrecordedCheck(t, rs, tt.workers)}
@@ -427,15 +428,15 @@ func TestDispatcherRecordFailure(t *testing.T) {
 	down := approvals.Errorf(approvals.EUNAVAILABLE, "database unavailable")
 	tests := []struct {
 		name string
-		run  func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender)
+		run  func(t *testing.T, f *corefix.World, d *outbox.Dispatcher, s *concurrentSender)
 	}{
-		{"RunOnce", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
+		{"RunOnce", func(t *testing.T, f *corefix.World, d *outbox.Dispatcher, s *concurrentSender) {
 			n, err := d.RunOnce(f.Ctx)
 			if n != 10 || !errors.Is(err, down) {
 				t.Fatalf("RunOnce = %d, %v; want 10 claimed and the recording error", n, err)
 			}
 		}},
-		{"Run, two batches out", func(t *testing.T, f *fixture, d *outbox.Dispatcher, s *concurrentSender) {
+		{"Run, two batches out", func(t *testing.T, f *corefix.World, d *outbox.Dispatcher, s *concurrentSender) {
 			ctx, cancel := context.WithCancel(f.Ctx)
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
@@ -458,7 +459,7 @@ func TestDispatcherRecordFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := corefix.New(t)
 			enqueueLanes(f, 20, 1)
 			rs := &recorderStore{DB: f.DB, fail: down}
 			s := &concurrentSender{}
@@ -487,7 +488,7 @@ func TestDispatcherRecordFailure(t *testing.T) {
 // unrecorded than Workers) and a lane whose messages span both keeps them
 // in order.
 func TestDispatcherRunPipelines(t *testing.T) {
-	f := newFixture(t)
+	f := corefix.New(t)
 	const lanes, perLane, workers = 6, 10, 4
 	enqueueLanes(f, lanes, perLane)
 	rs := &recorderStore{DB: f.DB, delay: time.Millisecond}
@@ -527,7 +528,7 @@ func TestDispatcherRunPipelines(t *testing.T) {
 // TestDispatcherLeaseRunsOut: a message whose claim's lease ran out while
 // it waited for a worker is not sent: another claim may hold it by then.
 func TestDispatcherLeaseRunsOut(t *testing.T) {
-	f := newFixture(t)
+	f := corefix.New(t)
 	enqueueLanes(f, 2, 1)
 	var mu sync.Mutex
 	now := f.Now
@@ -553,7 +554,7 @@ func TestDispatcherLeaseRunsOut(t *testing.T) {
 }
 
 func TestDispatcher(t *testing.T) {
-	f := standard(t)
+	f := corefix.Standard(t)
 	for i := range 20 {
 		f.Submit("ed@acme.test", "client", fmt.Sprintf("draft %d", i))
 	}

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"context"
+	"time"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -14,3 +17,17 @@ const MarkOutboxSQL = markOutboxSQL
 
 // Hold holds sql back in tx, as the audit entry and the outbox rows are.
 func Hold(t approvals.Tx, sql string) { t.(*tx).tx.hold(sql, nil) }
+
+// OutboxTx is the delivery side of the outbox on one transaction: the core
+// never calls it (package outbox claims and records through DB), so it is
+// not in approvals.Tx.
+type OutboxTx interface {
+	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error)
+	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
+	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error
+	MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
+	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
+}
+
+// OutboxOf returns t's outbox delivery methods.
+func OutboxOf(t approvals.Tx) OutboxTx { return t.(*tx) }

@@ -170,8 +170,8 @@ func (t *tx) MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
 	return nil
 }
 
-// MarkOutboxBatch applies a claimed batch's outcomes in one statement (see
-// approvals.OutboxBatchTx).
+// MarkOutboxBatch applies a claimed batch's outcomes in one statement, as
+// outbox.Store describes, inside t.
 func (t *tx) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
 	return markOutboxBatch(ctx, t.tx, lease, at, outcomes)
 }
@@ -189,9 +189,9 @@ func (db *DB) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes
 // (outbox.Store).
 func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error) {
 	var msgs []*approvals.OutboxMessage
-	err := db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error {
+	err := db.InTx(ctx, func(ctx context.Context, t approvals.Tx) error {
 		var err error
-		msgs, err = tx.ClaimOutbox(ctx, now, limit, lease)
+		msgs, err = t.(*tx).ClaimOutbox(ctx, now, limit, lease)
 		return err
 	})
 	return msgs, err

@@ -34,7 +34,7 @@ func claim(t *testing.T, db *store.DB, now time.Time, limit int) []*approvals.Ou
 	t.Helper()
 	var got []*approvals.OutboxMessage
 	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
-		got, err = tx.ClaimOutbox(ctx, now, limit, time.Minute)
+		got, err = store.OutboxOf(tx).ClaimOutbox(ctx, now, limit, time.Minute)
 		return err
 	})
 	return got
@@ -84,10 +84,10 @@ func TestOutbox(t *testing.T) {
 		}
 		a, b := got[0], got[1]
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			if err := tx.MarkOutboxRetry(ctx, a.ID, t0.Add(time.Hour), "421 try later"); err != nil {
+			if err := store.OutboxOf(tx).MarkOutboxRetry(ctx, a.ID, t0.Add(time.Hour), "421 try later"); err != nil {
 				return err
 			}
-			return tx.MarkOutboxSent(ctx, b.ID, t0.Add(time.Second))
+			return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0.Add(time.Second))
 		})
 		// c's worker died: its lease runs out and c is due again; a waits for its retry time.
 		c := claim(t, db, t0.Add(2*time.Minute), 10)
@@ -98,7 +98,7 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("c attempts = %d, want 2", c[0].Attempts)
 		}
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			return tx.MarkOutboxSent(ctx, c[0].ID, t0.Add(3*time.Minute))
+			return store.OutboxOf(tx).MarkOutboxSent(ctx, c[0].ID, t0.Add(3*time.Minute))
 		})
 		retried := claim(t, db, t0.Add(time.Hour), 10)
 		if diff := cmp.Diff([]string{"a"}, keys(retried)); diff != "" {
@@ -108,7 +108,7 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("retried: attempts %d, last error %q", retried[0].Attempts, retried[0].LastError)
 		}
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			return tx.MarkOutboxDead(ctx, a.ID, "550 no such user")
+			return store.OutboxOf(tx).MarkOutboxDead(ctx, a.ID, "550 no such user")
 		})
 
 		var dead, sent []*approvals.OutboxMessage
@@ -137,10 +137,18 @@ func TestOutbox(t *testing.T) {
 			do   func(ctx context.Context, tx approvals.Tx) error
 			code string
 		}{
-			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxRetry(ctx, b.ID, t0, "x") }, approvals.ECONFLICT},
-			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxDead(ctx, b.ID, "x") }, approvals.ECONFLICT},
-			{"send again", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxSent(ctx, b.ID, t0) }, ""},
-			{"missing", func(ctx context.Context, tx approvals.Tx) error { return tx.MarkOutboxSent(ctx, -1, t0) }, approvals.ENOTFOUND},
+			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxRetry(ctx, b.ID, t0, "x")
+			}, approvals.ECONFLICT},
+			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxDead(ctx, b.ID, "x")
+			}, approvals.ECONFLICT},
+			{"send again", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0)
+			}, ""},
+			{"missing", func(ctx context.Context, tx approvals.Tx) error {
+				return store.OutboxOf(tx).MarkOutboxSent(ctx, -1, t0)
+			}, approvals.ENOTFOUND},
 		}
 		for _, tt := range errs {
 			t.Run(tt.name, func(t *testing.T) {
@@ -168,7 +176,7 @@ func TestOutbox(t *testing.T) {
 				for {
 					var got []*approvals.OutboxMessage
 					err := inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
-						got, err = tx.ClaimOutbox(ctx, t0.Add(72*time.Hour), 7, time.Hour)
+						got, err = store.OutboxOf(tx).ClaimOutbox(ctx, t0.Add(72*time.Hour), 7, time.Hour)
 						return err
 					})
 					if err != nil {
@@ -210,7 +218,7 @@ func TestOutboxBatch(t *testing.T) {
 	}{
 		{"in a transaction", func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error) {
 			err = inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
-				stale, err = tx.MarkOutboxBatch(ctx, lease, at, outcomes)
+				stale, err = store.OutboxOf(tx).MarkOutboxBatch(ctx, lease, at, outcomes)
 				return err
 			})
 			return stale, err

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
@@ -81,15 +82,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	db, err := store.Open(f.ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	f.db = db
-	f.svc = approvals.NewService(db)
-	f.svc.Now = f.clock
-	f.svc.Logger = slog.New(slog.DiscardHandler)
+	f.db = pgtest.MustOpen(t, pgtest.NewDatabase(t))
+	f.svc = corefix.Service(f.db, f.clock)
 	f.svc.Channels = []approvals.Channel{approvals.ChannelWebhook}
 	op := approvals.Operator("acme")
 	on := true

@@ -16,9 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/outbox"
-	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
 
@@ -69,13 +69,8 @@ func TestWorkspaceWebhooks(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	db, err := store.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	svc := approvals.NewService(db)
-	svc.Now, svc.Logger = clock, slog.New(slog.DiscardHandler)
+	db := pgtest.MustOpen(t, pgtest.NewDatabase(t))
+	svc := corefix.Service(db, clock)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

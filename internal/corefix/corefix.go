@@ -16,9 +16,39 @@ import (
 	"github.com/signoff-app/signoff/store"
 )
 
+// Check fails its test on an error; fixtures embed it for Must and OK.
+type Check struct{ T testing.TB }
+
+// Must fails the test on err, whatever the call returned.
+func (c Check) Must(_ any, err error) {
+	c.T.Helper()
+	if err != nil {
+		c.T.Fatal(err)
+	}
+}
+
+// OK fails the test on err.
+func (c Check) OK(err error) {
+	c.T.Helper()
+	if err != nil {
+		c.T.Fatal(err)
+	}
+}
+
+// Service is the core on store as the tests run it: its log discarded and,
+// when now is not nil, its clock now.
+func Service(store approvals.Store, now func() time.Time) *approvals.Service {
+	svc := approvals.NewService(store)
+	if now != nil {
+		svc.Now = now
+	}
+	svc.Logger = slog.New(slog.DiscardHandler)
+	return svc
+}
+
 // World is one workspace ("acme") on its own database.
 type World struct {
-	T   testing.TB
+	Check
 	Ctx context.Context
 	Svc *approvals.Service
 	DB  *store.DB
@@ -31,17 +61,10 @@ type World struct {
 // pgtest.Main.
 func New(t testing.TB) *World {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	w := &World{T: t, Ctx: ctx, DB: db, WS: "acme", Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	w.Svc = approvals.NewService(db)
-	w.Svc.Now = func() time.Time { return w.Now }
-	w.Svc.Logger = slog.New(slog.DiscardHandler)
-	w.Must(w.Svc.CreateWorkspace(ctx, approvals.Operator(w.WS), w.WS, "Acme Agency"))
+	db := pgtest.MustOpen(t, pgtest.NewDatabase(t))
+	w := &World{Check: Check{T: t}, Ctx: context.Background(), DB: db, WS: "acme", Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	w.Svc = Service(db, func() time.Time { return w.Now })
+	w.Must(w.Svc.CreateWorkspace(w.Ctx, approvals.Operator(w.WS), w.WS, "Acme Agency"))
 	return w
 }
 
@@ -80,22 +103,6 @@ func (w *World) Op() approvals.Actor { return approvals.Operator(w.WS) }
 // As is the member with email acting on the command line.
 func (w *World) As(email string) approvals.Actor {
 	return approvals.Actor{Workspace: w.WS, Email: email, Channel: approvals.ChannelCLI}
-}
-
-// Must fails the test on err, whatever the call returned.
-func (w *World) Must(_ any, err error) {
-	w.T.Helper()
-	if err != nil {
-		w.T.Fatal(err)
-	}
-}
-
-// OK fails the test on err.
-func (w *World) OK(err error) {
-	w.T.Helper()
-	if err != nil {
-		w.T.Fatal(err)
-	}
 }
 
 // Member adds a member named for their email's local part.

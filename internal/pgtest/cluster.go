@@ -334,11 +334,9 @@ func (c *Cluster) startReaper() {
 // PATH or in a usual place; when set, no other place is searched.
 const EnvBin = "SIGNOFF_PG_BIN"
 
-// findBinaries returns the directory holding initdb and pg_ctl: $SIGNOFF_PG_BIN,
-// else PATH, else the newest /usr/lib/postgresql/*/bin and other usual places.
-// Tool returns the path of a PostgreSQL program such as pg_dump or
-// pg_restore: the one installed beside initdb and pg_ctl (so that its
-// version matches the server's), else the one on PATH.
+// Tool returns the path of a PostgreSQL program such as pg_dump,
+// pg_restore or pgbench: the one installed beside initdb and pg_ctl (so
+// that its version matches the server's), else the one on PATH.
 func Tool(name string) (string, error) {
 	if dir, err := findBinaries(); err == nil {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -351,6 +349,8 @@ func Tool(name string) (string, error) {
 	return "", fmt.Errorf("pgtest: %s not found beside initdb or on PATH", name)
 }
 
+// findBinaries returns the directory holding initdb and pg_ctl: $SIGNOFF_PG_BIN,
+// else PATH, else the newest /usr/lib/postgresql/*/bin and other usual places.
 func findBinaries() (string, error) {
 	if dir := os.Getenv(EnvBin); dir != "" {
 		_, err1 := os.Stat(filepath.Join(dir, "initdb"))

@@ -7,29 +7,26 @@ import (
 	"time"
 )
 
-// SlackMessage is a Slack message the bot posted for an approval request:
-// where it is, so that later events (a decision, a revision) update it in
-// place with chat.update.
-type SlackMessage struct {
-	WorkspaceID int64     `json:"workspace_id"`
-	DraftID     int64     `json:"draft_id"`
-	Revision    int       `json:"revision"`
-	Tier        Tier      `json:"tier"`
-	Target      string    `json:"target"`  // the outbox target: a channel ID or a user ID (DM)
-	Channel     string    `json:"channel"` // the conversation ID Slack returned
-	TS          string    `json:"ts"`
-	CreatedAt   time.Time `json:"created_at"`
-}
+// SlackLinkTx is what linking a Slack user to a member reads and writes
+// (embedded in Tx). Every lookup is scoped to the workspace.
+type SlackLinkTx interface {
+	// BlockSlackLink records that an admin unlinked the Slack user from
+	// the member (idempotent); UnblockSlackLink forgets it; SlackLinkBlocked
+	// reports whether it is recorded.
+	BlockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error
+	UnblockSlackLink(ctx context.Context, workspaceID, memberID int64, slackUserID string) error
+	SlackLinkBlocked(ctx context.Context, workspaceID, memberID int64, slackUserID string) (bool, error)
 
-// SlackAction is a Slack click acknowledged before it was acted on (an
-// Approve, a reject modal's submission), queued in Postgres for the bot's
-// worker. Payload is the bot's own encoding of the click.
-type SlackAction struct {
-	ID        int64
-	Key       string // the inbound delivery it came with
-	Payload   []byte
-	Attempts  int // leases taken, this one included
-	CreatedAt time.Time
+	// CreateSlackLinkRequest inserts r and sets its ID and CreatedAt.
+	CreateSlackLinkRequest(ctx context.Context, r *SlackLinkRequest) error
+	// OpenSlackLinkRequest returns the newest unused request of the pair
+	// created at or after since. Errors: ENOTFOUND.
+	OpenSlackLinkRequest(ctx context.Context, workspaceID, memberID int64, slackUserID string, since time.Time) (*SlackLinkRequest, error)
+	// LockSlackLinkRequest returns the request with a row lock held until
+	// the transaction ends. Errors: ENOTFOUND.
+	LockSlackLinkRequest(ctx context.Context, workspaceID, id int64) (*SlackLinkRequest, error)
+	// UseSlackLinkRequest marks the request used at at.
+	UseSlackLinkRequest(ctx context.Context, workspaceID, id int64, at time.Time) error
 }
 
 // SlackMember returns the member linked to a Slack user of the team bound to
@@ -324,15 +321,4 @@ func (s *Service) ConfirmSlackLink(ctx context.Context, a Actor, id int64) (*Mem
 		return nil
 	})
 	return out, err
-}
-
-// BindChannel binds the account to a Slack channel: its client-tier
-// requests are posted there. It needs "manage" on the account.
-// Errors: ENOTFOUND, EINVALID, EUNAUTHORIZED.
-func (s *Service) BindChannel(ctx context.Context, a Actor, handle, channelID string) (*Account, error) {
-	channelID = strings.TrimSpace(channelID)
-	if channelID == "" {
-		return nil, Errorf(EINVALID, "no Slack channel given")
-	}
-	return s.SetAccount(ctx, a, handle, AccountSettings{SlackChannel: &channelID})
 }

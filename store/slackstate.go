@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/bot/slackstate"
 )
 
-// The Slack channel's state (migrations/00003_slack.sql). These methods run
-// on the pool, outside the core's transactions: they are the bot's, not the
-// core's.
+// The Slack channel's state (package bot/slackstate, table definitions in
+// migrations/00003_slack.sql). These methods run on the pool, outside the
+// core's transactions: they are the bot's, not the core's.
 
 // ClaimSlackDelivery records that the inbound Slack delivery named by key is
 // being acted on. It returns false when key was claimed before (a retry or a
@@ -43,7 +44,7 @@ func (db *DB) PruneSlackDeliveries(ctx context.Context, before time.Time) error 
 
 // SaveSlackMessage records a posted approval request. Saving the same
 // (draft, revision, tier, target) again replaces the channel and ts.
-func (db *DB) SaveSlackMessage(ctx context.Context, m *approvals.SlackMessage) error {
+func (db *DB) SaveSlackMessage(ctx context.Context, m *slackstate.Message) error {
 	err := db.pool.QueryRow(ctx, `
 		INSERT INTO slack_messages (workspace_id, draft_id, revision, tier, target, channel, ts)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -59,7 +60,7 @@ func (db *DB) SaveSlackMessage(ctx context.Context, m *approvals.SlackMessage) e
 
 // SlackMessages returns the posted requests of a draft's revision, oldest
 // first; tier "" and target "" match any.
-func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*approvals.SlackMessage, error) {
+func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*slackstate.Message, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT workspace_id, draft_id, revision, tier, target, channel, ts, created_at
 		FROM slack_messages
@@ -70,9 +71,9 @@ func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, ti
 		return nil, dbError(err, nil)
 	}
 	defer rows.Close()
-	out := []*approvals.SlackMessage{}
+	out := []*slackstate.Message{}
 	for rows.Next() {
-		m := &approvals.SlackMessage{}
+		m := &slackstate.Message{}
 		var tier string
 		if err := rows.Scan(&m.WorkspaceID, &m.DraftID, &m.Revision, &tier, &m.Target, &m.Channel, &m.TS, &m.CreatedAt); err != nil {
 			return nil, dbError(err, nil)
@@ -105,7 +106,7 @@ func (db *DB) EnqueueSlackAction(ctx context.Context, key string, payload []byte
 // and counts the attempt, oldest first. SKIP LOCKED lets several workers
 // (serve replicas) take disjoint rows; a click whose lease ran out (its
 // worker died) is due again.
-func (db *DB) ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.SlackAction, error) {
+func (db *DB) ClaimSlackActions(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*slackstate.Action, error) {
 	rows, err := db.pool.Query(ctx, `
 		WITH claimed AS (
 			UPDATE slack_actions SET lease_until = $1::timestamptz + $3::interval, attempts = attempts + 1
@@ -121,9 +122,9 @@ func (db *DB) ClaimSlackActions(ctx context.Context, now time.Time, limit int, l
 		return nil, dbError(err, nil)
 	}
 	defer rows.Close()
-	out := []*approvals.SlackAction{}
+	out := []*slackstate.Action{}
 	for rows.Next() {
-		a := &approvals.SlackAction{}
+		a := &slackstate.Action{}
 		if err := rows.Scan(&a.ID, &a.Key, &a.Payload, &a.Attempts, &a.CreatedAt); err != nil {
 			return nil, dbError(err, nil)
 		}

@@ -3,11 +3,15 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
 )
+
+// Decisions on drafts (approvals/decide.go), and all a decision reads in
+// one round trip (approvals.DecisionTx, in approvals/calltx.go).
 
 // DecisionRows reads what a decision on d by the member needs
 // (approvals.DecisionTx), in one round trip: the statements go to the
@@ -101,4 +105,78 @@ func collectTierMembers(rows pgx.Rows, byTier map[approvals.Tier][]*approvals.Me
 		byTier[tier] = append(byTier[tier], &m)
 	}
 	return rows.Err()
+}
+
+// policyApprover labels decisions made by a deadline policy (no approver).
+const policyApprover = "Signoff policy"
+
+const decisionColumns = `x.id, x.draft_id, x.revision, x.tier, coalesce(x.approver_id, 0),
+	coalesce(` + memberLabel + `, '` + policyApprover + `'), x.verdict, x.comment, x.channel, x.created_at`
+
+func scanDecision(row pgx.Row) (*approvals.Decision, error) {
+	var d approvals.Decision
+	if err := row.Scan(&d.ID, &d.DraftID, &d.Revision, &d.Tier, &d.ApproverID, &d.Approver,
+		&d.Verdict, &d.Comment, &d.Channel, &d.CreatedAt); err != nil {
+		return nil, err
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+	return &d, nil
+}
+
+// CreateDecision records d and sets its ID, Approver and CreatedAt (kept
+// when set). When the approver already decided this (draft, revision, tier)
+// it fails with ECONFLICT, Reason ReasonDecided and the existing decision in
+// Error.Decision; that conflict does not abort the transaction.
+func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
+	row := t.tx.QueryRow(ctx, `
+		WITH x AS (
+			INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
+			SELECT dr.workspace_id, dr.id, $2, $3, $4, $5, $6, $7, coalesce($8, now())
+			FROM drafts dr WHERE dr.id = $1
+			ON CONFLICT ON CONSTRAINT decisions_once_key DO NOTHING
+			RETURNING *
+		)
+		SELECT `+decisionColumns+` FROM x LEFT JOIN members m ON m.id = x.approver_id`,
+		d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, nullTime(d.CreatedAt))
+	got, err := scanDecision(row)
+	if err == nil {
+		*d = *got
+		return nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return dbError(err, violations{
+			"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
+			"decisions_approver_fkey": {Code: approvals.ENOTFOUND,
+				Message: fmt.Sprintf("no member #%d in the draft's workspace", d.ApproverID)},
+		})
+	}
+	// Nothing inserted: either the draft does not exist or the decision was
+	// already made.
+	prev, err := scanDecision(t.tx.QueryRow(ctx, `
+		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
+		WHERE x.draft_id = $1 AND x.revision = $2 AND x.tier = $3 AND x.approver_id = $4`,
+		d.DraftID, d.Revision, d.Tier, d.ApproverID))
+	if err != nil {
+		return notFound(err, "no draft #%d", d.DraftID)
+	}
+	return &approvals.Error{
+		Code:   approvals.ECONFLICT,
+		Reason: approvals.ReasonDecided,
+		Message: fmt.Sprintf("%s already decided revision %d of draft #%d (%s, %s via %s)",
+			prev.Approver, prev.Revision, prev.DraftID, prev.Verdict, prev.CreatedAt.Format("2006-01-02 15:04 UTC"), prev.Channel),
+		Decision: prev,
+	}
+}
+
+// Decisions returns the draft's decisions, oldest first, Approver filled
+// ("Signoff policy", ApproverID 0, for a deadline policy's decision).
+func (t *tx) Decisions(ctx context.Context, draftID int64) ([]*approvals.Decision, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
+		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, draftID)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return collect(rows, scanDecision)
 }
