@@ -50,6 +50,7 @@ const (
 	PageLink               = "page/link.html"
 	PageMessage            = "page/message.html"
 	PageSlackLink          = "page/slack_link.html"
+	PageReview             = "page/review.html" // everything waiting on one approver, its confirmation and result
 )
 
 // Files returns every template file Signoff uses. Load fails when one of
@@ -62,7 +63,7 @@ func Files() []string {
 		ApprovedSubject, ApprovedText, ApprovedHTML,
 		DeadlineSubject, DeadlineText, DeadlineHTML,
 		SlackLinkSubject, SlackLinkText, SlackLinkHTML,
-		PageLayout, PageLink, PageMessage, PageSlackLink,
+		PageLayout, PageLink, PageMessage, PageSlackLink, PageReview,
 	}
 }
 
