@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ func (c *Codec) EncodeReview(l ReviewLink) (string, error) {
 func (c *Codec) DecodeReview(token string) (ReviewLink, error) {
 	var l ReviewLink
 	if err := c.decode(reviewTokenName, token, &l); err != nil {
+		if errors.Is(err, ErrTokenExpired) {
+			return l, err
+		}
 		return ReviewLink{}, err
 	}
 	return l, nil
