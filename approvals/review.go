@@ -2,13 +2,19 @@ package approvals
 
 import (
 	"context"
-	"fmt"
+	"sync"
+	"sync/atomic"
 )
 
 // MaxDecideEach bounds the drafts one DecideEach call decides: a review
 // page or an App Home lists at most this many, and a form posting more
 // was not made by Signoff.
 const MaxDecideEach = 500
+
+// decideEachWorkers is how many of a DecideEach call's decisions run at
+// once: enough to overlap their round trips, few enough to leave the
+// connection pool to everyone else.
+const decideEachWorkers = 4
 
 // Waiting returns the drafts waiting on the actor's decision across the
 // accounts they approve, each built for them (as Inbox.Waiting), oldest
@@ -63,8 +69,8 @@ func (o DecideOutcome) Skipped() bool {
 	return (o.Err == nil && o.Result != nil && o.Result.Noop) || ErrorCode(o.Err) == ECONFLICT
 }
 
-// DecideEach decides each input on its own through Decide, in order, and
-// reports every outcome: one draft revised, withdrawn, decided or refused
+// DecideEach decides each input on its own through Decide and reports
+// every outcome, in the order of the inputs: one draft revised, withdrawn, decided or refused
 // since it was shown is left alone and does not stop the others. Every
 // input must pin the revision and tier that were shown, so that nothing is
 // decided that the approver did not see. A draft named twice is decided
@@ -98,18 +104,24 @@ func (s *Service) DecideEach(ctx context.Context, a Actor, ins []DecideInput) ([
 			list = append(list, in)
 		}
 	}
-	out := make([]DecideOutcome, 0, len(list))
-	for _, in := range list {
-		res, err := s.Decide(ctx, a, in)
-		out = append(out, DecideOutcome{Input: in, Result: res, Err: err})
-		if ErrorCode(err) == EUNAVAILABLE || ctx.Err() != nil {
-			// The database is gone or the caller gave up: the rest would
-			// fail the same way; report them as not attempted.
-			for _, rest := range list[len(out):] {
-				out = append(out, DecideOutcome{Input: rest, Err: &Error{Code: EUNAVAILABLE, Message: fmt.Sprintf("draft %d was not attempted: %s", rest.DraftID, ErrorMessage(err))}})
+	// The drafts are independent (each Decide locks only its own), so a
+	// few go at once: a hundred approvals take a fraction of a hundred
+	// round-trip sequences.
+	out := make([]DecideOutcome, len(list))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(decideEachWorkers, len(list)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(list) {
+					return
+				}
+				res, err := s.Decide(ctx, a, list[i])
+				out[i] = DecideOutcome{Input: list[i], Result: res, Err: err}
 			}
-			break
-		}
+		})
 	}
+	wg.Wait()
 	return out, nil
 }

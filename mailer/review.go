@@ -16,7 +16,7 @@ import (
 // link (a ReviewLink token bound to the member, not to a draft):
 //
 //	GET/HEAD /r/{token}              the drafts waiting, each with its Approve and Reject forms, and "Approve all N shown"; never changes state
-//	POST     /r/{token}/decide       one draft's decision, pinned to the revision and tier shown
+//	POST     /r/{token}              one draft's decision, pinned to the revision and tier shown
 //	POST     /r/{token}/all          the confirmation of "Approve all": what it will approve; never changes state
 //	POST     /r/{token}/all/approve  the approvals, one core Decide per draft; a draft changed since it was shown is left alone and reported
 //
@@ -34,7 +34,7 @@ const (
 
 func (h *Links) registerReview(mux Mux) {
 	mux.Handle("GET /r/{token}", http.HandlerFunc(h.review))
-	mux.Handle("POST /r/{token}/decide", http.HandlerFunc(h.reviewDecide))
+	mux.Handle("POST /r/{token}", http.HandlerFunc(h.reviewDecide))
 	mux.Handle("POST /r/{token}/all", http.HandlerFunc(h.reviewConfirm))
 	mux.Handle("POST /r/{token}/all/approve", http.HandlerFunc(h.reviewApproveAll))
 }
@@ -47,6 +47,7 @@ type reviewPage struct {
 	Heading string
 	Tone    string
 	Lines   []string
+	CSRF    string // of the drafts' forms
 	Items   []reviewItem
 	All     *allForm
 	Confirm []confirmItem
@@ -54,13 +55,11 @@ type reviewPage struct {
 	Back    string // the review page, to go back to
 }
 
-// reviewItem is one waiting draft with its forms.
+// reviewItem is one waiting draft; its form posts back to the page.
 type reviewItem struct {
 	Draft    *approvals.DraftView
 	Changes  []approvals.DiffOp
 	Feedback []feedback
-	Action   string
-	CSRF     string
 	Comment  string // what was typed, shown again with Error
 	Error    string
 }
@@ -172,9 +171,10 @@ func (h *Links) reviewList(w http.ResponseWriter, r *http.Request, token string,
 		p.Lines = append(p.Lines, "Approve or reject each draft on its own, or approve all of them at once. Nothing is recorded until you click.")
 	}
 	csrf := h.codec.CSRF(token, purposeReview)
+	p.CSRF = csrf
 	ins := make([]approvals.DecideInput, 0, len(views))
 	for _, v := range views {
-		it := reviewItem{Draft: v, Feedback: feedbackOf(v), Action: base + "/decide", CSRF: csrf}
+		it := reviewItem{Draft: v, Feedback: feedbackOf(v)}
 		if approvals.DiffChanged(v.Changes) {
 			it.Changes = v.Changes
 		}
@@ -232,7 +232,12 @@ func (h *Links) reviewDecide(w http.ResponseWriter, r *http.Request) {
 			Lines: []string{"The form could not be read. Open the link from your email again and use the buttons on the page."}})
 		return
 	}
-	in := approvals.DecideInput{DraftID: form.DraftID, Revision: form.Revision, Tier: form.Tier, Verdict: form.Verdict, Comment: form.Comment}
+	in := approvals.DecideInput{DraftID: form.DraftID, Revision: form.Revision, Tier: form.Tier, Verdict: form.Verdict}
+	if form.Verdict == approvals.VerdictReject {
+		// One form holds both buttons: a comment typed there is the
+		// rejection's reason, never an approval's remark.
+		in.Comment = form.Comment
+	}
 	res, err := h.svc.Decide(r.Context(), a, in)
 	if err != nil {
 		row := lookupError(err)

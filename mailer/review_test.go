@@ -65,6 +65,15 @@ func formSlice(page, formID string) string {
 	return rest
 }
 
+// decideForm returns the form of one draft on a review page, as its
+// Approve or Reject button posts it.
+func decideForm(t *testing.T, page string, id int64, verdict string) url.Values {
+	t.Helper()
+	v := formOf(t, page, "form-"+itoa(id))
+	v.Set("verdict", verdict)
+	return v
+}
+
 // staffAccount adds an account that needs internal approval by sam (an
 // editor) and then client approval by client1, and returns its handle.
 func (f *fixture) staffAccount() string {
@@ -192,18 +201,18 @@ func TestReviewDecideAndApproveAll(t *testing.T) {
 	u := f.reviewURL(client1)
 	page := do(t, http.MethodGet, u, nil).body
 
-	approve := formOf(t, page, "approve-form-"+itoa(ds[0].ID))
-	r := do(t, http.MethodPost, u+"/decide", approve)
+	approve := decideForm(t, page, ds[0].ID, "approve")
+	r := do(t, http.MethodPost, u, approve)
 	if r.status != http.StatusOK || !strings.Contains(r.body, "You approved draft "+itoa(ds[0].ID)) {
 		t.Fatalf("approve one: %d\n%s", r.status, r.body)
 	}
-	reject := formOf(t, r.body, "reject-form-"+itoa(ds[1].ID))
-	r = do(t, http.MethodPost, u+"/decide", reject)
+	reject := decideForm(t, r.body, ds[1].ID, "reject")
+	r = do(t, http.MethodPost, u, reject)
 	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="form-error-`+itoa(ds[1].ID)+`"`) {
 		t.Fatalf("reject without comment: %d, want 422 with the form error\n%s", r.status, r.body)
 	}
 	reject.Set("comment", "Not this week")
-	r = do(t, http.MethodPost, u+"/decide", reject)
+	r = do(t, http.MethodPost, u, reject)
 	if r.status != http.StatusOK || !strings.Contains(r.body, "You rejected draft "+itoa(ds[1].ID)) {
 		t.Fatalf("reject one: %d\n%s", r.status, r.body)
 	}
@@ -262,7 +271,7 @@ func TestReviewAttacks(t *testing.T) {
 	u := f.reviewURL(client1)
 	page := do(t, http.MethodGet, u, nil).body
 	all := formOf(t, page, "approve-all-form")
-	one := formOf(t, page, "approve-form-"+itoa(d1.ID))
+	one := decideForm(t, page, d1.ID, "approve")
 	otherPage := do(t, http.MethodGet, f.reviewURL(client2), nil).body
 	otherAll := formOf(t, otherPage, "approve-all-form")
 
@@ -287,11 +296,11 @@ func TestReviewAttacks(t *testing.T) {
 		{"an internal draft in the list", "/all", with(all, "items", internalItems), 403},
 		{"another member's sealed list", "/all", with(otherAll, "csrf", all.Get("csrf")), 403},
 		{"no CSRF token", "/all", with(all, "csrf", ""), 403},
-		{"another member's CSRF token", "/decide", with(one, "csrf", otherAll.Get("csrf")), 403},
-		{"another tenant's draft decided", "/decide", with(one, "draft", itoa(foreign.ID)), 404},
-		{"an internal draft decided", "/decide", with(with(one, "draft", itoa(internal.ID)), "tier", "internal"), 404},
-		{"a field twice", "/decide", url.Values{"csrf": {one.Get("csrf")}, "draft": {itoa(d1.ID), itoa(d2.ID)}, "revision": {"1"}, "tier": {"client"}, "verdict": {"approve"}}, 400},
-		{"no draft", "/decide", with(one, "draft", ""), 400},
+		{"another member's CSRF token", "", with(one, "csrf", otherAll.Get("csrf")), 403},
+		{"another tenant's draft decided", "", with(one, "draft", itoa(foreign.ID)), 404},
+		{"an internal draft decided", "", with(with(one, "draft", itoa(internal.ID)), "tier", "internal"), 404},
+		{"a field twice", "", url.Values{"csrf": {one.Get("csrf")}, "draft": {itoa(d1.ID), itoa(d2.ID)}, "revision": {"1"}, "tier": {"client"}, "verdict": {"approve"}}, 400},
+		{"no draft", "", with(one, "draft", ""), 400},
 	}
 	ids := []int64{d1.ID, d2.ID, internal.ID}
 	foreignDecisions := func() int {
