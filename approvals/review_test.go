@@ -75,9 +75,9 @@ func TestDecideEach(t *testing.T) {
 		t.Fatalf("%d outcomes, want 4 (a draft named twice is decided once)", len(out))
 	}
 	want := []struct {
-		id              int64
+		id               int64
 		decided, skipped bool
-		code            string
+		code             string
 	}{{a.ID, true, false, ""}, {b.ID, false, true, approvals.ECONFLICT}, {internal.ID, false, false, approvals.ENOTFOUND}, {c.ID, true, false, ""}}
 	for i, wo := range want {
 		o := out[i]
