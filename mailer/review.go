@@ -55,13 +55,34 @@ type reviewPage struct {
 	Back    string // the review page, to go back to
 }
 
-// reviewItem is one waiting draft; its form posts back to the page.
+// reviewItem is one waiting draft; its form posts back to the page. Its
+// fields are flat, not a DraftView: a page of hundreds of drafts renders
+// noticeably faster without the template's lookups through embedded structs.
 type reviewItem struct {
-	Draft    *approvals.DraftView
-	Changes  []approvals.DiffOp
-	Feedback []feedback
-	Comment  string // what was typed, shown again with Error
-	Error    string
+	ID        int64
+	Revision  int
+	Tier      approvals.Tier
+	Account   string
+	Author    string
+	Text      string
+	Scheduled string
+	Media     []string
+	Changes   []approvals.DiffOp
+	Feedback  []feedback
+	Comment   string // what was typed, shown again with Error
+	Error     string
+}
+
+func newReviewItem(v *approvals.DraftView) reviewItem {
+	it := reviewItem{ID: v.ID, Revision: v.Revision, Tier: v.CurrentTier, Account: accountName(v), Author: v.Author.DisplayName(),
+		Text: v.Current.Text, Media: v.Current.MediaURLs, Feedback: feedbackOf(v)}
+	if v.Current.ScheduledAt != nil {
+		it.Scheduled = stamp(*v.Current.ScheduledAt)
+	}
+	if approvals.DiffChanged(v.Changes) {
+		it.Changes = v.Changes
+	}
+	return it
 }
 
 // allForm posts an "Approve all" list.
@@ -174,11 +195,8 @@ func (h *Links) reviewList(w http.ResponseWriter, r *http.Request, token string,
 	p.CSRF = csrf
 	ins := make([]approvals.DecideInput, 0, len(views))
 	for _, v := range views {
-		it := reviewItem{Draft: v, Feedback: feedbackOf(v)}
-		if approvals.DiffChanged(v.Changes) {
-			it.Changes = v.Changes
-		}
-		if formErr != nil && formErr.Draft != nil && formErr.Draft.ID == v.ID {
+		it := newReviewItem(v)
+		if formErr != nil && formErr.ID == v.ID {
 			it.Comment, it.Error = formErr.Comment, formErr.Error
 		}
 		p.Items = append(p.Items, it)
@@ -251,7 +269,7 @@ func (h *Links) reviewDecide(w http.ResponseWriter, r *http.Request) {
 		var item *reviewItem
 		if row.code == approvals.EINVALID && form.Verdict == approvals.VerdictReject {
 			// The core refused the comment: keep what was typed.
-			item = &reviewItem{Draft: &approvals.DraftView{Draft: approvals.Draft{ID: form.DraftID}}, Comment: form.Comment, Error: upperFirst(sentence(approvals.ErrorMessage(err)))}
+			item = &reviewItem{ID: form.DraftID, Comment: form.Comment, Error: upperFirst(sentence(approvals.ErrorMessage(err)))}
 		}
 		h.reviewList(w, r, token, rl, row.status, banner, item)
 		return
