@@ -203,9 +203,14 @@ func (h *Links) reviewList(w http.ResponseWriter, r *http.Request, token string,
 		ins = append(ins, approvals.DecideInput{DraftID: v.ID, Revision: v.Revision, Tier: v.CurrentTier})
 	}
 	if len(ins) > 1 {
+		label := fmt.Sprintf("Approve all %d shown", len(ins))
+		if len(ins) > approvals.MaxDecideEach {
+			ins = ins[:approvals.MaxDecideEach]
+			label = fmt.Sprintf("Approve the first %d shown", len(ins))
+		}
 		items := FormatItems(ins)
 		p.All = &allForm{Action: base + "/all", CSRF: csrf, Items: items, Seal: h.codec.CSRF(token, purposeItems+items),
-			Label: fmt.Sprintf("Approve all %d shown", len(ins)), Button: "approve-all"}
+			Label: label, Button: "approve-all"}
 	}
 	h.renderReview(w, status, p)
 }
