@@ -9,7 +9,9 @@
 //  2. Slack acknowledgement latency at a fixed request rate;
 //  3. outbox email delivery over a plain go-mail loop;
 //  4. submit-to-notification latency;
-//  5. the App Home and pending-list queries over a large data set, their
+//  5. the review page of an approver with hundreds of drafts waiting, and
+//     "Approve all" of a hundred;
+//  6. the App Home and pending-list queries over a large data set, their
 //     plans, and the process's memory.
 package bench
 
@@ -54,8 +56,16 @@ type Config struct {
 	E2ERate int `json:"e2e_rate"`
 	// ScaleQueries is how many timed Inbox and List calls the scale phase makes.
 	ScaleQueries int `json:"scale_queries"`
-	// Phases limits the run to some of decisions, slack, dispatch, e2e and
-	// scale (for profiling one); empty runs all.
+	// ReviewDrafts is how many drafts wait on the approver whose review
+	// page the review phase loads ReviewLoads times.
+	ReviewDrafts int `json:"review_drafts"`
+	ReviewLoads  int `json:"review_loads"`
+	// ApproveAllDrafts is how many drafts each of the review phase's
+	// ApproveAllRuns "Approve all" confirmations approves.
+	ApproveAllDrafts int `json:"approve_all_drafts"`
+	ApproveAllRuns   int `json:"approve_all_runs"`
+	// Phases limits the run to some of decisions, slack, dispatch, e2e,
+	// review and scale (for profiling one); empty runs all.
 	Phases []string `json:"phases,omitempty"`
 	// PoolMaxConns, when positive, overrides the server's connection pool
 	// size (pool_max_conns in database.url), to compare pool sizes.
@@ -74,13 +84,15 @@ type Config struct {
 // DefaultConfig is the full run of `make bench`.
 func DefaultConfig() Config {
 	return Config{Scale: 1_000_000, Duration: 10 * time.Second, Clients: []int{8, 32}, DecisionPool: 10000,
-		PgbenchScale: 10, SlackRate: 200, DispatchMessages: 10000, E2ERate: 50, ScaleQueries: 500}
+		PgbenchScale: 10, SlackRate: 200, DispatchMessages: 10000, E2ERate: 50, ScaleQueries: 500,
+		ReviewDrafts: 500, ReviewLoads: 200, ApproveAllDrafts: 100, ApproveAllRuns: 20}
 }
 
 // SmokeConfig is a tiny run that exercises every phase in seconds.
 func SmokeConfig() Config {
 	return Config{Scale: 2000, Duration: time.Second, Clients: []int{2}, DecisionPool: 100,
-		PgbenchScale: 1, SlackRate: 50, DispatchMessages: 30, E2ERate: 20, ScaleQueries: 20}
+		PgbenchScale: 1, SlackRate: 50, DispatchMessages: 30, E2ERate: 20, ScaleQueries: 20,
+		ReviewDrafts: 30, ReviewLoads: 5, ApproveAllDrafts: 10, ApproveAllRuns: 2}
 }
 
 // on reports whether the run includes phase.
@@ -219,6 +231,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.on("e2e") {
 		if err := e.endToEnd(ctx, cfg, rep, w, secs, profile, logf); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.on("review") {
+		if err := e.review(ctx, cfg, rep, profile, logf); err != nil { // review.go
 			return nil, err
 		}
 	}

@@ -38,6 +38,7 @@ func TestSmoke(t *testing.T) {
 		"outbox emails/s ÷ plain go-mail emails/s", "submit → Slack post + email p99 at 20/s",
 		"App Home query (Service.Inbox) p99", "approver's pending list (Service.List) p99",
 		"RSS during scale queries (bench process, server in it)", "seq scans of big tables in Inbox/List plans",
+		"review page p99 with 30 drafts waiting", "approve all of 10 drafts p99",
 		// Where the CPU went (/proc). The dispatch's CPU figures are not
 		// required: the tiny go-mail run may end within one clock tick.
 		"CPU per decision ÷ per pgbench tx, 2 clients", "ratio bound by PostgreSQL's CPU per decision, 2 clients",

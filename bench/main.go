@@ -30,7 +30,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	msgs := fs.Int("dispatch-messages", cfg.DispatchMessages, "emails of the dispatch run")
 	e2e := fs.Int("e2e-rate", cfg.E2ERate, "submissions per second of the end-to-end run")
 	queries := fs.Int("scale-queries", cfg.ScaleQueries, "timed Inbox and List calls of the scale phase")
-	phases := fs.String("phases", "", "comma-separated phases to run (decisions, slack, dispatch, e2e, scale); empty for all")
+	phases := fs.String("phases", "", "comma-separated phases to run (decisions, slack, dispatch, e2e, review, scale); empty for all")
 	poolMax := fs.Int("pool-max-conns", 0, "override the server's database pool size (0: the server's default)")
 	senders := fs.Int("outbox-workers", 0, "override outbox.workers and smtp.connections (0: the defaults)")
 	strict := fs.Bool("strict", false, "exit 1 when a target is missed")

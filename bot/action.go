@@ -33,6 +33,10 @@ type queuedAction struct {
 	Tier     approvals.Tier    `json:"tier"`
 	Verdict  approvals.Verdict `json:"verdict"`
 	Comment  string            `json:"comment,omitempty"`
+	// Items are the drafts of an "Approve all" (approveall.go), each as
+	// the modal listed it; DraftID is then 0.
+	Items   []decisionRef `json:"items,omitempty"`
+	Account string        `json:"account,omitempty"` // the account they wait on, for the report
 }
 
 // Defaults of the action worker.
@@ -154,7 +158,20 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 	req := Request{Meta: q.Meta}
 	a, _, err := b.identify(ctx, req, q.TeamID, q.UserID)
 	var res *approvals.DecisionResult
-	if err == nil {
+	var all []approvals.DecideOutcome
+	switch {
+	case err != nil:
+	case len(q.Items) > 0:
+		if all, err = b.decideAll(ctx, a, q); err == nil {
+			for _, o := range all {
+				if transient(o.Err) {
+					// Retried as a whole: what was decided is a no-op then.
+					err = o.Err
+					break
+				}
+			}
+		}
+	default:
 		res, err = b.svc.Decide(ctx, a, approvals.DecideInput{DraftID: q.DraftID, Revision: q.Revision, Tier: q.Tier,
 			Verdict: q.Verdict, Comment: q.Comment})
 	}
@@ -170,16 +187,20 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 		return false // out of time: the lease runs out and a worker acts again
 	}
 	text := ""
-	if err != nil {
+	switch {
+	case all != nil:
+		b.wake()
+		text = b.allReport(ctx, q.Account, all)
+	case err != nil:
 		text = b.userMessage(ctx, err)
-	} else {
+	default:
 		b.wake() // the decision enqueued outbox messages
 		text = upperFirst(res.Message) + "."
 	}
 	if serr := b.say(ctx, q.Channel, q.UserID, text); serr != nil {
 		b.logger.WarnContext(ctx, "slack action answer", "id", row.ID, "err", serr)
 	}
-	if err == nil && q.Home {
+	if (err == nil || all != nil) && q.Home {
 		if herr := b.publishHome(ctx, req, q.TeamID, q.UserID); herr != nil {
 			b.logger.WarnContext(ctx, "slack follow-up failed", "what", "app home", "err", herr)
 		}

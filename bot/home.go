@@ -40,7 +40,8 @@ func (b *Bot) Event(ctx context.Context, req Request, ev slackevents.EventsAPIEv
 }
 
 // publishHome publishes the member's App Home: the drafts waiting on them
-// (with the same buttons as the channel messages) and their own drafts in
+// by account (with the same buttons as the channel messages, and "Approve
+// all" per account, see approveall.go) and their own drafts in
 // flight; or, for a user who cannot be linked, how to get linked.
 func (b *Bot) publishHome(ctx context.Context, req Request, teamID, userID string) error {
 	var blocks []slack.Block
@@ -74,14 +75,29 @@ func homeBlocks(in *approvals.Inbox, command string) []slack.Block {
 	if len(in.Waiting) == 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("Nothing waits on your decision."), nil, nil))
 	}
-	for _, v := range in.Waiting {
-		req := requestBlocks(v, v.Revision, v.CurrentTier)
-		if len(blocks)+len(req)+1 > maxHomeBlocks-12 {
-			blocks = append(blocks, slack.NewSectionBlock(mrkdwn("…and more: `"+command+" list`"), nil, nil))
+	full := false
+	for _, group := range waitingByAccount(in.Waiting) {
+		if full {
 			break
 		}
-		blocks = append(blocks, req[1:]...) // without the header
-		blocks = append(blocks, slack.NewDividerBlock())
+		// Each account's drafts under its name, with "Approve all" when
+		// there is more than one.
+		var all *slack.Accessory
+		if len(group) > 1 {
+			all = slack.NewAccessory(approveAllButton(group))
+		}
+		head := fmt.Sprintf("*%s* · %d waiting", escape(accountLabel(group[0].Account)), len(group))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(head), nil, all, slack.SectionBlockOptionBlockID(fmt.Sprintf("account_%d", group[0].Account.ID))))
+		for _, v := range group {
+			req := requestBlocks(v, v.Revision, v.CurrentTier)
+			if len(blocks)+len(req)+1 > maxHomeBlocks-12 {
+				blocks = append(blocks, slack.NewSectionBlock(mrkdwn("…and more: `"+command+" list`"), nil, nil))
+				full = true
+				break
+			}
+			blocks = append(blocks, req[1:]...) // without the header
+			blocks = append(blocks, slack.NewDividerBlock())
+		}
 	}
 	blocks = append(blocks, slack.NewHeaderBlock(plain(fmt.Sprintf("Your drafts in flight (%d)", len(in.Mine)))))
 	if len(in.Mine) == 0 {

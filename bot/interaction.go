@@ -36,6 +36,10 @@ func (b *Bot) Interaction(ctx context.Context, req Request, cb slack.Interaction
 // Reject opens the comment modal at once, since its trigger_id expires in
 // about three seconds.
 func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.InteractionCallback, act *slack.BlockAction) {
+	if act.ActionID == actionApproveAll {
+		b.openApproveAll(ctx, req, cb, act) // approveall.go
+		return
+	}
 	if act.ActionID != actionApprove && act.ActionID != actionReject {
 		return
 	}
@@ -122,6 +126,9 @@ func (b *Bot) say(ctx context.Context, channel, user, text string) error {
 
 // viewSubmission handles the new-draft, revise and reject modals.
 func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.InteractionCallback) *slack.ViewSubmissionResponse {
+	if cb.View.CallbackID == callbackApproveAll {
+		return b.queueApproveAll(ctx, req, cb, "view:"+cb.Team.ID+":"+cb.View.ID+":"+cb.View.Hash) // approveall.go
+	}
 	var meta modalMeta
 	if cb.View.PrivateMetadata != "" {
 		if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {

@@ -67,6 +67,7 @@ func (h *Links) Register(mux Mux) {
 	mux.Handle("POST /l/{token}", http.HandlerFunc(h.decide))
 	mux.Handle("POST /l/{token}/resend", http.HandlerFunc(h.resend))
 	h.registerSlackLink(mux) // slacklink.go
+	h.registerReview(mux)    // review.go
 }
 
 // show renders the draft and the forms. It calls only read-only core
@@ -371,17 +372,23 @@ type resendForm struct {
 // render writes a page with the security headers every link page carries.
 func (h *Links) render(w http.ResponseWriter, status int, name string, p page) {
 	p.Nonce = nonce()
+	h.write(w, status, name, p.Nonce, p)
+}
+
+// write renders template name with data, whose style element carries
+// nonce, under the headers every link page carries.
+func (h *Links) write(w http.ResponseWriter, status int, name, nonce string, data any) {
 	hd := w.Header()
 	// No script, no external anything; the one inline <style> is allowed
 	// by its nonce; forms may post only back to Signoff.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Robots-Tag", "noindex, nofollow")
 	var buf bytes.Buffer
-	if err := h.tmpl.HTML(&buf, name, p); err != nil {
+	if err := h.tmpl.HTML(&buf, name, data); err != nil {
 		h.logger.Error("render link page", "template", name, "err", err)
 		hd.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -418,26 +425,41 @@ type DecisionForm struct {
 // LF the user typed, so a comment is stored as written. It never panics on
 // any input (see FuzzParseDecisionForm).
 func ParseDecisionForm(contentType string, body io.Reader) (DecisionForm, error) {
+	vals, err := readForm(contentType, body)
+	if err != nil {
+		return DecisionForm{}, err
+	}
+	return decisionFields(vals)
+}
+
+// readForm reads an application/x-www-form-urlencoded body of at most
+// MaxFormBytes in which no field is given twice.
+func readForm(contentType string, body io.Reader) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return DecisionForm{}, fmt.Errorf("content type %q: want application/x-www-form-urlencoded", contentType)
+		return nil, fmt.Errorf("content type %q: want application/x-www-form-urlencoded", contentType)
 	}
 	raw, err := io.ReadAll(io.LimitReader(body, MaxFormBytes+1))
 	if err != nil {
-		return DecisionForm{}, fmt.Errorf("read form: %w", err)
+		return nil, fmt.Errorf("read form: %w", err)
 	}
 	if len(raw) > MaxFormBytes {
-		return DecisionForm{}, fmt.Errorf("form larger than %d bytes", MaxFormBytes)
+		return nil, fmt.Errorf("form larger than %d bytes", MaxFormBytes)
 	}
 	vals, err := url.ParseQuery(string(raw))
 	if err != nil {
-		return DecisionForm{}, fmt.Errorf("parse form: %w", err)
+		return nil, fmt.Errorf("parse form: %w", err)
 	}
 	for k, v := range vals {
 		if len(v) > 1 {
-			return DecisionForm{}, fmt.Errorf("field %q given %d times", k, len(v))
+			return nil, fmt.Errorf("field %q given %d times", k, len(v))
 		}
 	}
+	return vals, nil
+}
+
+// decisionFields reads the CSRF token, verdict and comment of a form.
+func decisionFields(vals url.Values) (DecisionForm, error) {
 	f := DecisionForm{CSRF: vals.Get("csrf"), Comment: strings.ReplaceAll(vals.Get("comment"), "\r\n", "\n")}
 	switch v := vals.Get("verdict"); v {
 	case "":

@@ -107,32 +107,52 @@ func (c *Codec) Encode(l Link) (string, error) {
 // fails gives an error wrapping ErrTokenInvalid.
 func (c *Codec) Decode(token string) (Link, error) {
 	var l Link
-	if token == "" || len(token) > 4096 {
-		return Link{}, ErrTokenInvalid
+	if err := c.decode(tokenName, token, &l); err != nil {
+		if errors.Is(err, ErrTokenExpired) {
+			return l, err
+		}
+		return Link{}, err
 	}
-	if err := securecookie.DecodeMulti(tokenName, token, &l, c.strict...); err != nil {
-		l = Link{}
-		if lerr := securecookie.DecodeMulti(tokenName, token, &l, c.lenient...); lerr != nil || !l.valid() {
-			return Link{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	return l, nil
+}
+
+// sealed is a token payload: it knows whether it is complete and when it
+// was issued.
+type sealed interface {
+	valid() bool
+	issued() int64
+}
+
+// decode checks a token of the given name into v, as Decode describes: v
+// is filled for a genuine token, expired or not.
+func (c *Codec) decode(name, token string, v sealed) error {
+	if token == "" || len(token) > 4096 {
+		return ErrTokenInvalid
+	}
+	if err := securecookie.DecodeMulti(name, token, v, c.strict...); err != nil {
+		if lerr := securecookie.DecodeMulti(name, token, v, c.lenient...); lerr != nil || !v.valid() {
+			return fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 		}
 		// The MAC held, only the age check failed.
-		return l, ErrTokenExpired
+		return ErrTokenExpired
 	}
-	if !l.valid() {
-		return Link{}, fmt.Errorf("%w: incomplete payload", ErrTokenInvalid)
+	if !v.valid() {
+		return fmt.Errorf("%w: incomplete payload", ErrTokenInvalid)
 	}
 	// securecookie's age check uses the wall clock; this one uses Now, so
 	// expiry is testable and holds even if the two disagree.
-	if c.Now().After(time.Unix(l.IssuedAt, 0).Add(c.ttl)) {
-		return l, ErrTokenExpired
+	if c.Now().After(time.Unix(v.issued(), 0).Add(c.ttl)) {
+		return ErrTokenExpired
 	}
-	return l, nil
+	return nil
 }
 
 // Expires returns when a token issued now stops working.
 func (c *Codec) Expires() time.Time { return c.Now().Add(c.ttl) }
 
-func (l Link) valid() bool {
+func (l *Link) issued() int64 { return l.IssuedAt }
+
+func (l *Link) valid() bool {
 	if l.WorkspaceID <= 0 || l.DraftID <= 0 || l.Revision <= 0 || l.MemberID <= 0 || l.IssuedAt <= 0 {
 		return false
 	}
@@ -187,15 +207,20 @@ func TokenRef(token string) string {
 }
 
 // RedactPath hides the token of a link page's path for logs: "/l/TOKEN"
-// becomes "/l/[REF]" with REF the token's TokenRef, the reference the link
-// handler logs too. Other paths are returned as they are.
+// becomes "/l/[REF]", and a review page's "/r/TOKEN" "/r/[REF]", with REF
+// the token's TokenRef, the reference the link handler logs too. Other
+// paths are returned as they are.
 func RedactPath(path string) string {
-	rest, ok := strings.CutPrefix(path, "/l/")
+	prefix := "/l/"
+	rest, ok := strings.CutPrefix(path, prefix)
 	if !ok {
-		return path
+		prefix = "/r/" // a review link's page
+		if rest, ok = strings.CutPrefix(path, prefix); !ok {
+			return path
+		}
 	}
 	token, tail, more := strings.Cut(rest, "/")
-	out := "/l/[" + TokenRef(token) + "]"
+	out := prefix + "[" + TokenRef(token) + "]"
 	if more {
 		out += "/" + tail
 	}

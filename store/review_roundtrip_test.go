@@ -1,0 +1,122 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/pgtest"
+	"github.com/signoff-app/signoff/store"
+)
+
+// TestReviewRoundTrips pins the statements of the review page's two
+// figures in the benchmark: listing what waits on an approver
+// (Service.Waiting) takes the same number whatever the number of drafts,
+// and approving all of them (Service.DecideEach) no more per draft than
+// one Decide does (see TestRoundTrips).
+func TestReviewRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &countingTracer{}
+	cfg.ConnConfig.Tracer = tr
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := store.FromPool(pool)
+	t.Cleanup(db.Close)
+	if err := store.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	svc := approvals.NewService(db)
+	svc.Logger = slog.New(slog.DiscardHandler)
+	op := approvals.Operator("acme")
+	ok := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(_ any, err error) { t.Helper(); ok(err) }
+	must(svc.CreateWorkspace(ctx, op, "acme", "Acme"))
+	must(svc.AddMember(ctx, op, "ed@acme.test", "Ed", approvals.RoleEditor))
+	c1, err := svc.AddMember(ctx, op, "c1@client.test", "C1", approvals.RoleClient)
+	ok(err)
+	for _, h := range []string{"brand", "other"} {
+		must(svc.AddAccount(ctx, op, h, "Brand "+h))
+		for email, caps := range map[string]string{"ed@acme.test": "view,comment,create", "c1@client.test": "view,comment"} {
+			c, err := approvals.ParseCaps(caps)
+			ok(err)
+			ok(svc.Grant(ctx, op, h, approvals.GrantTarget{Email: email}, c))
+		}
+		ok(svc.AddApprover(ctx, op, h, "c1@client.test", approvals.TierClient))
+		on := true
+		must(svc.SetAccount(ctx, op, h, approvals.AccountSettings{NeedsClientApproval: &on}))
+	}
+	ed := approvals.Actor{Workspace: "acme", Email: "ed@acme.test", Channel: approvals.ChannelCLI}
+	reader := approvals.Actor{WorkspaceID: c1.WorkspaceID, MemberID: c1.ID, Channel: approvals.ChannelEmail}
+	submit := func(n int) {
+		for i := range n {
+			h := "brand"
+			if i%2 == 1 {
+				h = "other"
+			}
+			v, err := svc.Submit(ctx, ed, approvals.DraftInput{Account: h, Text: fmt.Sprintf("post %d", i)})
+			ok(err)
+			// A revision, so the views carry a diff, and a comment.
+			if i%3 == 0 {
+				must(svc.Revise(ctx, ed, v.ID, approvals.DraftInput{Text: fmt.Sprintf("post %d, revised", i)}))
+				must(svc.AddComment(ctx, ed, v.ID, approvals.CommentInput{Text: "see the new date"}))
+			}
+		}
+	}
+	waiting := func(want int) (int, []*approvals.DraftView) {
+		var vs []*approvals.DraftView
+		n := tr.count(t, func() {
+			vs, err = svc.Waiting(ctx, reader)
+			ok(err)
+		})
+		if len(vs) != want {
+			t.Fatalf("Waiting listed %d drafts, want %d", len(vs), want)
+		}
+		return n, vs
+	}
+
+	submit(4)
+	few, _ := waiting(4)
+	submit(60)
+	many, vs := waiting(64)
+	t.Logf("Waiting: %d round trips for 4 drafts, %d for 64", few, many)
+	if few != many || many > 12 {
+		t.Errorf("Waiting took %d round trips for 4 drafts and %d for 64; want the same, at most 12", few, many)
+	}
+
+	decideAll := func(vs []*approvals.DraftView) int {
+		ins := make([]approvals.DecideInput, len(vs))
+		for i, v := range vs {
+			ins[i] = approvals.DecideInput{DraftID: v.ID, Revision: v.Revision, Tier: v.CurrentTier, Verdict: approvals.VerdictApprove}
+		}
+		return tr.count(t, func() {
+			out, err := svc.DecideEach(ctx, reader, ins)
+			ok(err)
+			for _, o := range out {
+				if !o.Decided() {
+					t.Fatalf("draft %d not decided: %v", o.Input.DraftID, o.Err)
+				}
+			}
+		})
+	}
+	n5, n40 := decideAll(vs[:5]), decideAll(vs[5:45])
+	t.Logf("DecideEach: %d round trips for 5 drafts, %d for 40", n5, n40)
+	if n5 > 5*9 || n40 > 40*9 || n40 != 8*n5 {
+		t.Errorf("DecideEach took %d round trips for 5 drafts and %d for 40; want the same per draft, at most 9 each (one Decide's)", n5, n40)
+	}
+}
