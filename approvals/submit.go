@@ -111,6 +111,9 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if err := s.validateInput(in); err != nil {
 			return err
 		}
+		if err := checkNetwork(acc, in); err != nil {
+			return err
+		}
 		now := s.now()
 		d := &Draft{WorkspaceID: p.ws.ID, AccountID: acc.ID, AuthorID: p.member.ID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 		rev := newRevision(acc, in, p.member.ID, 1, now)
@@ -135,7 +138,7 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = reviewNotes(acc, rev, d.State, now)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
 		return key.record(ctx, s, tx, p, d, out)
 	})
 	return out, err
@@ -251,6 +254,9 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if err := s.validateInput(in); err != nil {
 			return err
 		}
+		if err := checkNetwork(acc, in); err != nil {
+			return err
+		}
 		revs, err := tx.Revisions(ctx, d.ID)
 		if err != nil {
 			return err
@@ -288,7 +294,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = reviewNotes(acc, rev, d.State, now)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
 		return nil
 	})
 	return out, err
@@ -368,6 +374,19 @@ func sortMembers(ms []*Member) {
 // rejection. Errors: EINVALID.
 func (s *Service) CommentError(comment string) error {
 	return validateComment(comment, true)
+}
+
+// ApprovalCommentError checks an approval's optional comment by the rule
+// Decide applies (blank is no comment). Errors: EINVALID.
+func (s *Service) ApprovalCommentError(comment string) error {
+	return approvalCommentError(comment)
+}
+
+func approvalCommentError(comment string) error {
+	if strings.TrimSpace(comment) == "" {
+		return nil
+	}
+	return validateComment(comment, false)
 }
 
 // DraftField names a field of DraftInput, for channels that show an error

@@ -414,3 +414,16 @@ func (v *DraftView) Remarks() []Remark {
 	}
 	return out
 }
+
+// ApprovalRemarks returns the approvals of revision rev that carry a
+// comment the view's reader may see, oldest first: what an approver said
+// with their approval, which the author is told with the outcome.
+func (v *DraftView) ApprovalRemarks(rev int) []*Decision {
+	var out []*Decision
+	for _, x := range v.Decisions {
+		if x.Revision == rev && x.Verdict == VerdictApprove && x.Comment != "" && v.Reader.SeesDecision(&v.Draft, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
