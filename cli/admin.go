@@ -390,7 +390,7 @@ func (a *app) accountAdd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(acc, "added account %s (%s) to %s", acc.Handle, networkName(acc.Network), ws)
+			return a.print(acc, "added account %s (network %s) to %s", acc.Handle, networkName(acc.Network), ws)
 		}),
 	}
 	workspaceFlag(cmd, &ws)

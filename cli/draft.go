@@ -281,8 +281,8 @@ func (a *app) draftShow() *cobra.Command {
 func (a *app) showDraft(v *approvals.DraftView) error {
 	w := a.stdout
 	fmt.Fprintf(w, "draft %d on %s (%s) by %s\n", v.ID, v.Account.Handle, v.Account.Name, v.Author.Label())
-	if v.Account.Network != "" && v.Account.Network != approvals.NetworkOther {
-		fmt.Fprintf(w, "network:  %s\n", v.Account.Network.Name())
+	if v.Account.Network != "" { // a client's view leaves the account's settings out
+		fmt.Fprintf(w, "network:  %s\n", networkName(v.Account.Network))
 	}
 	fmt.Fprintf(w, "state:    %s\n", v.State)
 	// The revision the reader sees: a client's may be older than the draft's.

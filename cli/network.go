@@ -35,11 +35,11 @@ func (v networkValue) Set(s string) error {
 	return nil
 }
 
-// networkName words an account's network for staff: "Instagram", or "-"
-// for an account on no particular network.
+// networkName words an account's network for staff as the --network flag
+// takes it: "instagram", "other".
 func networkName(n approvals.Network) string {
-	if n == "" || n == approvals.NetworkOther {
-		return "-"
+	if n == "" {
+		return string(approvals.NetworkOther)
 	}
-	return n.Name()
+	return string(n)
 }
