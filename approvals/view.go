@@ -188,10 +188,11 @@ func (v *DraftView) For(reader Reader) *DraftView {
 	}
 	c := *v
 	c.Reader = reader
-	// Of the account, a client reads what names it and its own tier; the
-	// internal tier's settings, reminders and deadline policy are staff's.
+	// Of the account, a client reads what names it, the network it posts
+	// to (their post is shown as it will appear there) and their own tier;
+	// the internal tier's settings, reminders and deadline policy are staff's.
 	a := v.Account
-	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name,
+	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name, Network: a.Network,
 		NeedsClientApproval: a.NeedsClientApproval, ClientRule: a.ClientRule, SlackChannel: a.SlackChannel, CreatedAt: a.CreatedAt}
 	d := &v.Draft
 	c.revisions = nil

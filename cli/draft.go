@@ -281,7 +281,7 @@ func (a *app) draftShow() *cobra.Command {
 func (a *app) showDraft(v *approvals.DraftView) error {
 	w := a.stdout
 	fmt.Fprintf(w, "draft %d on %s (%s) by %s\n", v.ID, v.Account.Handle, v.Account.Name, v.Author.Label())
-	if v.Account.Network != "" { // a client's view leaves the account's settings out
+	if v.Account.Network != "" {
 		fmt.Fprintf(w, "network:  %s\n", networkName(v.Account.Network))
 	}
 	fmt.Fprintf(w, "state:    %s\n", v.State)
