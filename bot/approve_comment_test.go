@@ -108,3 +108,34 @@ func TestApproveWithCommentDeliversIt(t *testing.T) {
 		t.Errorf("comment in the author's DM (-want +got):\n%s", diff)
 	}
 }
+
+// TestSlackNetworkLimits: a draft submitted from Slack that the account's
+// network would refuse is refused with the rule and the excess, and
+// creates nothing; the request names the network.
+func TestSlackNetworkLimits(t *testing.T) {
+	h := newHarness(t)
+	x := approvals.NetworkX
+	_, err := h.svc.SetAccount(h.ctx, approvals.Operator(h.slug), "acme", approvals.AccountSettings{Network: &x})
+	h.must(err)
+	w := h.command(uEditor, chanAcme, "submit acme "+strings.Repeat("字", 141))
+	if !strings.Contains(w.Body.String(), "X posts take at most 280 characters") || !strings.Contains(w.Body.String(), "this one has 282") {
+		t.Fatalf("over-long submit answered %q", w.Body.String())
+	}
+	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
+	h.must(err)
+	if len(ds) != 0 {
+		t.Fatalf("a refused submission left drafts %+v", ds)
+	}
+	if w := h.command(uEditor, chanAcme, "submit acme "+strings.Repeat("字", 140)); !strings.Contains(w.Body.String(), "Submitted draft #") {
+		t.Fatalf("a submit at the limit answered %q", w.Body.String())
+	}
+	ds, err = h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
+	h.must(err)
+	if len(ds) != 1 {
+		t.Fatalf("%d drafts", len(ds))
+	}
+	req := h.request(ds[0].ID)
+	if !strings.Contains(joined(req.Blocks()), "Acme Instagram (acme) on X") {
+		t.Errorf("the request does not name the network:\n%s", joined(req.Blocks()))
+	}
+}

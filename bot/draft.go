@@ -198,8 +198,12 @@ func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 	if at := v.Current.ScheduledAt; at != nil {
 		schedule = approvals.Stamp(*at)
 	}
+	account := escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"
+	if n := v.Account.Network; n != "" && n != approvals.NetworkOther {
+		account += " on " + n.Name()
+	}
 	return []*slack.TextBlockObject{
-		mrkdwn("*Account*\n" + escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"),
+		mrkdwn("*Account*\n" + account),
 		mrkdwn("*Author*\n" + escape(v.Author.DisplayName())),
 		mrkdwn("*Scheduled*\n" + schedule),
 		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Current.Number)),
