@@ -75,8 +75,10 @@ func requireMember(p *principal) error {
 
 // Submit creates a draft on an account the actor may create on, and starts
 // its first required tier (or approves it at once when none is required).
-// Errors: EINVALID (content, or a required tier with no approver but the
-// author), ENOTFOUND (account), EUNAUTHORIZED.
+// Content the account's network would refuse is refused, naming each rule
+// and the excess (netlimits.go); what it would crop is a note.
+// Errors: EINVALID (content, the network's limits, or a required tier with
+// no approver but the author), ENOTFOUND (account), EUNAUTHORIZED.
 func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftView, error) {
 	return s.submit(ctx, a, in, nil)
 }
@@ -230,8 +232,10 @@ func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tie
 // and restarts its first required tier. Media and schedule carry over unless
 // in restates them; older decisions stay in the history
 // but no longer count, and links to older revisions go stale.
+// The new revision, media carried over included, must meet the account's
+// network's limits, as in Submit.
 // Errors: ENOTFOUND, EUNAUTHORIZED (not the author and no "create"),
-// EINVALID (content), ECONFLICT (approved or withdrawn).
+// EINVALID (content, the network's limits), ECONFLICT (approved or withdrawn).
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
 	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
