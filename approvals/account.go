@@ -56,6 +56,7 @@ func (a *Account) Rule(t Tier) Rule {
 // are left as they are.
 type AccountSettings struct {
 	Name                  *string
+	Network               *Network // the network's limits apply to drafts submitted or revised after the change
 	NeedsInternalApproval *bool
 	NeedsClientApproval   *bool
 	InternalRule          *Rule
@@ -127,8 +128,16 @@ func (s *Service) accountByHandle(ctx context.Context, tx Tx, ws *Workspace, han
 	return acc, err
 }
 
-// AddAccount adds a social account. Errors: EINVALID, ECONFLICT, EUNAUTHORIZED.
+// AddAccount adds a social account on no particular network (NetworkOther).
+// Errors: EINVALID, ECONFLICT, EUNAUTHORIZED.
 func (s *Service) AddAccount(ctx context.Context, a Actor, handle, name string) (*Account, error) {
+	return s.AddNetworkAccount(ctx, a, handle, name, NetworkOther)
+}
+
+// AddNetworkAccount adds a social account that posts to network n ("" is
+// other). Errors: EINVALID (handle, name, an unknown network), ECONFLICT,
+// EUNAUTHORIZED.
+func (s *Service) AddNetworkAccount(ctx context.Context, a Actor, handle, name string, n Network) (*Account, error) {
 	var out *Account
 	err := s.do(ctx, a, "account.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "add accounts"); err != nil {
@@ -142,8 +151,15 @@ func (s *Service) AddAccount(ctx context.Context, a Actor, handle, name string) 
 		if name == "" {
 			return Errorf(EINVALID, "account name is empty")
 		}
-		acc := &Account{WorkspaceID: p.ws.ID, Handle: h, Name: name, InternalRule: RuleAny, ClientRule: RuleAny, RemindAfter: 24 * time.Hour}
+		network, err := ParseNetwork(string(n))
+		if err != nil {
+			return err
+		}
+		acc := &Account{WorkspaceID: p.ws.ID, Handle: h, Name: name, Network: network, InternalRule: RuleAny, ClientRule: RuleAny, RemindAfter: 24 * time.Hour}
 		e.Detail = h
+		if network != NetworkOther {
+			e.Detail += " network=" + string(network)
+		}
 		out = acc
 		if err := tx.CreateAccount(ctx, acc); err != nil {
 			return err
@@ -197,6 +213,14 @@ func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set Ac
 			}
 			acc.Name = strings.TrimSpace(*set.Name)
 			changes = append(changes, "name")
+		}
+		if set.Network != nil {
+			n, err := ParseNetwork(string(*set.Network))
+			if err != nil {
+				return err
+			}
+			acc.Network = n
+			changes = append(changes, "network="+string(n))
 		}
 		if set.NeedsInternalApproval != nil {
 			acc.NeedsInternalApproval = *set.NeedsInternalApproval

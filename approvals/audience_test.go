@@ -425,7 +425,8 @@ func TestStaleDecisionNamesNoHiddenRevision(t *testing.T) {
 func TestClientViewOmitsStaffSettings(t *testing.T) {
 	f := standard(t)
 	exp := approvals.DeadlineExpire
-	f.set("both", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour), BackupApprover: ptr("admin2@acme.test")})
+	f.set("both", approvals.AccountSettings{DeadlinePolicy: &exp, DecideWithin: ptr(time.Hour), BackupApprover: ptr("admin2@acme.test"),
+		Network: ptr(approvals.NetworkInstagram)})
 	v := f.Submit("ed@acme.test", "both", "text")
 	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), v.ID))
 	staff, err := f.Svc.Show(f.Ctx, f.As("ed@acme.test"), v.ID)
@@ -436,7 +437,7 @@ func TestClientViewOmitsStaffSettings(t *testing.T) {
 		t.Fatalf("staff view lost the settings: %+v", staff.Account)
 	}
 	a := client.Account
-	if a.Handle != "both" || a.DeadlinePolicy != "" || a.BackupApproverID != 0 || a.NeedsInternalApproval || a.DecideWithin != 0 || a.MinReview != 0 {
+	if a.Handle != "both" || a.Network != approvals.NetworkInstagram || a.DeadlinePolicy != "" || a.BackupApproverID != 0 || a.NeedsInternalApproval || a.DecideWithin != 0 || a.MinReview != 0 {
 		t.Fatalf("client view of the account: %+v", a)
 	}
 }

@@ -3,6 +3,7 @@ package approvals
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,11 @@ type DecideInput struct {
 	Revision int
 	Tier     Tier
 	Verdict  Verdict
-	Comment  string
+	// Comment says what to change (required to reject) or, with an
+	// approval, a remark for the author; either is shown to a reader who
+	// may see the decision's tier, so a client never reads an internal
+	// approver's.
+	Comment string
 }
 
 // DecisionResult tells what a decision call did.
@@ -41,7 +46,8 @@ func (s *Service) Reject(ctx context.Context, a Actor, draftID int64, comment st
 // on one draft serialise on its row lock, so concurrent clicks yield one
 // outcome and every caller a true answer.
 // Errors: ENOTFOUND (draft); EUNAUTHORIZED (no access, not an approver of
-// the tier, the author); EINVALID (reject without comment); ECONFLICT with
+// the tier, the author); EINVALID (reject without comment, a comment too
+// long or not UTF-8); ECONFLICT with
 // Reason ReasonRevised, ReasonDecided (Decision set) or ReasonWithdrawn.
 func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*DecisionResult, error) {
 	var out *DecisionResult
@@ -85,6 +91,10 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 			if err := validateComment(in.Comment, true); err != nil {
 				return err
 			}
+		} else if err := approvalCommentError(in.Comment); err != nil {
+			return err
+		} else if strings.TrimSpace(in.Comment) == "" {
+			in.Comment = "" // an approval's remark is optional; blank is none
 		}
 		dec := &Decision{DraftID: d.ID, Revision: rev, Tier: tier, ApproverID: p.member.ID, Approver: p.member.Label(),
 			Verdict: in.Verdict, Comment: in.Comment, Channel: a.Channel, CreatedAt: s.now()}

@@ -63,6 +63,7 @@ type Handoff struct {
 	Workspace    string     `json:"workspace"`
 	Account      string     `json:"account"`
 	AccountName  string     `json:"account_name"`
+	Network      Network    `json:"network"` // where the account posts (network.go)
 	State        State      `json:"state"`
 	Revision     int        `json:"revision"`
 	Author       Person     `json:"author"`
@@ -91,6 +92,8 @@ type Approval struct {
 	Approver Person    `json:"approver"`
 	Channel  Channel   `json:"channel"`
 	At       time.Time `json:"at"`
+	// Comment is what the approver said with the approval, if anything.
+	Comment string `json:"comment,omitempty"`
 }
 
 // HandoffQuery selects a page of approved drafts.
@@ -371,7 +374,7 @@ func (s *Service) handoffView(ctx context.Context, tx Tx, p *principal, d *Draft
 		return nil, Errorf(EINTERNAL, "draft %d was handed off at revision %d but is at %d", d.ID, h.Revision, d.Revision)
 	}
 	out := &Handoff{
-		ID: d.ID, Workspace: ws.Slug, Account: v.Account.Handle, AccountName: v.Account.Name,
+		ID: d.ID, Workspace: ws.Slug, Account: v.Account.Handle, AccountName: v.Account.Name, Network: v.Account.Network,
 		State: d.State, Revision: d.Revision, Author: Person{Name: v.Author.Name, Email: v.Author.Email},
 		Text: rev.Text, MediaURLs: append([]string{}, rev.MediaURLs...), ScheduledAt: rev.ScheduledAt,
 		Approvals: []Approval{},
@@ -390,7 +393,7 @@ func (s *Service) handoffView(ctx context.Context, tx Tx, p *principal, d *Draft
 		if email := emails[x.ApproverID]; email != "" {
 			name = strings.TrimSuffix(name, " <"+email+">")
 		}
-		out.Approvals = append(out.Approvals, Approval{Tier: x.Tier, Approver: Person{Name: name, Email: emails[x.ApproverID]}, Channel: x.Channel, At: x.CreatedAt})
+		out.Approvals = append(out.Approvals, Approval{Tier: x.Tier, Approver: Person{Name: name, Email: emails[x.ApproverID]}, Channel: x.Channel, At: x.CreatedAt, Comment: x.Comment})
 	}
 	if h != nil {
 		at := h.ApprovedAt

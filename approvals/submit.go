@@ -75,8 +75,10 @@ func requireMember(p *principal) error {
 
 // Submit creates a draft on an account the actor may create on, and starts
 // its first required tier (or approves it at once when none is required).
-// Errors: EINVALID (content, or a required tier with no approver but the
-// author), ENOTFOUND (account), EUNAUTHORIZED.
+// Content the account's network would refuse is refused, naming each rule
+// and the excess (netlimits.go); what it would crop is a note.
+// Errors: EINVALID (content, the network's limits, or a required tier with
+// no approver but the author), ENOTFOUND (account), EUNAUTHORIZED.
 func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftView, error) {
 	return s.submit(ctx, a, in, nil)
 }
@@ -111,6 +113,9 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if err := s.validateInput(in); err != nil {
 			return err
 		}
+		if err := checkNetwork(acc, in); err != nil {
+			return err
+		}
 		now := s.now()
 		d := &Draft{WorkspaceID: p.ws.ID, AccountID: acc.ID, AuthorID: p.member.ID, Revision: 1, CreatedAt: now, UpdatedAt: now}
 		rev := newRevision(acc, in, p.member.ID, 1, now)
@@ -135,7 +140,7 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = reviewNotes(acc, rev, d.State, now)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
 		return key.record(ctx, s, tx, p, d, out)
 	})
 	return out, err
@@ -227,8 +232,10 @@ func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tie
 // and restarts its first required tier. Media and schedule carry over unless
 // in restates them; older decisions stay in the history
 // but no longer count, and links to older revisions go stale.
+// The new revision, media carried over included, must meet the account's
+// network's limits, as in Submit.
 // Errors: ENOTFOUND, EUNAUTHORIZED (not the author and no "create"),
-// EINVALID (content), ECONFLICT (approved or withdrawn).
+// EINVALID (content, the network's limits), ECONFLICT (approved or withdrawn).
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
 	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
@@ -249,6 +256,9 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 			in.ScheduledAt = prev.ScheduledAt
 		}
 		if err := s.validateInput(in); err != nil {
+			return err
+		}
+		if err := checkNetwork(acc, in); err != nil {
 			return err
 		}
 		revs, err := tx.Revisions(ctx, d.ID)
@@ -288,7 +298,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = reviewNotes(acc, rev, d.State, now)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
 		return nil
 	})
 	return out, err
@@ -368,6 +378,19 @@ func sortMembers(ms []*Member) {
 // rejection. Errors: EINVALID.
 func (s *Service) CommentError(comment string) error {
 	return validateComment(comment, true)
+}
+
+// ApprovalCommentError checks an approval's optional comment by the rule
+// Decide applies (blank is no comment). Errors: EINVALID.
+func (s *Service) ApprovalCommentError(comment string) error {
+	return approvalCommentError(comment)
+}
+
+func approvalCommentError(comment string) error {
+	if strings.TrimSpace(comment) == "" {
+		return nil
+	}
+	return validateComment(comment, false)
 }
 
 // DraftField names a field of DraftInput, for channels that show an error

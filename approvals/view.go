@@ -188,10 +188,11 @@ func (v *DraftView) For(reader Reader) *DraftView {
 	}
 	c := *v
 	c.Reader = reader
-	// Of the account, a client reads what names it and its own tier; the
-	// internal tier's settings, reminders and deadline policy are staff's.
+	// Of the account, a client reads what names it, the network it posts
+	// to (their post is shown as it will appear there) and their own tier;
+	// the internal tier's settings, reminders and deadline policy are staff's.
 	a := v.Account
-	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name,
+	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name, Network: a.Network,
 		NeedsClientApproval: a.NeedsClientApproval, ClientRule: a.ClientRule, SlackChannel: a.SlackChannel, CreatedAt: a.CreatedAt}
 	d := &v.Draft
 	c.revisions = nil
@@ -410,6 +411,19 @@ func (v *DraftView) Remarks() []Remark {
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && out[j].At.Before(out[j-1].At); j-- {
 			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// ApprovalRemarks returns the approvals of revision rev that carry a
+// comment the view's reader may see, oldest first: what an approver said
+// with their approval, which the author is told with the outcome.
+func (v *DraftView) ApprovalRemarks(rev int) []*Decision {
+	var out []*Decision
+	for _, x := range v.Decisions {
+		if x.Revision == rev && x.Verdict == VerdictApprove && x.Comment != "" && v.Reader.SeesDecision(&v.Draft, x) {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -100,7 +100,7 @@ func (h *harness) request(id int64) slackfake.Call {
 	if len(got) != 1 {
 		h.t.Fatalf("requests posted to %s = %d, want 1", chanAcme, len(got))
 	}
-	want := []string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}
+	want := []string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_approve_comment=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}
 	if diff := cmp.Diff(want, buttons(got[0].Blocks())); diff != "" {
 		h.t.Fatalf("request buttons (-want +got):\n%s", diff)
 	}
@@ -571,7 +571,7 @@ func TestReviseSupersedesAndReposts(t *testing.T) {
 	if len(reposted) != 1 || !strings.Contains(joined(reposted[0].Blocks()), "Changed since the last round") {
 		t.Fatalf("reposts = %d, want one showing the changes", len(reposted))
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/2/client", id), fmt.Sprintf("signoff_reject=%d/2/client", id)}, buttons(reposted[0].Blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/2/client", id), fmt.Sprintf("signoff_approve_comment=%d/2/client", id), fmt.Sprintf("signoff_reject=%d/2/client", id)}, buttons(reposted[0].Blocks())); diff != "" {
 		t.Errorf("new buttons (-want +got):\n%s", diff)
 	}
 	// A click on the old message is told about the revision.
@@ -593,7 +593,7 @@ func TestAppHomeShowsWaitingDrafts(t *testing.T) {
 	if len(pub) != 1 || pub[0].Str("user_id") != uClient {
 		t.Fatalf("views.publish = %+v", pub)
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(pub[0].Blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_approve_comment=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(pub[0].Blocks())); diff != "" {
 		t.Errorf("home buttons (-want +got):\n%s", diff)
 	}
 	// The author's home lists the draft as theirs.

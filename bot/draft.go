@@ -16,11 +16,14 @@ import (
 const (
 	actionApprove = "signoff_approve"
 	actionReject  = "signoff_reject"
+	// actionApproveComment opens a modal for a remark to approve with.
+	actionApproveComment = "signoff_approve_comment"
 
-	callbackSubmit  = "signoff_submit"
-	callbackRevise  = "signoff_revise"
-	callbackReject  = "signoff_reject"
-	callbackComment = "signoff_comment"
+	callbackSubmit         = "signoff_submit"
+	callbackRevise         = "signoff_revise"
+	callbackReject         = "signoff_reject"
+	callbackComment        = "signoff_comment"
+	callbackApproveComment = "signoff_approve_comment"
 
 	// Block and action IDs of the modals' inputs (response_action errors
 	// name the block IDs).
@@ -182,8 +185,9 @@ func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack
 	if open {
 		ref := decisionRef{DraftID: v.ID, Revision: rev, Tier: tier}
 		approve := slack.NewButtonBlockElement(actionApprove, ref.value(), plain("Approve")).WithStyle(slack.StylePrimary)
+		withComment := slack.NewButtonBlockElement(actionApproveComment, ref.value(), plain("Approve with comment"))
 		reject := slack.NewButtonBlockElement(actionReject, ref.value(), plain("Reject")).WithStyle(slack.StyleDanger)
-		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", v.ID, rev, tier), approve, reject))
+		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", v.ID, rev, tier), approve, withComment, reject))
 	}
 	return blocks
 }
@@ -194,8 +198,12 @@ func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 	if at := v.Current.ScheduledAt; at != nil {
 		schedule = approvals.Stamp(*at)
 	}
+	account := escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"
+	if n := v.Account.Network; n != "" && n != approvals.NetworkOther {
+		account += " on " + n.Name()
+	}
 	return []*slack.TextBlockObject{
-		mrkdwn("*Account*\n" + escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"),
+		mrkdwn("*Account*\n" + account),
 		mrkdwn("*Author*\n" + escape(v.Author.DisplayName())),
 		mrkdwn("*Scheduled*\n" + schedule),
 		mrkdwn(fmt.Sprintf("*Revision*\n%d", v.Current.Number)),
@@ -315,6 +323,26 @@ func draftModal(accounts []approvals.Access, v *approvals.DraftView, meta modalM
 	}
 }
 
+// decisionModal asks for the comment of a decision: the reason of a
+// rejection, or the remark an approval carries.
+func decisionModal(ref decisionRef, verdict approvals.Verdict) slack.ModalViewRequest {
+	if verdict == approvals.VerdictReject {
+		return rejectModal(ref)
+	}
+	in := slack.NewPlainTextInputBlockElement(plain("Approved, but fix the typo in the last line"), blockComment)
+	in.Multiline = true
+	in.MaxLength = approvals.MaxCommentLen
+	meta := modalMeta(ref)
+	return slack.ModalViewRequest{
+		Type: slack.VTModal, Title: plain("Approve draft"), Submit: plain("Approve"), Close: plain("Cancel"),
+		CallbackID: callbackApproveComment, PrivateMetadata: meta.String(),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Approving draft #%d (revision %d). The author is told your comment with the approval, exactly as written.", ref.DraftID, ref.Revision)), nil, nil),
+			slack.NewInputBlock(blockComment, plain("Comment"), nil, in),
+		}},
+	}
+}
+
 // rejectModal asks for the reason of a rejection.
 func rejectModal(ref decisionRef) slack.ModalViewRequest {
 	in := slack.NewPlainTextInputBlockElement(plain("What should change?"), blockComment)
@@ -357,7 +385,7 @@ func commentModal(draftID int64, staff bool) slack.ModalViewRequest {
 func verdictBlocks(v *approvals.DraftView, n approvals.Notification) (text string, blocks []slack.Block) {
 	if n.Event == approvals.EventApproved {
 		text = fmt.Sprintf(":tada: Your draft #%d on %s (revision %d) is approved.", v.ID, escape(v.Account.Handle), n.Revision)
-		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+		return text, append([]slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}, approvalRemarkBlocks(v, n.Revision)...)
 	}
 	by := "a reviewer"
 	if d := v.Cause(n); d != nil {
@@ -371,5 +399,28 @@ func verdictBlocks(v *approvals.DraftView, n approvals.Notification) (text strin
 	for i, c := range chunks(v.NoticeComment(n), maxSection) {
 		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("comment_%d", i))))
 	}
-	return text, blocks
+	// A tier that approved before another rejected may have said something too.
+	return text, append(blocks, approvalRemarkBlocks(v, n.Revision)...)
+}
+
+// maxRemarkBlocks keeps an approval's message within Slack's 50 blocks.
+const maxRemarkBlocks = 45
+
+// approvalRemarkBlocks show what approvers said with their approvals of
+// revision rev, those the view's reader may see, exactly as written.
+func approvalRemarkBlocks(v *approvals.DraftView, rev int) []slack.Block {
+	var blocks []slack.Block
+	remarks := v.ApprovalRemarks(rev)
+	for i, x := range remarks {
+		cs := chunks(x.Comment, maxSection)
+		if len(blocks)+1+len(cs) > maxRemarkBlocks {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("…and %d more comments in the draft's history.", len(remarks)-i)), nil, nil))
+			break
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*%s* approved with a comment:", escape(approverName(v, x)))), nil, nil))
+		for j, c := range cs {
+			blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("approval_comment_%d_%d", i, j))))
+		}
+	}
+	return blocks
 }

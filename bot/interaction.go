@@ -31,16 +31,16 @@ func (b *Bot) Interaction(ctx context.Context, req Request, cb slack.Interaction
 	return nil
 }
 
-// blockAction handles an Approve or Reject click. Approve is queued and
-// acknowledged at once (the worker decides and answers, see action.go);
-// Reject opens the comment modal at once, since its trigger_id expires in
-// about three seconds.
+// blockAction handles an Approve, Approve with comment or Reject click.
+// Approve is queued and acknowledged at once (the worker decides and
+// answers, see action.go); the others open the comment modal at once, since
+// its trigger_id expires in about three seconds.
 func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.InteractionCallback, act *slack.BlockAction) {
 	if act.ActionID == actionApproveAll {
 		b.openApproveAll(ctx, req, cb, act) // approveall.go
 		return
 	}
-	if act.ActionID != actionApprove && act.ActionID != actionReject {
+	if act.ActionID != actionApprove && act.ActionID != actionReject && act.ActionID != actionApproveComment {
 		return
 	}
 	key := fmt.Sprintf("action:%s:%s:%s:%s:%s:%s", cb.Team.ID, cb.User.ID, act.ActionTs, act.ActionID, act.BlockID, cb.Container.MessageTs+cb.Container.ViewID)
@@ -77,15 +77,19 @@ func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.Interaction
 		return
 	}
 	// Ask for the comment at once, unless the core would refuse any
-	// rejection by this member now.
-	in := approvals.DecideInput{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier, Verdict: approvals.VerdictReject}
+	// decision by this member now.
+	verdict := approvals.VerdictReject
+	if act.ActionID == actionApproveComment {
+		verdict = approvals.VerdictApprove
+	}
+	in := approvals.DecideInput{DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier, Verdict: verdict}
 	if _, err := b.svc.PreviewDecision(ctx, a, in); err != nil {
 		failed = transient(err)
 		b.answer(ctx, cb, b.userMessage(ctx, err))
 		return
 	}
 	ref.Channel = cb.Channel.ID
-	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, rejectModal(ref)); err != nil {
+	if _, err := b.api.OpenViewContext(ctx, cb.TriggerID, decisionModal(ref, verdict)); err != nil {
 		b.answer(ctx, cb, b.userMessage(ctx, fmt.Errorf("views.open: %w", err)))
 		return
 	}
@@ -141,14 +145,17 @@ func (b *Bot) viewSubmission(ctx context.Context, req Request, cb slack.Interact
 		field = blockText
 	case callbackRevise:
 		field = blockText
-	case callbackReject, callbackComment:
+	case callbackReject, callbackComment, callbackApproveComment:
 		field = blockComment
 	default:
 		return nil
 	}
 	key := "view:" + cb.Team.ID + ":" + cb.View.ID + ":" + cb.View.Hash
-	if cb.View.CallbackID == callbackReject {
-		return b.queueReject(ctx, req, cb, meta, key)
+	switch cb.View.CallbackID {
+	case callbackReject:
+		return b.queueDecision(ctx, req, cb, meta, key, approvals.VerdictReject)
+	case callbackApproveComment:
+		return b.queueDecision(ctx, req, cb, meta, key, approvals.VerdictApprove)
 	}
 	ok, done, err := b.claim(ctx, key)
 	if err != nil {
@@ -245,17 +252,22 @@ func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionC
 	return nil
 }
 
-// queueReject handles the reject modal's submission: a comment the core
-// would refuse is an inline error on the field at once; otherwise the
-// rejection is queued (claimed with the delivery, so retries do nothing),
-// the modal closes, and the worker decides and answers the clicker.
-func (b *Bot) queueReject(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta, key string) *slack.ViewSubmissionResponse {
+// queueDecision handles the submission of the reject or approve-with-comment
+// modal: a comment the core would refuse is an inline error on the field
+// at once; otherwise the decision is queued (claimed with the delivery, so
+// retries do nothing), the modal closes, and the worker decides and
+// answers the clicker.
+func (b *Bot) queueDecision(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta, key string, verdict approvals.Verdict) *slack.ViewSubmissionResponse {
 	comment := cb.View.State.Values[blockComment][blockComment].Value
-	if err := b.svc.CommentError(comment); err != nil {
+	check := b.svc.CommentError
+	if verdict == approvals.VerdictApprove {
+		check = b.svc.ApprovalCommentError
+	}
+	if err := check(comment); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockComment: b.userMessage(ctx, err)})
 	}
 	q := queuedAction{Meta: req.Meta, TeamID: cb.Team.ID, UserID: cb.User.ID, Channel: meta.Channel,
-		DraftID: meta.DraftID, Revision: meta.Revision, Tier: meta.Tier, Verdict: approvals.VerdictReject, Comment: comment}
+		DraftID: meta.DraftID, Revision: meta.Revision, Tier: meta.Tier, Verdict: verdict, Comment: comment}
 	q.Meta.SlackTeamID, q.Meta.SlackUserID = cb.Team.ID, cb.User.ID
 	if _, err := b.enqueue(ctx, key, q); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockComment: b.userMessage(ctx, err)})

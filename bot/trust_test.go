@@ -129,8 +129,8 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 		asked[c.Str("channel")] = buttons(c.Blocks())
 	}
 	want := map[string][]string{
-		uAdam: {fmt.Sprintf("signoff_approve=%d/1/internal", id), fmt.Sprintf("signoff_reject=%d/1/internal", id)},
-		uAnna: {fmt.Sprintf("signoff_approve=%d/1/internal", id), fmt.Sprintf("signoff_reject=%d/1/internal", id)},
+		uAdam: {fmt.Sprintf("signoff_approve=%d/1/internal", id), fmt.Sprintf("signoff_approve_comment=%d/1/internal", id), fmt.Sprintf("signoff_reject=%d/1/internal", id)},
+		uAnna: {fmt.Sprintf("signoff_approve=%d/1/internal", id), fmt.Sprintf("signoff_approve_comment=%d/1/internal", id), fmt.Sprintf("signoff_reject=%d/1/internal", id)},
 	}
 	if diff := cmp.Diff(want, asked); diff != "" {
 		t.Fatalf("internal requests (-want +got):\n%s", diff)
@@ -197,7 +197,7 @@ func TestTrustSlackClientChannelAndRevisers(t *testing.T) {
 	if len(client) != 1 || client[0].Method != "chat.postMessage" {
 		t.Fatalf("client channel calls = %v, want the client request alone", slackfake.Methods(client))
 	}
-	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/3/client", id), fmt.Sprintf("signoff_reject=%d/3/client", id)}, buttons(client[0].Blocks())); diff != "" {
+	if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/3/client", id), fmt.Sprintf("signoff_approve_comment=%d/3/client", id), fmt.Sprintf("signoff_reject=%d/3/client", id)}, buttons(client[0].Blocks())); diff != "" {
 		t.Errorf("client request buttons (-want +got):\n%s", diff)
 	}
 	all := everything(client[0])
@@ -265,7 +265,7 @@ func TestTrustSlackInternalChannel(t *testing.T) {
 		switch ch := c.Str("channel"); {
 		case ch == staff:
 		case ch == chanAcme && c.Method == "chat.postMessage" && c.Str("thread_ts") == "":
-			if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(c.Blocks())); diff != "" {
+			if diff := cmp.Diff([]string{fmt.Sprintf("signoff_approve=%d/1/client", id), fmt.Sprintf("signoff_approve_comment=%d/1/client", id), fmt.Sprintf("signoff_reject=%d/1/client", id)}, buttons(c.Blocks())); diff != "" {
 				t.Errorf("client request buttons (-want +got):\n%s", diff)
 			}
 			if all := everything(c); strings.Contains(all, "Anna Admin") || strings.Contains(all, "internal") {
@@ -468,7 +468,7 @@ func TestTrustSlackReviewWindowAndInternalNotices(t *testing.T) {
 		t.Fatalf("sweep after the window: %d actions", n)
 	}
 	client := inChannel(h.slack.Take(), chanAcme)
-	if len(client) != 1 || client[0].Method != "chat.postMessage" || len(buttons(client[0].Blocks())) != 2 {
+	if len(client) != 1 || client[0].Method != "chat.postMessage" || len(buttons(client[0].Blocks())) != 3 {
 		t.Fatalf("client channel calls = %v, want the client request alone", slackfake.Methods(client))
 	}
 	if all := everything(client[0]); strings.Contains(all, approvals.PolicyActor) || strings.Contains(all, "internal") {

@@ -376,8 +376,9 @@ func (a *app) groupMembership(verb string) *cobra.Command {
 
 func (a *app) accountAdd() *cobra.Command {
 	var ws, name string
+	network := approvals.NetworkOther
 	cmd := &cobra.Command{
-		Use:   "add --workspace SLUG HANDLE --name NAME",
+		Use:   "add --workspace SLUG HANDLE --name NAME [--network NETWORK]",
 		Short: "Add a social account",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
@@ -385,29 +386,31 @@ func (a *app) accountAdd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			acc, err := svc.AddAccount(cmd.Context(), approvals.Operator(ws), args[0], name)
+			acc, err := svc.AddNetworkAccount(cmd.Context(), approvals.Operator(ws), args[0], name, network)
 			if err != nil {
 				return err
 			}
-			return a.print(acc, "added account %s to %s", acc.Handle, ws)
+			return a.print(acc, "added account %s (network %s) to %s", acc.Handle, networkName(acc.Network), ws)
 		}),
 	}
 	workspaceFlag(cmd, &ws)
 	cmd.Flags().StringVar(&name, "name", "", "display name (required)")
 	_ = cmd.MarkFlagRequired("name")
+	cmd.Flags().Var(networkValue{&network}, "network", "the network it posts to; drafts are checked against its limits (default other: no limits)")
 	return cmd
 }
 
 func (a *app) accountSet() *cobra.Command {
 	var (
 		ws, name, channel        string
+		network                  approvals.Network
 		internal, client         bool
 		internalRule, clientRule approvals.Rule
 		remindAfter              time.Duration
 		deadline                 deadlineFlags // reminder.go
 	)
 	cmd := &cobra.Command{
-		Use:   "set --workspace SLUG HANDLE [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION] [--remind-max N] [--deadline-policy none|expire|auto-approve|escalate] [--deadline-margin DURATION] [--decide-within DURATION] [--backup-approver EMAIL] [--min-review DURATION]",
+		Use:   "set --workspace SLUG HANDLE [--network NETWORK] [--internal-approval on|off] [--client-approval on|off] [--internal-rule any|all] [--client-rule any|all] [--slack-channel CHANNEL_ID] [--remind-after DURATION] [--remind-max N] [--deadline-policy none|expire|auto-approve|escalate] [--deadline-margin DURATION] [--decide-within DURATION] [--backup-approver EMAIL] [--min-review DURATION]",
 		Short: "Change a social account's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
@@ -415,6 +418,9 @@ func (a *app) accountSet() *cobra.Command {
 			fs := cmd.Flags()
 			if changed(fs, "name") {
 				set.Name = &name
+			}
+			if changed(fs, "network") {
+				set.Network = &network
 			}
 			if changed(fs, "internal-approval") {
 				set.NeedsInternalApproval = &internal
@@ -452,6 +458,7 @@ func (a *app) accountSet() *cobra.Command {
 	workspaceFlag(cmd, &ws)
 	fs := cmd.Flags()
 	fs.StringVar(&name, "name", "", "display name")
+	fs.Var(networkValue{&network}, "network", "the network it posts to; drafts submitted or revised from now on are checked against its limits")
 	fs.Var(onOffValue{&internal}, "internal-approval", "require internal approval: on or off")
 	fs.Var(onOffValue{&client}, "client-approval", "require client approval: on or off")
 	fs.Var(ruleValue{&internalRule}, "internal-rule", "internal tier completes on any or all approvals")
@@ -469,8 +476,8 @@ func describeAccount(acc *approvals.Account) string {
 		}
 		return "on (" + string(r) + ")"
 	}
-	return fmt.Sprintf("internal approval %s, client approval %s, slack channel %s, remind after %s, %s",
-		tier(acc.NeedsInternalApproval, acc.InternalRule), tier(acc.NeedsClientApproval, acc.ClientRule),
+	return fmt.Sprintf("network %s, internal approval %s, client approval %s, slack channel %s, remind after %s, %s",
+		networkName(acc.Network), tier(acc.NeedsInternalApproval, acc.InternalRule), tier(acc.NeedsClientApproval, acc.ClientRule),
 		dash(acc.SlackChannel), acc.RemindAfter, describeDeadline(acc))
 }
 
@@ -493,8 +500,8 @@ func (a *app) accountList() *cobra.Command {
 			for _, x := range xs {
 				accs = append(accs, x.Account)
 			}
-			return printList(a, accs, "", "HANDLE\tNAME\tINTERNAL\tCLIENT\tSLACK CHANNEL\tREMIND AFTER", func(acc approvals.Account) string {
-				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", acc.Handle, acc.Name,
+			return printList(a, accs, "", "HANDLE\tNAME\tNETWORK\tINTERNAL\tCLIENT\tSLACK CHANNEL\tREMIND AFTER", func(acc approvals.Account) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", acc.Handle, acc.Name, networkName(acc.Network),
 					tierSetting(acc.NeedsInternalApproval, acc.InternalRule), tierSetting(acc.NeedsClientApproval, acc.ClientRule),
 					dash(acc.SlackChannel), acc.RemindAfter)
 			})

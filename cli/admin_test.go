@@ -286,10 +286,10 @@ func TestHumanOutput(t *testing.T) {
 	}{
 		{[]string{"admin", "workspace", "create", "acme", "--name", "Acme"}, "created workspace acme\n"},
 		{[]string{"admin", "member", "add", "--workspace", "acme", "--email", "Cleo@Client.Example", "--name", "Cleo", "--role", "client"}, "added cleo@client.example (client) to acme\n"},
-		{[]string{"admin", "account", "add", "--workspace", "acme", "acme-ig", "--name", "Acme IG"}, "added account acme-ig to acme\n"},
+		{[]string{"admin", "account", "add", "--workspace", "acme", "acme-ig", "--name", "Acme IG"}, "added account acme-ig (network other) to acme\n"},
 		{[]string{"admin", "grant", "--workspace", "acme", "--account", "acme-ig", "--member", "cleo@client.example", "--caps", "comment"}, "granted view,comment on acme-ig to member cleo@client.example\n"},
 		{[]string{"admin", "approver", "add", "--workspace", "acme", "--account", "acme-ig", "--member", "cleo@client.example", "--tier", "client"}, "cleo@client.example is now a client approver of acme-ig\n"},
-		{[]string{"admin", "account", "set", "--workspace", "acme", "acme-ig", "--client-approval", "on", "--client-rule", "all"}, "updated account acme-ig: internal approval off, client approval on (all), slack channel -, remind after 24h0m0s, at most 3 reminders, deadline policy none, review window 4h0m0s\n"},
+		{[]string{"admin", "account", "set", "--workspace", "acme", "acme-ig", "--client-approval", "on", "--client-rule", "all"}, "updated account acme-ig: network other, internal approval off, client approval on (all), slack channel -, remind after 24h0m0s, at most 3 reminders, deadline policy none, review window 4h0m0s\n"},
 		{[]string{"admin", "access", "--workspace", "acme", "--member", "cleo@client.example"}, "ACCOUNT  CAPABILITIES  APPROVER\nacme-ig  view,comment  client\n"},
 	}
 	for _, tt := range tests {

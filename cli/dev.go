@@ -137,7 +137,10 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 		},
 
 		// Instagram: client approval by email.
-		func() error { _, err := svc.AddAccount(ctx, op, demoAccount, "Acme Instagram"); return err },
+		func() error {
+			_, err := svc.AddNetworkAccount(ctx, op, demoAccount, "Acme Instagram", approvals.NetworkInstagram)
+			return err
+		},
 		grant(demoAccount, demoEditor, approvals.CapView, approvals.CapComment, approvals.CapCreate),
 		grant(demoAccount, demoClient, approvals.CapView, approvals.CapComment),
 		approver(demoAccount, demoClient, approvals.TierClient),
@@ -148,7 +151,10 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 
 		// LinkedIn: the owner approves internally, then Sam (Slack) and
 		// Clara (email) must both approve.
-		func() error { _, err := svc.AddAccount(ctx, op, demoBothAccount, "Acme LinkedIn"); return err },
+		func() error {
+			_, err := svc.AddNetworkAccount(ctx, op, demoBothAccount, "Acme LinkedIn", approvals.NetworkLinkedIn)
+			return err
+		},
 		grant(demoBothAccount, demoEditor, approvals.CapView, approvals.CapComment, approvals.CapCreate),
 		grant(demoBothAccount, demoClient, approvals.CapView, approvals.CapComment),
 		grant(demoBothAccount, demoSlackClient, approvals.CapView, approvals.CapComment),

@@ -114,7 +114,7 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 	var f draftFlags
 	var comment string
 	var revision int
-	use, short := "approve --workspace SLUG ID --as EMAIL [--revision N]", "Approve a draft in your tier"
+	use, short := "approve --workspace SLUG ID --as EMAIL [--revision N] [--comment TEXT]", "Approve a draft in your tier, with a remark for its author if you like"
 	if verdict == approvals.VerdictReject {
 		use, short = "reject --workspace SLUG ID --as EMAIL --comment TEXT [--revision N]", "Reject a draft with a comment that says what to change"
 	}
@@ -151,6 +151,8 @@ func (a *app) draftDecide(verdict approvals.Verdict) *cobra.Command {
 	if verdict == approvals.VerdictReject {
 		cmd.Flags().StringVar(&comment, "comment", "", "what to change; - reads it from standard input (required)")
 		_ = cmd.MarkFlagRequired("comment")
+	} else {
+		cmd.Flags().StringVar(&comment, "comment", "", `a remark the author is told with the approval ("fix the typo in the last line"); - reads it from standard input`)
 	}
 	return cmd
 }
@@ -279,6 +281,9 @@ func (a *app) draftShow() *cobra.Command {
 func (a *app) showDraft(v *approvals.DraftView) error {
 	w := a.stdout
 	fmt.Fprintf(w, "draft %d on %s (%s) by %s\n", v.ID, v.Account.Handle, v.Account.Name, v.Author.Label())
+	if v.Account.Network != "" {
+		fmt.Fprintf(w, "network:  %s\n", networkName(v.Account.Network))
+	}
 	fmt.Fprintf(w, "state:    %s\n", v.State)
 	// The revision the reader sees: a client's may be older than the draft's.
 	fmt.Fprintf(w, "revision: %d (%s)\n", v.Current.Number, v.Current.CreatedAt.UTC().Format(time.RFC3339))

@@ -21,7 +21,7 @@ func TestAccountDeadlineFlags(t *testing.T) {
 	var acc approvals.Account
 	c.jsonOut(&acc, set("--remind-after", "12h", "--remind-max", "5", "--deadline-policy", "escalate",
 		"--deadline-margin", "30m", "--decide-within", "48h", "--backup-approver", "cleo@client.example")...)
-	want := approvals.Account{Handle: "acme-ig", Name: "Acme Instagram", InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny,
+	want := approvals.Account{Handle: "acme-ig", Name: "Acme Instagram", Network: approvals.NetworkOther, InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny,
 		RemindAfter: 12 * time.Hour, RemindMax: 5, DeadlinePolicy: approvals.DeadlineEscalate, DeadlineMargin: 30 * time.Minute,
 		DecideWithin: 48 * time.Hour, MinReview: approvals.DefaultMinReview}
 	ignore := cmpopts.IgnoreFields(approvals.Account{}, "ID", "WorkspaceID", "CreatedAt", "BackupApproverID")

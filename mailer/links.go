@@ -118,15 +118,15 @@ func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
 	in := approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier, Verdict: form.Verdict, Comment: form.Comment}
 	res, err := h.svc.Decide(r.Context(), a, in)
 	if err != nil {
-		if approvals.ErrorCode(err) == approvals.EINVALID && form.Verdict == approvals.VerdictReject {
-			// The core refused the comment (blank, too long): show the form
-			// again with what was typed, and the core's reason.
+		if approvals.ErrorCode(err) == approvals.EINVALID {
+			// The core refused the comment (a rejection's blank, either too
+			// long): show the form again with what was typed, and the
+			// core's reason.
 			view, verr := h.svc.PreviewDecision(r.Context(), a, approvals.DecideInput{DraftID: l.DraftID, Revision: l.Revision, Tier: l.Tier})
 			if verr != nil {
 				h.coreFailure(w, r, token, l, verr)
 				return
 			}
-			l.Action = approvals.VerdictReject
 			h.formPage(w, r, http.StatusUnprocessableEntity, token, l, view, form.Comment, approvals.ErrorMessage(err))
 			return
 		}
@@ -141,6 +141,9 @@ func (h *Links) decide(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Heading = "Thank you: " + verb
 		p.Lines = []string{fmt.Sprintf("You %s revision %d of this draft. It is now %s.", verb, res.Decision.Revision, res.Draft.StatusAfter(res.Decision))}
+		if res.Decision.Verdict == approvals.VerdictApprove && res.Decision.Comment != "" {
+			p.Lines = append(p.Lines, "The author will be told your comment with the outcome.")
+		}
 	}
 	h.message(w, r, http.StatusOK, p)
 }
@@ -327,7 +330,7 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 		p.Lines = []string{"Tell the author what to change, then click Reject. Nothing is recorded until you click.",
 			"To approve instead, use the Approve link in your email."}
 	} else {
-		p.Lines = []string{"Read the post, then click Approve. Nothing is recorded until you click.",
+		p.Lines = []string{"Read the post, then click Approve; you may leave a comment for the author. Nothing is recorded until you click.",
 			"To reject instead, use the Reject link in your email."}
 	}
 	p.Tone = "info"

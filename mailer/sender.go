@@ -208,11 +208,13 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		if d := view.Cause(n); d != nil {
 			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
 		}
+		data.Remarks = approvalRemarks(view, n.Revision) // a tier that approved before another rejected
 		subject, text, html = templates.RejectedSubject, templates.RejectedText, templates.RejectedHTML
 	case approvals.EventApproved:
 		if d := view.Cause(n); d != nil {
 			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
 		}
+		data.Remarks = approvalRemarks(view, n.Revision)
 		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
 	}
 	return s.message(m, recipient.Email, data, subject, text, html)
@@ -360,6 +362,8 @@ type emailData struct {
 	Via        approvals.Channel
 	At         *time.Time
 	Comment    string
+	// Remarks are what approvers said with their approvals (EventApproved).
+	Remarks []feedback
 	// Outcome is the deadline policy's outcome for the deadline templates:
 	// "expired" or "auto_approved".
 	Outcome string
@@ -390,6 +394,16 @@ func feedbackOf(v *approvals.DraftView) []feedback {
 			who += ", internal"
 		}
 		out = append(out, feedback{Who: who, At: r.At, Revision: r.Revision, Text: r.Text})
+	}
+	return out
+}
+
+// approvalRemarks are the comments approvals of revision rev carried, of
+// those the view's reader may see: the author is told them with the outcome.
+func approvalRemarks(v *approvals.DraftView, rev int) []feedback {
+	var out []feedback
+	for _, x := range v.ApprovalRemarks(rev) {
+		out = append(out, feedback{Who: x.Approver, At: x.CreatedAt, Revision: x.Revision, Text: x.Comment})
 	}
 	return out
 }

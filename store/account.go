@@ -19,7 +19,7 @@ const defaultRemindAfter = 24 * time.Hour
 const accountColumns = `a.id, a.workspace_id, a.handle, a.name, a.needs_internal_approval, a.needs_client_approval,
 	a.internal_rule, a.client_rule, coalesce(a.slack_channel, ''), a.remind_after,
 	a.remind_max, a.deadline_policy, a.deadline_margin, coalesce(a.decide_within, interval '0'), coalesce(a.backup_approver_id, 0),
-	a.min_review, a.created_at`
+	a.min_review, a.created_at, a.network`
 
 // scanAccount scans accountColumns, then extra destinations.
 func scanAccount(row pgx.Row, extra ...any) (*approvals.Account, error) {
@@ -27,7 +27,7 @@ func scanAccount(row pgx.Row, extra ...any) (*approvals.Account, error) {
 	dest := append([]any{&a.ID, &a.WorkspaceID, &a.Handle, &a.Name, &a.NeedsInternalApproval, &a.NeedsClientApproval,
 		&a.InternalRule, &a.ClientRule, &a.SlackChannel, &a.RemindAfter,
 		&a.RemindMax, &a.DeadlinePolicy, &a.DeadlineMargin, &a.DecideWithin, &a.BackupApproverID,
-		&a.MinReview, &a.CreatedAt}, extra...)
+		&a.MinReview, &a.CreatedAt, &a.Network}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -55,12 +55,12 @@ func (t *tx) CreateAccount(ctx context.Context, a *approvals.Account) error {
 	}
 	row := t.tx.QueryRow(ctx, `
 		INSERT INTO accounts AS a (workspace_id, handle, name, needs_internal_approval, needs_client_approval,
-			internal_rule, client_rule, slack_channel, remind_after, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
+			internal_rule, client_rule, slack_channel, remind_after, created_at, network)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), $11)
 		RETURNING `+accountColumns,
 		a.WorkspaceID, a.Handle, a.Name, a.NeedsInternalApproval, a.NeedsClientApproval,
 		cmp.Or(a.InternalRule, approvals.RuleAny), cmp.Or(a.ClientRule, approvals.RuleAny),
-		nullString(a.SlackChannel), remind, nullTime(a.CreatedAt))
+		nullString(a.SlackChannel), remind, nullTime(a.CreatedAt), cmp.Or(a.Network, approvals.NetworkOther))
 	got, err := scanAccount(row)
 	if err != nil {
 		return dbError(err, accountViolations(a))
@@ -76,13 +76,13 @@ func (t *tx) UpdateAccount(ctx context.Context, a *approvals.Account) error {
 		UPDATE accounts AS a SET handle = $3, name = $4, needs_internal_approval = $5, needs_client_approval = $6,
 			internal_rule = $7, client_rule = $8, slack_channel = $9, remind_after = $10,
 			remind_max = $11, deadline_policy = $12, deadline_margin = $13, decide_within = $14, backup_approver_id = $15,
-			min_review = $16
+			min_review = $16, network = $17
 		WHERE a.workspace_id = $1 AND a.id = $2
 		RETURNING `+accountColumns,
 		a.WorkspaceID, a.ID, a.Handle, a.Name, a.NeedsInternalApproval, a.NeedsClientApproval,
 		a.InternalRule, a.ClientRule, nullString(a.SlackChannel), a.RemindAfter,
 		a.RemindMax, cmp.Or(a.DeadlinePolicy, approvals.DeadlineNone), a.DeadlineMargin, nullDuration(a.DecideWithin), nullID(a.BackupApproverID),
-		a.MinReview)
+		a.MinReview, cmp.Or(a.Network, approvals.NetworkOther))
 	got, err := scanAccount(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no account #%d in %s", a.ID, t.workspaceName(ctx, a.WorkspaceID))

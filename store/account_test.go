@@ -18,7 +18,7 @@ func TestAccount(t *testing.T) {
 
 	t.Run("defaults", func(t *testing.T) {
 		want := approvals.Account{ID: a.account.ID, WorkspaceID: a.ws.ID, Handle: "acme-ig", Name: "Acme Instagram",
-			InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny, RemindAfter: 24 * time.Hour,
+			Network: approvals.NetworkOther, InternalRule: approvals.RuleAny, ClientRule: approvals.RuleAny, RemindAfter: 24 * time.Hour,
 			RemindMax: approvals.DefaultRemindMax, DeadlinePolicy: approvals.DeadlineNone, DeadlineMargin: approvals.DefaultDeadlineMargin, MinReview: approvals.DefaultMinReview,
 			CreatedAt: a.account.CreatedAt}
 		if diff := cmp.Diff(want, *a.account); diff != "" {
@@ -56,6 +56,7 @@ func TestAccount(t *testing.T) {
 	t.Run("update", func(t *testing.T) {
 		acc := *a.account
 		acc.Name, acc.ClientRule, acc.SlackChannel, acc.RemindAfter = "Acme IG", approvals.RuleAll, "C42", 2*time.Hour
+		acc.Network = approvals.NetworkTikTok
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error { return tx.UpdateAccount(ctx, &acc) })
 		var got *approvals.Account
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
@@ -82,6 +83,20 @@ func TestAccount(t *testing.T) {
 		{"bad rule", func(ctx context.Context, tx approvals.Tx) error {
 			return tx.CreateAccount(ctx, &approvals.Account{WorkspaceID: a.ws.ID, Handle: "rule", Name: "Bad", ClientRule: "most"})
 		}, approvals.EINVALID, []string{"any or all"}},
+		{"unknown network", func(ctx context.Context, tx approvals.Tx) error {
+			return tx.CreateAccount(ctx, &approvals.Account{WorkspaceID: a.ws.ID, Handle: "myspace", Name: "Bad", Network: "myspace"})
+		}, approvals.EINVALID, []string{"a network is one of instagram,"}},
+		{"network created", func(ctx context.Context, tx approvals.Tx) error {
+			acc := &approvals.Account{WorkspaceID: a.ws.ID, Handle: "acme-yt", Name: "Acme YouTube", Network: approvals.NetworkYouTube}
+			if err := tx.CreateAccount(ctx, acc); err != nil {
+				return err
+			}
+			got, err := tx.AccountByHandle(ctx, a.ws.ID, "acme-yt")
+			if err == nil && got.Network != approvals.NetworkYouTube {
+				return approvals.Errorf(approvals.EINTERNAL, "network read back as %q", got.Network)
+			}
+			return approvals.Errorf(approvals.ECONFLICT, "created and read back") // roll back
+		}, approvals.ECONFLICT, []string{"created and read back"}},
 		{"missing handle", func(ctx context.Context, tx approvals.Tx) error {
 			_, err := tx.AccountByHandle(ctx, a.ws.ID, "nope")
 			return err

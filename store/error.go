@@ -194,6 +194,12 @@ func checkMessage(constraint string) string {
 	case "accounts_internal_rule_check", "accounts_client_rule_check",
 		"revisions_internal_rule_check", "revisions_client_rule_check":
 		return "a rule is any or all"
+	case "accounts_network_check":
+		names := make([]string, 0, len(approvals.Networks()))
+		for _, n := range approvals.Networks() {
+			names = append(names, string(n))
+		}
+		return "a network is one of " + strings.Join(names, ", ")
 	case "accounts_remind_after_check":
 		return "a reminder interval must not be negative"
 	case "accounts_remind_max_check":
