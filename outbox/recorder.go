@@ -19,6 +19,19 @@ func (d *Dispatcher) record(ctx context.Context, rec *recorder, m *approvals.Out
 	return rec.record(o)
 }
 
+// recordGroup has the outcome of a group's one delivery written for each of
+// its messages, committed together, and waits for the commit (see record).
+func (d *Dispatcher) recordGroup(ctx context.Context, rec *recorder, group []*approvals.OutboxMessage, r delivery) error {
+	now, stopping := d.Now().UTC(), ctx.Err() != nil
+	var outcomes []approvals.OutboxOutcome
+	for _, m := range group {
+		if o, ok := d.outcome(ctx, m, r, now, stopping); ok {
+			outcomes = append(outcomes, o)
+		}
+	}
+	return rec.record(outcomes...)
+}
+
 // recorder writes the outcomes of one claimed batch. The outcomes handed
 // to it while a commit is under way are written together, in one
 // transaction, as soon as that commit ends; each caller waits for the
@@ -47,11 +60,19 @@ func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) 
 	return r
 }
 
-// record hands o to the recorder and waits until it is committed.
-func (r *recorder) record(o approvals.OutboxOutcome) error {
-	errc := make(chan error, 1)
-	r.in <- recordReq{o: o, err: errc}
-	return <-errc
+// record hands os to the recorder and waits until they are committed.
+func (r *recorder) record(os ...approvals.OutboxOutcome) error {
+	errc := make(chan error, len(os))
+	for _, o := range os {
+		r.in <- recordReq{o: o, err: errc}
+	}
+	var first error
+	for range os {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // close stops the recorder once every outcome handed to it is committed.
