@@ -30,40 +30,23 @@ func asks(ev Event) bool {
 // goes out at once: the deadline it is about is near.
 func groups(ev Event) bool { return ev == EventApprovalRequested || ev == EventReminder }
 
-// messageTo is message for member m of workspace ws, which enqueue routes
-// by m's choices.
-func (s *Service) messageTo(ws *Workspace, ch Channel, n Notification, m *Member, target string) *OutboxMessage {
+// appendTo appends to msgs the message of n to member m of workspace ws
+// by channel ch, routed by m's choice (see above): a digest member's
+// request becomes their next digest and their DM is dropped; an email
+// request to anyone else waits for the grouping window.
+func (s *Service) appendTo(msgs []*OutboxMessage, ws *Workspace, ch Channel, n Notification, m *Member, target string) []*OutboxMessage {
 	msg := s.message(ch, n, m.ID, target)
-	msg.to, msg.ws = m, ws
-	return msg
-}
-
-// route applies the recipients' choices to msgs (see above): a digest
-// member's requests become their next digest and their DMs are dropped; an
-// email request to anyone else waits for the grouping window.
-func (s *Service) route(msgs []*OutboxMessage) []*OutboxMessage {
-	out := msgs[:0:0]
-	for _, msg := range msgs {
-		m, ws := msg.to, msg.ws
-		msg.to, msg.ws = nil, nil
-		if m == nil || ws == nil || !asks(msg.Payload.Event) {
-			out = append(out, msg)
-			continue
-		}
-		switch {
-		case m.Digest() && msg.Channel == ChannelEmail:
-			out = append(out, s.digestMessage(ws, m))
-		case m.Digest() && msg.Channel == ChannelSlack:
-			// The digest is an email; Slack stays quiet until then.
-		case msg.Channel == ChannelEmail && ws.GroupWindow > 0 && groups(msg.Payload.Event):
-			msg.GroupKey = GroupKey(ws.ID, m.ID, ChannelEmail)
-			msg.NextAttemptAt = msg.CreatedAt.Add(ws.GroupWindow)
-			out = append(out, msg)
-		default:
-			out = append(out, msg)
-		}
+	switch {
+	case !asks(n.Event):
+	case m.Digest() && ch == ChannelEmail:
+		msg = s.digestMessage(ws, m)
+	case m.Digest():
+		return msgs // the digest is an email; Slack stays quiet until then
+	case ch == ChannelEmail && ws.GroupWindow > 0 && groups(n.Event):
+		msg.GroupKey = GroupKey(ws.ID, m.ID, ChannelEmail)
+		msg.NextAttemptAt = msg.CreatedAt.Add(ws.GroupWindow)
 	}
-	return out
+	return append(msgs, msg)
 }
 
 // GroupKey names the group of the requests to member memberID of the

@@ -96,14 +96,14 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 		} else {
 			for _, m := range approvers {
 				if m.SlackUserID != "" {
-					msgs = append(msgs, s.messageTo(ws, ChannelSlack, n, m, m.SlackUserID))
+					msgs = s.appendTo(msgs, ws, ChannelSlack, n, m, m.SlackUserID)
 				}
 			}
 		}
 	}
 	if withEmail {
 		for _, m := range approvers {
-			msgs = append(msgs, s.messageTo(ws, ChannelEmail, n, m, m.Email))
+			msgs = s.appendTo(msgs, ws, ChannelEmail, n, m, m.Email)
 		}
 	}
 	return msgs
@@ -112,9 +112,9 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 // toMember routes a notification to one member: email, and a Slack DM when
 // the member is linked.
 func (s *Service) toMember(ws *Workspace, n Notification, m *Member) []*OutboxMessage {
-	msgs := []*OutboxMessage{s.messageTo(ws, ChannelEmail, n, m, m.Email)}
+	msgs := s.appendTo(nil, ws, ChannelEmail, n, m, m.Email)
 	if slackOn(ws) && m.SlackUserID != "" {
-		msgs = append(msgs, s.messageTo(ws, ChannelSlack, n, m, m.SlackUserID))
+		msgs = s.appendTo(msgs, ws, ChannelSlack, n, m, m.SlackUserID)
 	}
 	return msgs
 }
@@ -133,12 +133,13 @@ func (s *Service) message(ch Channel, n Notification, recipientID int64, target 
 	} else {
 		key += target
 	}
+	if n.Event == EventReminder {
+		key += fmt.Sprintf("/n%d", n.Reminder) // each reminder is sent once
+	}
 	return &OutboxMessage{WorkspaceID: n.WorkspaceID, Channel: ch, IdempotencyKey: key, Payload: n, State: OutboxPending, NextAttemptAt: s.now(), CreatedAt: s.now()}
 }
 
-// enqueue queues msgs, routed by their recipients' choices (route).
 func (s *Service) enqueue(ctx context.Context, tx Tx, msgs []*OutboxMessage) error {
-	msgs = s.route(msgs)
 	if len(msgs) == 0 {
 		return nil
 	}

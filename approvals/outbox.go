@@ -79,11 +79,6 @@ type OutboxMessage struct {
 	// messages of one key are claimed together and delivered as one (see
 	// grouping.go).
 	GroupKey string `json:"group_key,omitempty"`
-
-	// to is the member the message is for and ws their workspace, while
-	// it is being queued: enqueue routes it by their choices (grouping.go).
-	to *Member
-	ws *Workspace
 }
 
 // PayloadJSON returns the payload encoded for storage.

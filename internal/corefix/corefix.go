@@ -42,6 +42,10 @@ func New(t testing.TB) *World {
 	w.Svc.Now = func() time.Time { return w.Now }
 	w.Svc.Logger = slog.New(slog.DiscardHandler)
 	w.Must(w.Svc.CreateWorkspace(ctx, approvals.Operator(w.WS), w.WS, "Acme Agency"))
+	// Each request goes out on its own, due at once, unless a test sets a
+	// grouping window.
+	var window time.Duration
+	w.Must(w.Svc.SetWorkspace(ctx, approvals.Operator(w.WS), approvals.WorkspaceSettings{GroupWindow: &window}))
 	return w
 }
 
