@@ -225,11 +225,12 @@ type delivery struct {
 }
 
 // laneKey names a lane: the messages of one channel to one target about
-// one draft, which go out in order.
+// one draft, which go out in order; or one group's messages, sent as one.
 type laneKey struct {
 	ch     approvals.Channel
 	draft  int64
 	target string
+	group  string // a group's lane, whose one unit is the whole group
 }
 
 // deliverAll starts delivering msgs, concurrently by lane (see Dispatcher),
@@ -257,11 +258,11 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 	var order []laneKey
 	groups := map[laneKey]int{} // a group's unit in its lane
 	for i, m := range msgs {
-		k := laneKey{m.Channel, m.Payload.DraftID, m.Payload.Target}
+		k := laneKey{ch: m.Channel, draft: m.Payload.DraftID, target: m.Payload.Target}
 		_, grouped := d.Senders[m.Channel].(GroupSender)
 		grouped = grouped && m.GroupKey != ""
 		if grouped {
-			k = laneKey{ch: m.Channel, target: "group:" + m.GroupKey}
+			k = laneKey{ch: m.Channel, group: m.GroupKey}
 		}
 		if _, ok := lanes[k]; !ok {
 			order = append(order, k)
@@ -316,7 +317,7 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 					return
 				}
 				var err error
-				if len(unit) == 1 && msgs[i].GroupKey == "" {
+				if k.group == "" {
 					err = d.record(ctx, rec, msgs[i], d.deliver(ctx, b, msgs[i]))
 				} else {
 					group := make([]*approvals.OutboxMessage, len(unit))
