@@ -18,8 +18,11 @@ import (
 //     sent on its own, by email or Slack DM, and their digest lists
 //     everything waiting on them.
 //
-// Posts to a channel (an account's client channel, the internal channel)
-// are never grouped: each is one draft's, with buttons updated in place.
+// Slack DMs to an approver are grouped the same way (requests only: a
+// reminder DM goes out at once), as one message with each draft's buttons,
+// redrawn in place as each is decided. Posts to a channel (an account's
+// client channel, the internal channel) are never grouped: each is one
+// draft's, with buttons updated in place.
 
 // asks reports whether ev asks its recipient to decide.
 func asks(ev Event) bool {
@@ -32,8 +35,8 @@ func groups(ev Event) bool { return ev == EventApprovalRequested || ev == EventR
 
 // appendTo appends to msgs the message of n to member m of workspace ws
 // by channel ch, routed by m's choice (see above): a digest member's
-// request becomes their next digest and their DM is dropped; an email
-// request to anyone else waits for the grouping window.
+// request becomes their next digest and their DM is dropped; a request
+// email or DM to anyone else waits for the grouping window.
 func (s *Service) appendTo(msgs []*OutboxMessage, ws *Workspace, ch Channel, n Notification, m *Member, target string) []*OutboxMessage {
 	msg := s.message(ch, n, m.ID, target)
 	switch {
@@ -42,8 +45,8 @@ func (s *Service) appendTo(msgs []*OutboxMessage, ws *Workspace, ch Channel, n N
 		msg = s.digestMessage(ws, m)
 	case m.Digest():
 		return msgs // the digest is an email; Slack stays quiet until then
-	case ch == ChannelEmail && ws.GroupWindow > 0 && groups(n.Event):
-		msg.GroupKey = GroupKey(ws.ID, m.ID, ChannelEmail)
+	case ws.GroupWindow > 0 && (ch == ChannelEmail && groups(n.Event) || ch == ChannelSlack && n.Event == EventApprovalRequested):
+		msg.GroupKey = GroupKey(ws.ID, m.ID, ch)
 		msg.NextAttemptAt = msg.CreatedAt.Add(ws.GroupWindow)
 	}
 	return append(msgs, msg)

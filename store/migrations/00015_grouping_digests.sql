@@ -12,6 +12,9 @@
 -- outbox.group_key: messages with the same key are claimed together and
 -- delivered as one (a grouped email); next_attempt_at of the first one
 -- queued is when the group goes out.
+--
+-- slack_messages: a grouped Slack DM is one message for several drafts, so
+-- (channel, ts) names a message that may hold more than one request.
 
 -- +goose Up
 ALTER TABLE workspaces ADD COLUMN group_window_ms bigint NOT NULL DEFAULT 300000,
@@ -27,7 +30,12 @@ ALTER TABLE members ADD COLUMN notify text NOT NULL DEFAULT 'immediate',
 ALTER TABLE outbox ADD COLUMN group_key text;
 CREATE INDEX outbox_group_idx ON outbox (group_key) WHERE state = 'pending' AND group_key IS NOT NULL;
 
+ALTER TABLE slack_messages DROP CONSTRAINT slack_messages_channel_ts_key;
+CREATE INDEX slack_messages_channel_ts_idx ON slack_messages (channel, ts);
+
 -- +goose Down
+DROP INDEX slack_messages_channel_ts_idx;
+ALTER TABLE slack_messages ADD CONSTRAINT slack_messages_channel_ts_key UNIQUE (channel, ts);
 DROP INDEX outbox_group_idx;
 ALTER TABLE outbox DROP COLUMN group_key;
 ALTER TABLE members DROP CONSTRAINT members_digest_check, DROP CONSTRAINT members_notify_check,
