@@ -60,14 +60,14 @@ func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) 
 	return r
 }
 
-// record hands os to the recorder and waits until they are committed.
-func (r *recorder) record(os ...approvals.OutboxOutcome) error {
-	errc := make(chan error, len(os))
-	for _, o := range os {
+// record hands outcomes to the recorder and waits until they are committed.
+func (r *recorder) record(outcomes ...approvals.OutboxOutcome) error {
+	errc := make(chan error, len(outcomes))
+	for _, o := range outcomes {
 		r.in <- recordReq{o: o, err: errc}
 	}
 	var first error
-	for range os {
+	for range outcomes {
 		if err := <-errc; err != nil && first == nil {
 			first = err
 		}
