@@ -160,3 +160,50 @@ func TestNotifySettingsRefused(t *testing.T) {
 		wantCode(t, err, approvals.EINVALID, "grouping window")
 	}
 }
+
+// A digest lists only what waits on its member's decision, built for
+// them: not a draft still in internal review (for a client), not their own
+// draft, not one they decided.
+func TestDigestListsOnlyTheirs(t *testing.T) {
+	f := standard(t)
+	digest := func(email string) []int64 {
+		t.Helper()
+		f.Must(f.Svc.SetMember(f.Ctx, f.Op(), email, approvals.MemberSettings{
+			Notify: &approvals.NotifySettings{Mode: approvals.NotifyDigest, DigestAt: "09:00", TimeZone: "UTC"}}))
+		var m *approvals.Member
+		ms, err := f.Svc.Members(f.Ctx, f.Op())
+		f.OK(err)
+		for _, x := range ms {
+			if x.Email == email {
+				m = x
+			}
+		}
+		d, err := f.Svc.Digest(f.Ctx, approvals.Notification{Event: approvals.EventDigest, WorkspaceID: m.WorkspaceID, RecipientID: m.ID})
+		f.OK(err)
+		var ids []int64
+		for _, v := range d.Waiting {
+			ids = append(ids, v.ID)
+			if v.Reader != approvals.ReaderOf(m) {
+				t.Errorf("%s's digest view of %d is built for %v", email, v.ID, v.Reader)
+			}
+		}
+		return ids
+	}
+	both := f.Submit("ed@acme.test", "both", "internal first")
+	if got := digest("c1@client.test"); len(got) != 0 {
+		t.Errorf("client's digest lists %v while the draft is in internal review", got)
+	}
+	if got := digest("ed@acme.test"); len(got) != 0 {
+		t.Errorf("author's digest lists their own draft: %v", got)
+	}
+	if got := digest("admin@acme.test"); len(got) != 1 || got[0] != both.ID {
+		t.Errorf("internal approver's digest %v, want [%d]", got, both.ID)
+	}
+	f.Must(f.Svc.Approve(f.Ctx, f.As("admin@acme.test"), both.ID))
+	if got := digest("admin@acme.test"); len(got) != 0 {
+		t.Errorf("digest lists %v after its member decided", got)
+	}
+	if got := digest("c1@client.test"); len(got) != 1 || got[0] != both.ID {
+		t.Errorf("client's digest %v, want [%d] once it reached them", got, both.ID)
+	}
+}

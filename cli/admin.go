@@ -252,6 +252,9 @@ on them; requests, reminders and Slack DMs are not sent on their own.
 				set.Role = &role
 			}
 			if changed(fs, "notify") {
+				if m := approvals.NotifyMode(notify); m != approvals.NotifyImmediate && m != approvals.NotifyDigest {
+					return usagef("invalid --notify %q: want immediate or digest", notify)
+				}
 				set.Notify = &approvals.NotifySettings{Mode: approvals.NotifyMode(notify), DigestAt: digestAt, TimeZone: zone}
 			} else if changed(fs, "digest-at") || changed(fs, "time-zone") {
 				return usagef("--digest-at and --time-zone go with --notify digest")
