@@ -239,8 +239,20 @@ func TestDigest(t *testing.T) {
 	if !strings.HasPrefix(got[0].Subject, "Your daily digest: 2 posts") {
 		t.Errorf("subject %q", got[0].Subject)
 	}
-	if drafts, _ := f.linkedDrafts(got[0].Text, client1); !slices.Equal(drafts, []int64{a.ID, b.ID}) {
+	drafts, urls := f.linkedDrafts(got[0].Text, client1)
+	if !slices.Equal(drafts, []int64{a.ID, b.ID}) {
 		t.Errorf("digest links %v, want [%d %d]", drafts, a.ID, b.ID)
+	}
+	before := []snapshot{f.snapshot(a.ID), f.snapshot(b.ID)}
+	for _, u := range urls {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			if r := do(t, method, u, nil); r.status != http.StatusOK {
+				t.Errorf("%s %s: %d", method, u, r.status)
+			}
+		}
+	}
+	if diff := cmp.Diff(before, []snapshot{f.snapshot(a.ID), f.snapshot(b.ID)}); diff != "" {
+		t.Errorf("GET/HEAD of the digest's links changed state (-before +after):\n%s", diff)
 	}
 
 	// The next day's digest lists what still waits.

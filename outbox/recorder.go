@@ -45,9 +45,10 @@ type recorder struct {
 	done  chan struct{}
 }
 
-// recordReq is one outcome waiting for its commit; err gets the result.
+// recordReq is one delivery's outcomes waiting for their commit (several
+// for a group, committed together); err gets the result.
 type recordReq struct {
-	o   approvals.OutboxOutcome
+	os  []approvals.OutboxOutcome
 	err chan error
 }
 
@@ -60,19 +61,15 @@ func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) 
 	return r
 }
 
-// record hands outcomes to the recorder and waits until they are committed.
+// record hands the outcomes of one delivery to the recorder and waits
+// until they are committed, in one transaction.
 func (r *recorder) record(outcomes ...approvals.OutboxOutcome) error {
-	errc := make(chan error, len(outcomes))
-	for _, o := range outcomes {
-		r.in <- recordReq{o: o, err: errc}
+	if len(outcomes) == 0 {
+		return nil
 	}
-	var first error
-	for range outcomes {
-		if err := <-errc; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	errc := make(chan error, 1)
+	r.in <- recordReq{os: outcomes, err: errc}
+	return <-errc
 }
 
 // close stops the recorder once every outcome handed to it is committed.
@@ -86,7 +83,7 @@ func (r *recorder) run() {
 	var group []recordReq
 	var outcomes []approvals.OutboxOutcome
 	for req := range r.in {
-		group, outcomes = append(group[:0], req), append(outcomes[:0], req.o)
+		group, outcomes = append(group[:0], req), append(outcomes[:0], req.os...)
 	more:
 		for {
 			select {
@@ -94,7 +91,7 @@ func (r *recorder) run() {
 				if !ok {
 					break more
 				}
-				group, outcomes = append(group, req), append(outcomes, req.o)
+				group, outcomes = append(group, req), append(outcomes, req.os...)
 			default:
 				break more
 			}
