@@ -20,10 +20,10 @@ import (
 //
 // A claimed batch is delivered by up to Workers goroutines per channel whose
 // sender is a ConcurrentSender (one for the others). The messages of one
-// (channel, draft, target) stay in order on one worker (a group's messages,
-// delivered as one send by a GroupSender, are a lane of their own) — a Slack update in
+// (channel, draft, target) stay in order on one worker — a Slack update in
 // place must follow the post it updates — while different drafts and
-// recipients go out concurrently. A worker starts its next send only once
+// recipients go out concurrently; the messages of a group, delivered as one
+// send by a GroupSender, are a lane of their own. A worker starts its next send only once
 // the outcome of its last one is committed, so a crash repeats at most the
 // sends in flight; the outcomes that wait at the same moment are committed
 // together (group commit, see recorder), so that workers share a commit.
@@ -252,27 +252,20 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 	failures := d.recordFailures.Load()
 	poisoned := d.failingOut.Load() > 0
 	var failed atomic.Bool
-	// A lane holds units, each one send: one message, or a group's
-	// messages (GroupSender), which have a lane of their own.
+	// A lane holds units, each one send: one message, or all the messages
+	// of a group (GroupSender), whose lane holds only it.
 	lanes := map[laneKey][][]int{}
 	var order []laneKey
-	groups := map[laneKey]int{} // a group's unit in its lane
 	for i, m := range msgs {
 		k := laneKey{ch: m.Channel, draft: m.Payload.DraftID, target: m.Payload.Target}
-		_, grouped := d.Senders[m.Channel].(GroupSender)
-		grouped = grouped && m.GroupKey != ""
-		if grouped {
+		if _, ok := d.Senders[m.Channel].(GroupSender); ok && m.GroupKey != "" {
 			k = laneKey{ch: m.Channel, group: m.GroupKey}
 		}
 		if _, ok := lanes[k]; !ok {
 			order = append(order, k)
-		}
-		if u, ok := groups[k]; ok && grouped {
-			lanes[k][u] = append(lanes[k][u], i)
+		} else if k.group != "" {
+			lanes[k][0] = append(lanes[k][0], i)
 			continue
-		}
-		if grouped {
-			groups[k] = len(lanes[k])
 		}
 		lanes[k] = append(lanes[k], []int{i})
 	}
