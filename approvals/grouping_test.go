@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,50 @@ func TestDigestListsOnlyTheirs(t *testing.T) {
 	}
 	if got := digest("c1@client.test"); len(got) != 1 || got[0] != both.ID {
 		t.Errorf("client's digest %v, want [%d] once it reached them", got, both.ID)
+	}
+}
+
+// A digest member's reminders fold into their digest: no reminder email,
+// no DM and no mention in the request's thread; the others are reminded.
+func TestDigestFoldsReminders(t *testing.T) {
+	f := standard(t)
+	team, channel, after := "T1", "C1", time.Hour
+	f.Must(f.Svc.SetWorkspace(f.Ctx, f.Op(), approvals.WorkspaceSettings{SlackTeamID: &team}))
+	f.Must(f.Svc.SetAccount(f.Ctx, f.Op(), "client", approvals.AccountSettings{SlackChannel: &channel, RemindAfter: &after}))
+	for email, user := range map[string]string{"c1@client.test": "U1", "c2@client.test": "U2"} {
+		f.Must(f.Svc.SetMember(f.Ctx, f.Op(), email, approvals.MemberSettings{SlackUserID: &user}))
+	}
+	f.Must(f.Svc.SetMember(f.Ctx, f.Op(), "c1@client.test", approvals.MemberSettings{
+		Notify: &approvals.NotifySettings{Mode: approvals.NotifyDigest, DigestAt: "09:00", TimeZone: "UTC"}}))
+	f.Submit("ed@acme.test", "client", "remind me")
+	f.Now = f.Now.Add(after)
+	if n := f.sweep(1); n == 0 {
+		t.Fatal("no reminder was due")
+	}
+	msgs, err := f.Svc.Outbox(f.Ctx, approvals.OutboxPending, 1000)
+	f.OK(err)
+	var thread *approvals.OutboxMessage
+	for _, m := range msgs {
+		if m.Payload.Event != approvals.EventReminder {
+			continue
+		}
+		switch m.Payload.Target {
+		case "C1":
+			thread = m
+		case "c1@client.test", "U1":
+			t.Errorf("digest member got a reminder of their own: %s", m.IdempotencyKey)
+		}
+	}
+	if thread == nil || !slices.Equal(thread.Payload.Mentions, []string{"U2"}) {
+		t.Errorf("thread reminder %+v, want one mentioning only U2", thread)
+	}
+	var digests int
+	for _, m := range msgs {
+		if m.Payload.Event == approvals.EventDigest && m.Payload.Target == "c1@client.test" {
+			digests++
+		}
+	}
+	if digests != 1 {
+		t.Errorf("%d pending digests for the digest member, want 1", digests)
 	}
 }

@@ -305,7 +305,7 @@ func (s *Service) remind(ctx context.Context, tx Tx, ws *Workspace, acc *Account
 		if target != "" {
 			thread := note
 			for _, m := range waiting {
-				if m.SlackUserID != "" {
+				if m.SlackUserID != "" && !m.Digest() { // a digest member hears at their digest time
 					thread.Mentions = append(thread.Mentions, m.SlackUserID)
 				}
 			}
