@@ -21,6 +21,12 @@ type Member struct {
 	// active). A deactivated member stays for the history but can do
 	// nothing, through any channel.
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
+	// Notify is how approval requests reach the member (see digest.go);
+	// DigestAt (minutes after local midnight) and TimeZone (an IANA name)
+	// are set for a digest member only.
+	Notify   NotifyMode `json:"notify"`
+	DigestAt int        `json:"digest_at,omitempty"`
+	TimeZone string     `json:"time_zone,omitempty"`
 }
 
 // Active reports whether the member may act at all.
@@ -109,9 +115,12 @@ type MemberSettings struct {
 	Name        *string
 	SlackUserID *string // "" unlinks
 	Role        *Role
+	// Notify, with DigestAt and TimeZone for a digest (see digest.go).
+	Notify *NotifySettings
 }
 
-// SetMember changes a member's name, Slack link or role.
+// SetMember changes a member's name, Slack link, role or notification
+// choice.
 //
 // An admin's Slack link or unlink is explicit: unlinking a Slack user (or
 // linking another in its place) keeps automatic linking from linking that
@@ -153,6 +162,12 @@ func (s *Service) SetMember(ctx context.Context, a Actor, email string, set Memb
 				return err
 			}
 			changes = append(changes, "slack-user="+dashIfEmpty(m.SlackUserID))
+		}
+		if set.Notify != nil {
+			if err := s.setNotify(ctx, tx, p.ws, m, *set.Notify); err != nil {
+				return err
+			}
+			changes = append(changes, "notify="+m.NotifyLabel())
 		}
 		var lost []approverFlag
 		if set.Role != nil && *set.Role != m.Role {

@@ -96,14 +96,14 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 		} else {
 			for _, m := range approvers {
 				if m.SlackUserID != "" {
-					msgs = append(msgs, s.message(ChannelSlack, n, m.ID, m.SlackUserID))
+					msgs = s.appendTo(msgs, ws, ChannelSlack, n, m, m.SlackUserID)
 				}
 			}
 		}
 	}
 	if withEmail {
 		for _, m := range approvers {
-			msgs = append(msgs, s.message(ChannelEmail, n, m.ID, m.Email))
+			msgs = s.appendTo(msgs, ws, ChannelEmail, n, m, m.Email)
 		}
 	}
 	return msgs
@@ -112,9 +112,9 @@ func (s *Service) toApprovers(ws *Workspace, acc *Account, n Notification, appro
 // toMember routes a notification to one member: email, and a Slack DM when
 // the member is linked.
 func (s *Service) toMember(ws *Workspace, n Notification, m *Member) []*OutboxMessage {
-	msgs := []*OutboxMessage{s.message(ChannelEmail, n, m.ID, m.Email)}
+	msgs := s.appendTo(nil, ws, ChannelEmail, n, m, m.Email)
 	if slackOn(ws) && m.SlackUserID != "" {
-		msgs = append(msgs, s.message(ChannelSlack, n, m.ID, m.SlackUserID))
+		msgs = s.appendTo(msgs, ws, ChannelSlack, n, m, m.SlackUserID)
 	}
 	return msgs
 }
@@ -132,6 +132,9 @@ func (s *Service) message(ch Channel, n Notification, recipientID int64, target 
 		key += fmt.Sprintf("m%d", recipientID)
 	} else {
 		key += target
+	}
+	if n.Event == EventReminder {
+		key += fmt.Sprintf("/n%d", n.Reminder) // each reminder is sent once
 	}
 	return &OutboxMessage{WorkspaceID: n.WorkspaceID, Channel: ch, IdempotencyKey: key, Payload: n, State: OutboxPending, NextAttemptAt: s.now(), CreatedAt: s.now()}
 }

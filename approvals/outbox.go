@@ -75,6 +75,10 @@ type OutboxMessage struct {
 	// message (nil when none ever did or it was released). A dispatcher
 	// hands it back with the outcome, so that only its own claim is acted on.
 	LeaseUntil *time.Time `json:"lease_until,omitempty"`
+	// GroupKey, when set, names the group the message goes out in: the
+	// messages of one key are claimed together and delivered as one (see
+	// grouping.go).
+	GroupKey string `json:"group_key,omitempty"`
 }
 
 // PayloadJSON returns the payload encoded for storage.

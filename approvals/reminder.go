@@ -282,7 +282,8 @@ func (s *Service) sweepDraft(ctx context.Context, tx Tx, d *Draft, now time.Time
 // remind sends reminder number n of the tier to its approvers who have not
 // decided on the current revision: an email with fresh links, and in Slack a
 // mention in the request's thread (when it was posted to a channel) and a
-// DM. The outbox keys carry the number, so each reminder is sent once.
+// DM. The outbox keys carry the number (message), so each reminder is sent
+// once.
 func (s *Service) remind(ctx context.Context, tx Tx, ws *Workspace, acc *Account, d *Draft, tier Tier, n int) (*Reminder, error) {
 	waiting, err := s.undecided(ctx, tx, acc, d, tier)
 	if err != nil {
@@ -304,7 +305,7 @@ func (s *Service) remind(ctx context.Context, tx Tx, ws *Workspace, acc *Account
 		if target != "" {
 			thread := note
 			for _, m := range waiting {
-				if m.SlackUserID != "" {
+				if m.SlackUserID != "" && !m.Digest() { // a digest member hears at their digest time
 					thread.Mentions = append(thread.Mentions, m.SlackUserID)
 				}
 			}
@@ -315,9 +316,6 @@ func (s *Service) remind(ctx context.Context, tx Tx, ws *Workspace, acc *Account
 	}
 	for _, m := range waiting {
 		msgs = append(msgs, s.toMember(ws, note, m)...)
-	}
-	for _, m := range msgs {
-		m.IdempotencyKey += fmt.Sprintf("/n%d", n)
 	}
 	if err := s.enqueue(ctx, tx, msgs); err != nil {
 		return nil, err

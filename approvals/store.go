@@ -26,6 +26,7 @@ type Tx interface {
 	SlackLinkTx   // linking Slack users to members (slacklink.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 	WebhookTx     // workspaces' own webhooks (webhook.go)
+	DigestTx      // members' daily digests (digest.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

@@ -18,8 +18,11 @@ type Workspace struct {
 	InternalChannel string `json:"internal_channel,omitempty"`
 	// OwnWebhook is true when the workspace has a webhook of its own
 	// (see SetWebhook); read-only here.
-	OwnWebhook bool      `json:"own_webhook,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	OwnWebhook bool `json:"own_webhook,omitempty"`
+	// GroupWindow is how long approval requests and reminders to one
+	// person wait for others, to go out as one email (0: each at once).
+	GroupWindow time.Duration `json:"group_window"`
+	CreatedAt   time.Time     `json:"created_at"`
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -56,6 +59,7 @@ type WorkspaceSettings struct {
 	Name            *string
 	SlackTeamID     *string
 	InternalChannel *string
+	GroupWindow     *time.Duration
 }
 
 // SetWorkspace changes a workspace's settings.
@@ -78,6 +82,12 @@ func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettin
 		}
 		if set.InternalChannel != nil {
 			w.InternalChannel = strings.TrimSpace(*set.InternalChannel)
+		}
+		if set.GroupWindow != nil {
+			if *set.GroupWindow < 0 || *set.GroupWindow > MaxGroupWindow || *set.GroupWindow%time.Second != 0 {
+				return Errorf(EINVALID, "invalid grouping window %s: give whole seconds from 0 (each at once) to %s", *set.GroupWindow, MaxGroupWindow)
+			}
+			w.GroupWindow = *set.GroupWindow
 		}
 		e.Detail = w.Slug
 		out = &w

@@ -35,7 +35,8 @@ func TestSmoke(t *testing.T) {
 	}
 	want := []string{
 		"decisions/s ÷ pgbench TPS, 2 clients", "decisions/s ÷ hand-written decision TPS, 2 clients", "hand-written decision TPS, 2 clients", "/slack/interactions p99 at 50 req/s",
-		"outbox emails/s ÷ plain go-mail emails/s", "submit → Slack post + email p99 at 20/s",
+		"outbox emails/s ÷ plain go-mail emails/s", "submit → Slack post + email p99 at 20/s, grouping window 0",
+		"grouped email lateness past a 2s window, max",
 		"App Home query (Service.Inbox) p99", "approver's pending list (Service.List) p99",
 		"RSS during scale queries (bench process, server in it)", "seq scans of big tables in Inbox/List plans",
 		"review page p99 with 30 drafts waiting", "approve all of 10 drafts p99",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/signoff-app/signoff/approvals"
 )
@@ -56,8 +57,10 @@ func seedWorld(ctx context.Context, svc *approvals.Service) (*world, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed workspace: %w", err)
 	}
-	team := slackTeam
-	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{SlackTeamID: &team}); err != nil {
+	// The end-to-end figure is of a request sent at once: window 0 (the
+	// grouped figure sets a window of its own).
+	team, window := slackTeam, time.Duration(0)
+	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{SlackTeamID: &team, GroupWindow: &window}); err != nil {
 		return nil, fmt.Errorf("seed workspace: %w", err)
 	}
 	w := &world{WorkspaceID: ws.ID}

@@ -50,6 +50,9 @@ type Store interface {
 	// SlackMessages returns the posted requests of a draft revision; tier ""
 	// and target "" match any.
 	SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*slackstate.Message, error)
+	// SlackMessagesAt returns the requests posted in one Slack message
+	// (several for a grouped DM).
+	SlackMessagesAt(ctx context.Context, channel, ts string) ([]*slackstate.Message, error)
 }
 
 // Bot is the Slack channel.

@@ -89,8 +89,10 @@ func (h *harness) seed() {
 	op := approvals.Operator(h.slug)
 	_, err := h.svc.CreateWorkspace(h.ctx, approvals.Operator(""), h.slug, "The Agency")
 	h.must(err)
-	teamID := team
-	_, err = h.svc.SetWorkspace(h.ctx, op, approvals.WorkspaceSettings{SlackTeamID: &teamID})
+	// Each request goes out on its own, at once (group_test.go sets a
+	// grouping window).
+	teamID, window := team, time.Duration(0)
+	_, err = h.svc.SetWorkspace(h.ctx, op, approvals.WorkspaceSettings{SlackTeamID: &teamID, GroupWindow: &window})
 	h.must(err)
 	people := []struct {
 		user, email, name string

@@ -89,9 +89,16 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 	}
 	blocks := requestBlocks(v, n.Revision, n.Tier)
 	for _, msg := range msgs {
-		_, _, _, err := s.b.api.UpdateMessageContext(ctx, msg.Channel, msg.TS,
-			slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(blocks...))
+		shared, err := s.b.store.SlackMessagesAt(ctx, msg.Channel, msg.TS)
 		if err != nil {
+			return err
+		}
+		if len(shared) > 1 { // a grouped DM (group.go): redraw every draft of it
+			if err := s.redraw(ctx, msg.Channel, msg.TS, n.RecipientID, nil); err != nil {
+				return err
+			}
+		} else if _, _, _, err := s.b.api.UpdateMessageContext(ctx, msg.Channel, msg.TS,
+			slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(blocks...)); err != nil {
 			return fmt.Errorf("chat.update: %w", err)
 		}
 		if n.Event != approvals.EventDecisionRecorded {

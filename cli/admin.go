@@ -71,15 +71,15 @@ func (a *app) workspaceCreate() *cobra.Command {
 func (a *app) workspaceSet() *cobra.Command {
 	var name, team, channel, hookURL string
 	var rotate bool
-	var overlap time.Duration
+	var overlap, window time.Duration
 	cmd := &cobra.Command{
-		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID] [--webhook-url URL] [--rotate-webhook-secret [--overlap DURATION]]",
+		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID] [--group-window DURATION] [--webhook-url URL] [--rotate-webhook-secret [--overlap DURATION]]",
 		Short: "Change a workspace's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			fs := cmd.Flags()
 			if changed(fs, "webhook-url") || rotate {
-				if changed(fs, "name") || changed(fs, "slack-team") || changed(fs, "internal-channel") {
+				if changed(fs, "name") || changed(fs, "slack-team") || changed(fs, "internal-channel") || changed(fs, "group-window") {
 					return usagef("change the webhook in a command of its own")
 				}
 				return a.setWebhook(cmd, args[0], changed(fs, "webhook-url"), hookURL, rotate, overlap)
@@ -94,8 +94,11 @@ func (a *app) workspaceSet() *cobra.Command {
 			if changed(fs, "internal-channel") {
 				set.InternalChannel = &channel
 			}
+			if changed(fs, "group-window") {
+				set.GroupWindow = &window
+			}
 			if set == (approvals.WorkspaceSettings{}) {
-				return usagef("nothing to change: give --name, --slack-team, --internal-channel, --webhook-url or --rotate-webhook-secret")
+				return usagef("nothing to change: give --name, --slack-team, --internal-channel, --group-window, --webhook-url or --rotate-webhook-secret")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
@@ -111,6 +114,7 @@ func (a *app) workspaceSet() *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().StringVar(&team, "slack-team", "", "Slack team ID to bind (\"\" unbinds)")
 	cmd.Flags().StringVar(&channel, "internal-channel", "", "Slack channel ID for internal-tier requests (\"\" for DMs)")
+	cmd.Flags().DurationVar(&window, "group-window", approvals.DefaultGroupWindow, "how long approval requests and reminders to one person wait to go out as one email (0: each at once)")
 	cmd.Flags().StringVar(&hookURL, "webhook-url", "", "where this workspace's approved drafts are delivered (\"\" for the deployment's webhooks.url); the first one prints the new signing secret, once")
 	cmd.Flags().BoolVar(&rotate, "rotate-webhook-secret", false, "make a new webhook secret (printed once); the old one also signs deliveries during --overlap")
 	cmd.Flags().DurationVar(&overlap, "overlap", approvals.DefaultWebhookOverlap, "with --rotate-webhook-secret: how long the old secret also signs")
@@ -157,7 +161,7 @@ func (a *app) workspaceShow() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(w, "%s\t%s\tslack-team=%s\tinternal-channel=%s", w.Slug, w.Name, dash(w.SlackTeamID), dash(w.InternalChannel))
+			return a.print(w, "%s\t%s\tslack-team=%s\tinternal-channel=%s\tgroup-window=%s", w.Slug, w.Name, dash(w.SlackTeamID), dash(w.InternalChannel), w.GroupWindow)
 		}),
 	}
 }
@@ -209,31 +213,54 @@ func (a *app) memberRemove() *cobra.Command {
 }
 
 func (a *app) memberSet() *cobra.Command {
-	var ws, email, name, slackUser string
+	var ws, email, name, slackUser, notify, digestAt, zone string
 	var role approvals.Role
 	cmd := &cobra.Command{
-		Use:   "set --workspace SLUG --email EMAIL [--name NAME] [--slack-user USER_ID] [--role ROLE]",
-		Short: "Change a member's name, Slack link or role",
-		Long: `Change a member's name, Slack link or role.
+		Use:   "set --workspace SLUG (--email EMAIL | EMAIL) [--name NAME] [--slack-user USER_ID] [--role ROLE] [--notify immediate|digest [--digest-at HH:MM --time-zone ZONE]]",
+		Short: "Change a member's name, Slack link, role or how requests reach them",
+		Long: `Change a member's name, Slack link, role or how requests reach them.
 
 --slack-user "" unlinks the member's Slack user; automatic linking will not
 link that Slack user to the member again until an admin links it with
 --slack-user. --role drops the approver flags the new role cannot hold, and
-is refused if that leaves an account that needs the tier without an approver.`,
-		Args: cobra.NoArgs,
+is refused if that leaves an account that needs the tier without an approver.
+
+--notify digest sends the member one email a day, at --digest-at in
+--time-zone (an IANA name such as Europe/Berlin), listing everything waiting
+on them; requests, reminders and Slack DMs are not sent on their own.
+--notify immediate sends them as they come (grouped by the workspace's
+--group-window).`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
+			fs := cmd.Flags()
+			switch {
+			case len(args) == 1 && changed(fs, "email"):
+				return usagef("give the member's email once: as an argument or with --email")
+			case len(args) == 1:
+				email = args[0]
+			case !changed(fs, "email"):
+				return usagef("name the member: --email EMAIL")
+			}
 			var set approvals.MemberSettings
-			if changed(cmd.Flags(), "name") {
+			if changed(fs, "name") {
 				set.Name = &name
 			}
-			if changed(cmd.Flags(), "slack-user") {
+			if changed(fs, "slack-user") {
 				set.SlackUserID = &slackUser
 			}
-			if changed(cmd.Flags(), "role") {
+			if changed(fs, "role") {
 				set.Role = &role
 			}
+			if changed(fs, "notify") {
+				if m := approvals.NotifyMode(notify); m != approvals.NotifyImmediate && m != approvals.NotifyDigest {
+					return usagef("invalid --notify %q: want immediate or digest", notify)
+				}
+				set.Notify = &approvals.NotifySettings{Mode: approvals.NotifyMode(notify), DigestAt: digestAt, TimeZone: zone}
+			} else if changed(fs, "digest-at") || changed(fs, "time-zone") {
+				return usagef("--digest-at and --time-zone go with --notify digest")
+			}
 			if set == (approvals.MemberSettings{}) {
-				return usagef("nothing to change: give --name, --slack-user or --role")
+				return usagef("nothing to change: give --name, --slack-user, --role or --notify")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
@@ -243,15 +270,17 @@ is refused if that leaves an account that needs the tier without an approver.`,
 			if err != nil {
 				return err
 			}
-			return a.print(m, "updated %s in %s (%s, slack-user=%s)", m.Email, ws, m.Role, dash(m.SlackUserID))
+			return a.print(m, "updated %s in %s (%s, slack-user=%s, notify=%s)", m.Email, ws, m.Role, dash(m.SlackUserID), m.NotifyLabel())
 		}),
 	}
 	workspaceFlag(cmd, &ws)
-	emailFlag(cmd.Flags(), &email, "email", "email address (required)")
-	_ = cmd.MarkFlagRequired("email")
+	emailFlag(cmd.Flags(), &email, "email", "email address (or give it as the argument)")
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&slackUser, "slack-user", "", "Slack user ID to link (\"\" unlinks, and keeps it unlinked)")
 	cmd.Flags().Var(roleValue{&role}, "role", "new role: owner, admin, editor or client")
+	cmd.Flags().StringVar(&notify, "notify", "", "how requests reach the member: immediate, or digest (one email a day)")
+	cmd.Flags().StringVar(&digestAt, "digest-at", "", "with --notify digest: the local time of the daily digest, HH:MM (24-hour)")
+	cmd.Flags().StringVar(&zone, "time-zone", "", "with --notify digest: the member's time zone, an IANA name such as Europe/Berlin")
 	return cmd
 }
 

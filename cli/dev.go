@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/signoff-app/signoff/approvals"
@@ -104,6 +105,8 @@ const (
 	demoSlackUser = "U0DEMOSAM"
 	// demoToken is the name of the publisher API token made at each start.
 	demoToken = "dev-publisher"
+	// demoGroupWindow is the demo workspace's grouping window.
+	demoGroupWindow = 10 * time.Second
 )
 
 // seedDemo creates the demo workspace and leaves what exists alone, so it
@@ -127,6 +130,13 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 	}
 	steps := []func() error{
 		func() error { _, err := svc.CreateWorkspace(ctx, op, demoWorkspace, "Demo Agency"); return err },
+		// A short grouping window: requests are grouped, and still arrive
+		// while one watches mailpit.
+		func() error {
+			window := demoGroupWindow
+			_, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{GroupWindow: &window})
+			return err
+		},
 		member(demoOwner, "Olivia Owner", approvals.RoleOwner),
 		member(demoEditor, "Eddie Editor", approvals.RoleEditor),
 		member(demoClient, "Clara Client", approvals.RoleClient),
@@ -190,6 +200,7 @@ Workspace %[3]s:
   %[5]s  Clara Client, client (approves %[4]s and %[8]s by email)
   %[9]s  Sam Slack, client (approves %[8]s by Slack; linked to placeholder %[10]s)
 Accounts: %[4]s (client approval), %[8]s (internal, then all client approvers)
+Requests to one person within %[12]s go out as one email (--group-window; docs/notifications.md)
 
 In another shell:
 
@@ -221,5 +232,5 @@ In another shell:
 
 Press Ctrl-C to stop (the database stays under .dev/pg for next time).
 
-`, dbURL, addr, demoWorkspace, demoAccount, demoClient, demoEditor, demoOwner, demoBothAccount, demoSlackClient, demoSlackUser, token)
+`, dbURL, addr, demoWorkspace, demoAccount, demoClient, demoEditor, demoOwner, demoBothAccount, demoSlackClient, demoSlackUser, token, demoGroupWindow)
 }

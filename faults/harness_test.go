@@ -93,8 +93,9 @@ func newHarness(t *testing.T) *harness {
 	ws, err := h.svc.CreateWorkspace(ctx, approvals.Operator(""), wsSlug, "The Agency")
 	h.ok(err)
 	h.wsID = ws.ID
-	team := teamID
-	_, err = h.svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{SlackTeamID: &team})
+	// Each notification goes out at once: the scenarios count sends.
+	team, window := teamID, time.Duration(0)
+	_, err = h.svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{SlackTeamID: &team, GroupWindow: &window})
 	h.ok(err)
 	h.author = h.member(authorEmail, "Ed Editor", approvals.RoleEditor, authorSlack)
 	return h

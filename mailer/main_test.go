@@ -78,6 +78,10 @@ func newFixture(t *testing.T, mp *mailpit.Server) *fixture {
 
 	op := approvals.Operator(f.ws)
 	f.Must(f.svc.CreateWorkspace(ctx, op, f.ws, "The Agency"))
+	// These tests read each request as its own email (grouping_test.go
+	// sets a window).
+	var window time.Duration
+	f.Must(f.svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{GroupWindow: &window}))
 	for email, p := range map[string]struct {
 		name string
 		role approvals.Role

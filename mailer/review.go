@@ -435,15 +435,6 @@ func (h *Links) renderReview(w http.ResponseWriter, status int, p reviewPage) {
 	h.write(w, status, templates.PageReview, p.Nonce, p)
 }
 
-// excerpt returns the start of s on one line, at most n runes.
-func excerpt(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
-}
-
 func upperFirst(s string) string {
 	if s == "" {
 		return s

@@ -145,6 +145,9 @@ func (s *Sender) Compose(ctx context.Context, b *approvals.Batch, m *approvals.O
 	if n.Event == approvals.EventSlackLinkRequested {
 		return s.composeSlackLink(ctx, m) // slacklink.go
 	}
+	if n.Event == approvals.EventDigest {
+		return s.composeDigest(ctx, m) // group.go
+	}
 	switch n.Event {
 	case approvals.EventApprovalRequested, approvals.EventRejected, approvals.EventApproved,
 		approvals.EventReminder, approvals.EventEscalated, approvals.EventExpired, approvals.EventAutoApproved:

@@ -54,6 +54,11 @@ func TestCountersMoveAfterDecision(t *testing.T) {
 	on := true
 	steps := []func() error{
 		func() error { _, err := svc.CreateWorkspace(ctx, op, "acme", "Acme"); return err },
+		func() error { // each request due at once: the test counts them sent
+			var window time.Duration
+			_, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{GroupWindow: &window})
+			return err
+		},
 		func() error {
 			_, err := svc.AddMember(ctx, op, "owner@acme.test", "O", approvals.RoleOwner)
 			return err

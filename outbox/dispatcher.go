@@ -22,7 +22,8 @@ import (
 // sender is a ConcurrentSender (one for the others). The messages of one
 // (channel, draft, target) stay in order on one worker — a Slack update in
 // place must follow the post it updates — while different drafts and
-// recipients go out concurrently. A worker starts its next send only once
+// recipients go out concurrently; the messages of a group, delivered as one
+// send by a GroupSender, are a lane of their own. A worker starts its next send only once
 // the outcome of its last one is committed, so a crash repeats at most the
 // sends in flight; the outcomes that wait at the same moment are committed
 // together (group commit, see recorder), so that workers share a commit.
@@ -224,11 +225,12 @@ type delivery struct {
 }
 
 // laneKey names a lane: the messages of one channel to one target about
-// one draft, which go out in order.
+// one draft, which go out in order; or one group's messages, sent as one.
 type laneKey struct {
 	ch     approvals.Channel
 	draft  int64
 	target string
+	group  string // a group's lane, whose one unit is the whole group
 }
 
 // deliverAll starts delivering msgs, concurrently by lane (see Dispatcher),
@@ -250,14 +252,22 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 	failures := d.recordFailures.Load()
 	poisoned := d.failingOut.Load() > 0
 	var failed atomic.Bool
-	lanes := map[laneKey][]int{}
+	// A lane holds units, each one send: one message, or all the messages
+	// of a group (GroupSender), whose lane holds only it.
+	lanes := map[laneKey][][]int{}
 	var order []laneKey
 	for i, m := range msgs {
-		k := laneKey{m.Channel, m.Payload.DraftID, m.Payload.Target}
+		k := laneKey{ch: m.Channel, draft: m.Payload.DraftID, target: m.Payload.Target}
+		if _, ok := d.Senders[m.Channel].(GroupSender); ok && m.GroupKey != "" {
+			k = laneKey{ch: m.Channel, group: m.GroupKey}
+		}
 		if _, ok := lanes[k]; !ok {
 			order = append(order, k)
+		} else if k.group != "" {
+			lanes[k][0] = append(lanes[k][0], i)
+			continue
 		}
-		lanes[k] = append(lanes[k], i)
+		lanes[k] = append(lanes[k], []int{i})
 	}
 	// A claim leases all its rows until the same time.
 	var lease time.Time
@@ -286,10 +296,11 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 				return
 			}
 			defer func() { <-sem }()
-			for _, i := range idx {
+			for _, unit := range idx {
 				if poisoned || ctx.Err() != nil || d.recordFailures.Load() != failures {
 					return
 				}
+				i := unit[0]
 				if m := msgs[i]; m.LeaseUntil != nil && !d.Now().Before(*m.LeaseUntil) {
 					// The lease ran out while the lane waited (for a worker,
 					// for the batch before): another claim may hold the
@@ -298,8 +309,17 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 						"outbox_id", m.ID, "lease_until", *m.LeaseUntil)
 					return
 				}
-				r := d.deliver(ctx, b, msgs[i])
-				if err := d.record(ctx, rec, msgs[i], r); err != nil {
+				var err error
+				if k.group == "" {
+					err = d.record(ctx, rec, msgs[i], d.deliver(ctx, b, msgs[i]))
+				} else {
+					group := make([]*approvals.OutboxMessage, len(unit))
+					for j, x := range unit {
+						group[j] = msgs[x]
+					}
+					err = d.recordGroup(ctx, rec, group, d.deliverGroup(ctx, b, group))
+				}
+				if err != nil {
 					if failed.CompareAndSwap(false, true) {
 						d.failingOut.Add(1)
 					}
@@ -384,6 +404,25 @@ func (d *Dispatcher) deliver(ctx context.Context, b *approvals.Batch, m *approva
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		d.pause(m.Channel, d.Now().Add(ra.After))
+	}
+	return delivery{err: err, done: true}
+}
+
+// deliverGroup hands the messages of one group to their channel's
+// GroupSender, as one send, unless the channel is paused.
+func (d *Dispatcher) deliverGroup(ctx context.Context, b *approvals.Batch, group []*approvals.OutboxMessage) delivery {
+	ch := group[0].Channel
+	if wait := d.paused(ch, d.Now()); wait > 0 {
+		return delivery{err: &RetryAfterError{After: wait, Err: errPaused}, wait: wait, deferred: true, done: true}
+	}
+	gs, ok := d.Senders[ch].(GroupSender)
+	if !ok {
+		return delivery{err: Permanent(fmt.Errorf("no group sender for channel %q", ch)), done: true}
+	}
+	err := gs.SendGroup(ctx, b, group)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		d.pause(ch, d.Now().Add(ra.After))
 	}
 	return delivery{err: err, done: true}
 }

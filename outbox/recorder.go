@@ -19,6 +19,19 @@ func (d *Dispatcher) record(ctx context.Context, rec *recorder, m *approvals.Out
 	return rec.record(o)
 }
 
+// recordGroup has the outcome of a group's one delivery written for each of
+// its messages, committed together, and waits for the commit (see record).
+func (d *Dispatcher) recordGroup(ctx context.Context, rec *recorder, group []*approvals.OutboxMessage, r delivery) error {
+	now, stopping := d.Now().UTC(), ctx.Err() != nil
+	var outcomes []approvals.OutboxOutcome
+	for _, m := range group {
+		if o, ok := d.outcome(ctx, m, r, now, stopping); ok {
+			outcomes = append(outcomes, o)
+		}
+	}
+	return rec.record(outcomes...)
+}
+
 // recorder writes the outcomes of one claimed batch. The outcomes handed
 // to it while a commit is under way are written together, in one
 // transaction, as soon as that commit ends; each caller waits for the
@@ -32,9 +45,10 @@ type recorder struct {
 	done  chan struct{}
 }
 
-// recordReq is one outcome waiting for its commit; err gets the result.
+// recordReq is one delivery's outcomes waiting for their commit (several
+// for a group, committed together); err gets the result.
 type recordReq struct {
-	o   approvals.OutboxOutcome
+	os  []approvals.OutboxOutcome
 	err chan error
 }
 
@@ -47,10 +61,14 @@ func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) 
 	return r
 }
 
-// record hands o to the recorder and waits until it is committed.
-func (r *recorder) record(o approvals.OutboxOutcome) error {
+// record hands the outcomes of one delivery to the recorder and waits
+// until they are committed, in one transaction.
+func (r *recorder) record(outcomes ...approvals.OutboxOutcome) error {
+	if len(outcomes) == 0 {
+		return nil
+	}
 	errc := make(chan error, 1)
-	r.in <- recordReq{o: o, err: errc}
+	r.in <- recordReq{os: outcomes, err: errc}
 	return <-errc
 }
 
@@ -65,7 +83,7 @@ func (r *recorder) run() {
 	var group []recordReq
 	var outcomes []approvals.OutboxOutcome
 	for req := range r.in {
-		group, outcomes = append(group[:0], req), append(outcomes[:0], req.o)
+		group, outcomes = append(group[:0], req), append(outcomes[:0], req.os...)
 	more:
 		for {
 			select {
@@ -73,7 +91,7 @@ func (r *recorder) run() {
 				if !ok {
 					break more
 				}
-				group, outcomes = append(group, req), append(outcomes, req.o)
+				group, outcomes = append(group, req), append(outcomes, req.os...)
 			default:
 				break more
 			}

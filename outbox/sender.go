@@ -26,6 +26,16 @@ type ConcurrentSender interface {
 	Concurrency() int
 }
 
+// GroupSender is a Sender that delivers the messages of one group
+// (approvals.OutboxMessage.GroupKey) as one: the dispatcher hands it a
+// group's claimed messages together and records the one outcome for each.
+// Messages with a GroupKey go to Send one by one on a channel whose
+// sender is no GroupSender.
+type GroupSender interface {
+	Sender
+	SendGroup(ctx context.Context, b *approvals.Batch, group []*approvals.OutboxMessage) error
+}
+
 // SenderFunc adapts a function to Sender.
 type SenderFunc func(ctx context.Context, b *approvals.Batch, m *approvals.OutboxMessage) error
 

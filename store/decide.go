@@ -98,7 +98,7 @@ func collectTierMembers(rows pgx.Rows, byTier map[approvals.Tier][]*approvals.Me
 	for rows.Next() {
 		var tier approvals.Tier
 		var m approvals.Member
-		if err := rows.Scan(&tier, &m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt, &m.DeactivatedAt); err != nil {
+		if err := rows.Scan(append([]any{&tier}, memberDest(&m)...)...); err != nil {
 			return err
 		}
 		m.CreatedAt = m.CreatedAt.UTC()

@@ -118,7 +118,7 @@ func (t *tx) ApproversOf(ctx context.Context, workspaceID int64, accountIDs []in
 		var accountID int64
 		var tier approvals.Tier
 		var m approvals.Member
-		if err := rows.Scan(&accountID, &tier, &m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt, &m.DeactivatedAt); err != nil {
+		if err := rows.Scan(append([]any{&accountID, &tier}, memberDest(&m)...)...); err != nil {
 			return nil, dbError(err, nil)
 		}
 		m.CreatedAt = m.CreatedAt.UTC()

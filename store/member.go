@@ -11,11 +11,12 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 )
 
-const memberColumns = `m.id, m.workspace_id, m.email, m.name, m.role, coalesce(m.slack_user_id, ''), m.created_at, m.deactivated_at`
+const memberColumns = `m.id, m.workspace_id, m.email, m.name, m.role, coalesce(m.slack_user_id, ''), m.created_at, m.deactivated_at,
+	m.notify, coalesce(m.digest_at, 0), coalesce(m.time_zone, '')`
 
 func scanMember(row pgx.Row) (*approvals.Member, error) {
 	var m approvals.Member
-	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt, &m.DeactivatedAt); err != nil {
+	if err := row.Scan(memberDest(&m)...); err != nil {
 		return nil, err
 	}
 	m.CreatedAt = m.CreatedAt.UTC()
@@ -24,6 +25,37 @@ func scanMember(row pgx.Row) (*approvals.Member, error) {
 		m.DeactivatedAt = &at
 	}
 	return &m, nil
+}
+
+// memberDest is where a row of memberColumns is scanned to, for queries
+// that select more columns before them.
+func memberDest(m *approvals.Member) []any {
+	return []any{&m.ID, &m.WorkspaceID, &m.Email, &m.Name, &m.Role, &m.SlackUserID, &m.CreatedAt, &m.DeactivatedAt,
+		&m.Notify, &m.DigestAt, &m.TimeZone}
+}
+
+// notifyOf, digestAtOf and digestZoneOf are the notification columns of
+// m: the digest time and zone are kept only for a digest member.
+func notifyOf(m *approvals.Member) string {
+	if m.Notify == "" {
+		return string(approvals.NotifyImmediate)
+	}
+	return string(m.Notify)
+}
+
+func digestAtOf(m *approvals.Member) *int {
+	if m.Notify != approvals.NotifyDigest {
+		return nil
+	}
+	at := m.DigestAt
+	return &at
+}
+
+func digestZoneOf(m *approvals.Member) string {
+	if m.Notify != approvals.NotifyDigest {
+		return ""
+	}
+	return m.TimeZone
 }
 
 func scanMembers(rows pgx.Rows) ([]*approvals.Member, error) {
@@ -56,15 +88,17 @@ func (t *tx) CreateMember(ctx context.Context, m *approvals.Member) error {
 	return nil
 }
 
-// UpdateMember saves m's email, name, role and Slack user. A role change
+// UpdateMember saves m's email, name, role, Slack user and notification
+// choice. A role change
 // drops the approver flags the new role cannot hold (a trigger); if that
 // leaves a tier without approvers the commit is refused.
 func (t *tx) UpdateMember(ctx context.Context, m *approvals.Member) error {
 	row := t.tx.QueryRow(ctx, `
-		UPDATE members AS m SET email = $3, name = $4, role = $5, slack_user_id = $6
+		UPDATE members AS m SET email = $3, name = $4, role = $5, slack_user_id = $6,
+			notify = $7, digest_at = $8, time_zone = $9
 		WHERE m.workspace_id = $1 AND m.id = $2
 		RETURNING `+memberColumns,
-		m.WorkspaceID, m.ID, m.Email, m.Name, m.Role, nullString(m.SlackUserID))
+		m.WorkspaceID, m.ID, m.Email, m.Name, m.Role, nullString(m.SlackUserID), notifyOf(m), digestAtOf(m), nullString(digestZoneOf(m)))
 	got, err := scanMember(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no member #%d in %s", m.ID, t.workspaceName(ctx, m.WorkspaceID))

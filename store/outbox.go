@@ -12,13 +12,13 @@ import (
 )
 
 const outboxColumns = `id, coalesce(workspace_id, 0), channel, idempotency_key, payload, state, attempts,
-	next_attempt_at, last_error, created_at, sent_at, lease_until`
+	next_attempt_at, last_error, created_at, sent_at, lease_until, coalesce(group_key, '')`
 
 func scanOutbox(row pgx.Row) (*approvals.OutboxMessage, error) {
 	var m approvals.OutboxMessage
 	var payload []byte
 	if err := row.Scan(&m.ID, &m.WorkspaceID, &m.Channel, &m.IdempotencyKey, &payload, &m.State, &m.Attempts,
-		&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.SentAt, &m.LeaseUntil); err != nil {
+		&m.NextAttemptAt, &m.LastError, &m.CreatedAt, &m.SentAt, &m.LeaseUntil, &m.GroupKey); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(payload, &m.Payload); err != nil {
@@ -45,7 +45,7 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 	// One statement for the lot, rows inserted in the order given.
 	n := len(msgs)
 	workspaces, channels, keys, payloads := make([]*int64, n), make([]string, n), make([]string, n), make([]string, n)
-	nexts, createds := make([]*time.Time, n), make([]*time.Time, n)
+	nexts, createds, groups := make([]*time.Time, n), make([]*time.Time, n), make([]*string, n)
 	for i, m := range msgs {
 		payload, err := m.PayloadJSON()
 		if err != nil {
@@ -53,14 +53,17 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 		}
 		workspaces[i], channels[i], keys[i], payloads[i] = nullID(m.WorkspaceID), string(m.Channel), m.IdempotencyKey, string(payload)
 		nexts[i], createds[i] = nullTime(m.NextAttemptAt), nullTime(m.CreatedAt)
+		if m.GroupKey != "" {
+			groups[i] = &m.GroupKey
+		}
 	}
 	// Held back (see txConn): the rows go out with the next statement or
 	// the commit, which sets the messages' fields.
 	t.tx.hold(`
-		INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at)
-		SELECT u.w, u.c, u.k, u.p::jsonb, coalesce(u.n, u.cr, now()), coalesce(u.cr, now())
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
-			WITH ORDINALITY AS u (w, c, k, p, n, cr, ord)
+		INSERT INTO outbox (workspace_id, channel, idempotency_key, payload, next_attempt_at, created_at, group_key)
+		SELECT u.w, u.c, u.k, u.p::jsonb, coalesce(u.n, u.cr, now()), coalesce(u.cr, now()), u.g
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+			WITH ORDINALITY AS u (w, c, k, p, n, cr, g, ord)
 		ORDER BY u.ord
 		ON CONFLICT (idempotency_key) DO NOTHING
 		RETURNING `+outboxColumns,
@@ -84,25 +87,33 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 			}
 			return nil
 		},
-		workspaces, channels, keys, payloads, nexts, createds)
+		workspaces, channels, keys, payloads, nexts, createds, groups)
 	return nil
 }
 
 // ClaimOutbox leases up to limit due pending messages until now+lease and
 // counts the attempt. SKIP LOCKED lets concurrent claimers take disjoint
-// rows; a message whose lease ran out (its worker died) is due again.
+// rows; a message whose lease ran out (its worker died) is due again. A
+// due message of a group brings the group's other pending messages along,
+// due or not (beyond limit): they go out together, as one.
 func (t *tx) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error) {
 	// RETURNING follows no order; hand the messages out oldest first.
 	rows, err := t.tx.Query(ctx, `
-		WITH claimed AS (
+		WITH due AS (
+			SELECT id, group_key FROM outbox
+			WHERE state = 'pending' AND next_attempt_at <= $1
+			  AND (lease_until IS NULL OR lease_until <= $1)
+			ORDER BY next_attempt_at, id
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED),
+		mates AS (
+			SELECT id FROM outbox
+			WHERE state = 'pending' AND group_key IN (SELECT group_key FROM due WHERE group_key IS NOT NULL)
+			  AND (lease_until IS NULL OR lease_until <= $1)
+			FOR UPDATE SKIP LOCKED),
+		claimed AS (
 			UPDATE outbox SET lease_until = $1::timestamptz + $3::interval, attempts = attempts + 1
-			WHERE id IN (
-				SELECT id FROM outbox
-				WHERE state = 'pending' AND next_attempt_at <= $1
-				  AND (lease_until IS NULL OR lease_until <= $1)
-				ORDER BY next_attempt_at, id
-				LIMIT $2
-				FOR UPDATE SKIP LOCKED)
+			WHERE id IN (SELECT id FROM due UNION SELECT id FROM mates)
 			RETURNING *)
 		SELECT `+outboxColumns+` FROM claimed ORDER BY id`,
 		now, limit, lease)
@@ -287,4 +298,16 @@ func (t *tx) Outbox(ctx context.Context, state approvals.OutboxState, limit int)
 		return nil, dbError(err, nil)
 	}
 	return scanOutboxes(rows)
+}
+
+// DropPendingDigests deletes the member's digest messages that are pending
+// and held by no claim (approvals.DigestTx).
+func (t *tx) DropPendingDigests(ctx context.Context, workspaceID, memberID int64) error {
+	_, err := t.tx.Exec(ctx, `
+		DELETE FROM outbox
+		WHERE workspace_id = $1 AND state = 'pending' AND payload->>'event' = $3
+		  AND (payload->>'recipient_id')::bigint = $2
+		  AND (lease_until IS NULL OR lease_until <= now())`,
+		workspaceID, memberID, string(approvals.EventDigest))
+	return dbError(err, nil)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/bot/slackstate"
 )
@@ -70,6 +72,10 @@ func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, ti
 	if err != nil {
 		return nil, dbError(err, nil)
 	}
+	return scanSlackMessages(rows)
+}
+
+func scanSlackMessages(rows pgx.Rows) ([]*slackstate.Message, error) {
 	defer rows.Close()
 	out := []*slackstate.Message{}
 	for rows.Next() {
@@ -85,6 +91,19 @@ func (db *DB) SlackMessages(ctx context.Context, draftID int64, revision int, ti
 		return nil, dbError(err, nil)
 	}
 	return out, nil
+}
+
+// SlackMessagesAt returns the requests posted in one Slack message, oldest
+// first: more than one for a grouped DM.
+func (db *DB) SlackMessagesAt(ctx context.Context, channel, ts string) ([]*slackstate.Message, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT workspace_id, draft_id, revision, tier, target, channel, ts, created_at
+		FROM slack_messages WHERE channel = $1 AND ts = $2
+		ORDER BY created_at, draft_id`, channel, ts)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanSlackMessages(rows)
 }
 
 // EnqueueSlackAction claims the inbound delivery named by key and queues

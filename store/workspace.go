@@ -3,20 +3,23 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
 )
 
-const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at,
+const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at, group_window_ms,
 	EXISTS (SELECT 1 FROM workspace_webhooks h WHERE h.workspace_id = workspaces.id)`
 
 func scanWorkspace(row pgx.Row) (*approvals.Workspace, error) {
 	var w approvals.Workspace
-	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt, &w.OwnWebhook); err != nil {
+	var windowMS int64
+	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt, &windowMS, &w.OwnWebhook); err != nil {
 		return nil, err
 	}
+	w.GroupWindow = time.Duration(windowMS) * time.Millisecond
 	w.CreatedAt = w.CreatedAt.UTC()
 	return &w, nil
 }
@@ -45,14 +48,15 @@ func (t *tx) CreateWorkspace(ctx context.Context, w *approvals.Workspace) error 
 	return nil
 }
 
-// UpdateWorkspace saves w's slug, name, Slack team and internal channel.
+// UpdateWorkspace saves w's slug, name, Slack team, internal channel and
+// grouping window.
 func (t *tx) UpdateWorkspace(ctx context.Context, w *approvals.Workspace) error {
 	row := t.tx.QueryRow(ctx, `
 		UPDATE workspaces
-		SET slug = $2, name = $3, slack_team_id = $4, internal_channel = $5
+		SET slug = $2, name = $3, slack_team_id = $4, internal_channel = $5, group_window_ms = $6
 		WHERE id = $1
 		RETURNING `+workspaceColumns,
-		w.ID, w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel))
+		w.ID, w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel), w.GroupWindow.Milliseconds())
 	got, err := scanWorkspace(row)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {

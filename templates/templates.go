@@ -46,6 +46,9 @@ const (
 	SlackLinkSubject       = "email/slack_link.subject.txt" // a one-time Slack link confirmation, to the member
 	SlackLinkText          = "email/slack_link.txt"
 	SlackLinkHTML          = "email/slack_link.html"
+	RequestsSubject        = "email/requests.subject.txt" // grouped requests and daily digests (.Digest), to one approver
+	RequestsText           = "email/requests.txt"
+	RequestsHTML           = "email/requests.html"
 	PageLayout             = "page/layout.html"
 	PageLink               = "page/link.html"
 	PageMessage            = "page/message.html"
@@ -63,6 +66,7 @@ func Files() []string {
 		ApprovedSubject, ApprovedText, ApprovedHTML,
 		DeadlineSubject, DeadlineText, DeadlineHTML,
 		SlackLinkSubject, SlackLinkText, SlackLinkHTML,
+		RequestsSubject, RequestsText, RequestsHTML,
 		PageLayout, PageLink, PageMessage, PageSlackLink, PageReview,
 	}
 }
@@ -210,6 +214,7 @@ func funcs() map[string]any {
 		"diffText": diffText,
 		"diffHTML": diffHTML,
 		"name":     approvals.Member.DisplayName,
+		"add":      func(a, b int) int { return a + b },
 	}
 }
 

@@ -65,6 +65,10 @@ func New(t testing.TB) *World {
 	w := &World{Check: Check{T: t}, Ctx: context.Background(), DB: db, WS: "acme", Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	w.Svc = Service(db, func() time.Time { return w.Now })
 	w.Must(w.Svc.CreateWorkspace(w.Ctx, approvals.Operator(w.WS), w.WS, "Acme Agency"))
+	// Each request goes out on its own, due at once, unless a test sets a
+	// grouping window.
+	var window time.Duration
+	w.Must(w.Svc.SetWorkspace(w.Ctx, approvals.Operator(w.WS), approvals.WorkspaceSettings{GroupWindow: &window}))
 	return w
 }
 
