@@ -80,7 +80,11 @@ func (s *Sender) ComposeGroup(ctx context.Context, b *approvals.Batch, group []*
 			}
 		}
 	}
-	data := requestsData{Name: recipient.DisplayName(), Expires: s.codec.Expires()}
+	review, err := s.ReviewURL(recipient.WorkspaceID, recipient.ID)
+	if err != nil {
+		return nil, fmt.Errorf("review link: %w", err)
+	}
+	data := requestsData{Name: recipient.DisplayName(), Expires: s.codec.Expires(), ReviewAllURL: review}
 	for _, it := range items {
 		ri, err := s.requestItem(it.Notification, it.View, recipient)
 		if err != nil {
@@ -110,7 +114,11 @@ func (s *Sender) composeDigest(ctx context.Context, m *approvals.OutboxMessage) 
 		s.logger.InfoContext(ctx, "digest: nothing waits; not sent", "outbox_id", m.ID)
 		return nil, nil
 	}
-	data := requestsData{Name: d.Member.DisplayName(), Digest: true, Expires: s.codec.Expires()}
+	review, err := s.ReviewURL(d.Member.WorkspaceID, d.Member.ID)
+	if err != nil {
+		return nil, fmt.Errorf("review link: %w", err)
+	}
+	data := requestsData{Name: d.Member.DisplayName(), Digest: true, Expires: s.codec.Expires(), ReviewAllURL: review}
 	for _, v := range d.Waiting {
 		n := approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: v.WorkspaceID, DraftID: v.ID,
 			Revision: v.Revision, Tier: v.CurrentTier}

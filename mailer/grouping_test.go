@@ -57,6 +57,23 @@ func mailsTo(mp *mailpit.Server, addr string) []mailpit.Message {
 
 var signedLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/l/[A-Za-z0-9_=\-.]+`)
 
+var reviewLinkRe = regexp.MustCompile(`https?://[^\s"<>]+/r/[A-Za-z0-9_=\-.]+`)
+
+// reviewLink returns the email's one review link, checked to be for email.
+func (f *fixture) reviewLink(body, email string) string {
+	f.t.Helper()
+	urls := slices.Compact(reviewLinkRe.FindAllString(body, -1))
+	if len(urls) != 1 {
+		f.t.Fatalf("%d review links in %s's email, want 1:\n%s", len(urls), email, body)
+	}
+	l, err := f.codec.DecodeReview(urls[0][strings.LastIndex(urls[0], "/r/")+3:])
+	f.OK(err)
+	if l.MemberID != f.ids[email] {
+		f.t.Errorf("review link for member %d in %s's email", l.MemberID, email)
+	}
+	return urls[0]
+}
+
 // linkedDrafts decodes every signed link of an email body: the drafts it
 // links to, sorted, and the URLs.
 func (f *fixture) linkedDrafts(body, email string) ([]int64, []string) {
@@ -141,10 +158,8 @@ func TestGroupedRequests(t *testing.T) {
 		if strings.Contains(m.Text, "Post 4 of") {
 			t.Errorf("%s's email lists the decided draft:\n%s", c, m.Text)
 		}
-		if strings.Contains(m.Text, "review them all") {
-			t.Errorf("review-all link shown without a URL:\n%s", m.Text)
-		}
 		urls = append(urls, u...)
+		urls = append(urls, f.reviewLink(m.Text, c), f.reviewLink(m.HTML, c))
 	}
 	f.deliverDue()
 	if n := len(mailsTo(mp, client1)); n != 1 {
@@ -240,6 +255,7 @@ func TestDigest(t *testing.T) {
 		t.Errorf("subject %q", got[0].Subject)
 	}
 	drafts, urls := f.linkedDrafts(got[0].Text, client1)
+	urls = append(urls, f.reviewLink(got[0].Text, client1))
 	if !slices.Equal(drafts, []int64{a.ID, b.ID}) {
 		t.Errorf("digest links %v, want [%d %d]", drafts, a.ID, b.ID)
 	}
