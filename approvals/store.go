@@ -27,6 +27,7 @@ type Tx interface {
 	MemberTx      // offboarding and Slack identity (member.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 	WebhookTx     // workspaces' own webhooks (webhook.go)
+	MediaTx       // thumbnails of media previews (preview.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

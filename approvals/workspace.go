@@ -18,7 +18,10 @@ type Workspace struct {
 	InternalChannel string `json:"internal_channel,omitempty"`
 	// OwnWebhook is true when the workspace has a webhook of its own
 	// (see SetWebhook); read-only here.
-	OwnWebhook bool      `json:"own_webhook,omitempty"`
+	OwnWebhook bool `json:"own_webhook,omitempty"`
+	// MediaHosts are the hosts media previews may be fetched from
+	// (ParseMediaHosts, AllowsMediaHost); none by default.
+	MediaHosts []string  `json:"media_hosts,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
 
@@ -56,6 +59,7 @@ type WorkspaceSettings struct {
 	Name            *string
 	SlackTeamID     *string
 	InternalChannel *string
+	MediaHosts      *string // comma-separated, as ParseMediaHosts reads it
 }
 
 // SetWorkspace changes a workspace's settings.
@@ -78,6 +82,13 @@ func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettin
 		}
 		if set.InternalChannel != nil {
 			w.InternalChannel = strings.TrimSpace(*set.InternalChannel)
+		}
+		if set.MediaHosts != nil {
+			hosts, err := ParseMediaHosts(*set.MediaHosts)
+			if err != nil {
+				return err
+			}
+			w.MediaHosts = hosts
 		}
 		e.Detail = w.Slug
 		out = &w
