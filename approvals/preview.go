@@ -237,11 +237,12 @@ func (s *Service) MediaThumb(ctx context.Context, a Actor, draftID int64, rev, i
 	return out, err
 }
 
-// SignedMediaThumb returns a thumbnail for a URL that Signoff signed when it
-// showed the revision to a reader who may see it (Slack fetches pictures
-// from public URLs, without a member): the caller must have verified that
-// signature. Errors: ENOTFOUND.
-func (s *Service) SignedMediaThumb(ctx context.Context, workspaceID, draftID int64, rev, index int) (*Thumb, error) {
+// ShownThumb returns a thumbnail of a revision that a channel showed to a
+// reader who may see it: an email built from the reader's view, or a URL
+// Signoff signed for such a message (Slack fetches pictures from public
+// URLs, without a member), whose signature the caller verified.
+// Errors: ENOTFOUND.
+func (s *Service) ShownThumb(ctx context.Context, workspaceID, draftID int64, rev, index int) (*Thumb, error) {
 	var out *Thumb
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		var err error

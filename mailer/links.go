@@ -40,6 +40,7 @@ type Links struct {
 	codec  *Codec
 	tmpl   *templates.Set
 	prefix string // path of http.base_url, so forms post back through a proxy prefix
+	base   string // http.base_url without its trailing slash
 	logger *slog.Logger
 }
 
@@ -52,7 +53,7 @@ func NewLinks(svc *approvals.Service, codec *Codec, tmpl *templates.Set, cfg Con
 	if u, err := url.Parse(cfg.BaseURL); err == nil {
 		prefix = strings.TrimRight(u.Path, "/")
 	}
-	return &Links{svc: svc, codec: codec, tmpl: tmpl, prefix: prefix, logger: logger}
+	return &Links{svc: svc, codec: codec, tmpl: tmpl, prefix: prefix, base: strings.TrimRight(cfg.BaseURL, "/"), logger: logger}
 }
 
 // Mux is where Register mounts the routes: an *http.ServeMux or Signoff's
@@ -67,6 +68,7 @@ func (h *Links) Register(mux Mux) {
 	mux.Handle("POST /l/{token}", http.HandlerFunc(h.decide))
 	mux.Handle("POST /l/{token}/resend", http.HandlerFunc(h.resend))
 	h.registerSlackLink(mux) // slacklink.go
+	h.registerMedia(mux)     // media.go
 }
 
 // show renders the draft and the forms. It calls only read-only core
@@ -320,6 +322,8 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 	if approvals.DiffChanged(view.Changes) {
 		p.Changes = view.Changes
 	}
+	p.Media = mediaOf(view, func(i int) string { return fmt.Sprintf("%s/l/%s/media/%d", h.prefix, token, i) })
+	p.Post = postOf(view, p.Media)
 	// The page offers only the link's own button: the email's other link
 	// is the way to the other verdict.
 	if l.Action == approvals.VerdictReject {
@@ -336,6 +340,7 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 func (h *Links) message(w http.ResponseWriter, r *http.Request, status int, p page) {
 	if p.Draft != nil {
 		p.Feedback = feedbackOf(p.Draft)
+		p.Media = mediaOf(p.Draft, func(int) string { return "" })
 	}
 	h.render(w, status, templates.PageMessage, p)
 }
@@ -352,6 +357,8 @@ type page struct {
 	Feedback []feedback
 	Form     *decisionForm
 	Resend   *resendForm
+	Media    []mediaItem // the current revision's media (media.go)
+	Post     *post       // the mock-up of the post; nil on pages without the form
 }
 
 type decisionForm struct {
@@ -374,7 +381,7 @@ func (h *Links) render(w http.ResponseWriter, status int, name string, p page) {
 	hd := w.Header()
 	// No script, no external anything; the one inline <style> is allowed
 	// by its nonce; forms may post only back to Signoff.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")

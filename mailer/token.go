@@ -190,12 +190,16 @@ func TokenRef(token string) string {
 // becomes "/l/[REF]" with REF the token's TokenRef, the reference the link
 // handler logs too. Other paths are returned as they are.
 func RedactPath(path string) string {
-	rest, ok := strings.CutPrefix(path, "/l/")
+	kind := "/l/"
+	rest, ok := strings.CutPrefix(path, kind)
 	if !ok {
-		return path
+		kind = "/m/"
+		if rest, ok = strings.CutPrefix(path, kind); !ok {
+			return path
+		}
 	}
 	token, tail, more := strings.Cut(rest, "/")
-	out := "/l/[" + TokenRef(token) + "]"
+	out := kind + "[" + TokenRef(token) + "]"
 	if more {
 		out += "/" + tail
 	}
