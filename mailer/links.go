@@ -40,7 +40,6 @@ type Links struct {
 	codec  *Codec
 	tmpl   *templates.Set
 	prefix string // path of http.base_url, so forms post back through a proxy prefix
-	base   string // http.base_url without its trailing slash
 	logger *slog.Logger
 }
 
@@ -53,7 +52,7 @@ func NewLinks(svc *approvals.Service, codec *Codec, tmpl *templates.Set, cfg Con
 	if u, err := url.Parse(cfg.BaseURL); err == nil {
 		prefix = strings.TrimRight(u.Path, "/")
 	}
-	return &Links{svc: svc, codec: codec, tmpl: tmpl, prefix: prefix, base: strings.TrimRight(cfg.BaseURL, "/"), logger: logger}
+	return &Links{svc: svc, codec: codec, tmpl: tmpl, prefix: prefix, logger: logger}
 }
 
 // Mux is where Register mounts the routes: an *http.ServeMux or Signoff's

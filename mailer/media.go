@@ -68,15 +68,18 @@ func (c *Codec) DecodeMedia(token string) (MediaRef, error) {
 	return r, nil
 }
 
-// MediaURL is the signed public URL of picture index of revision rev, for a
-// message that shows that revision to a reader who may see it (the bot's
-// image blocks); "" if it cannot be made.
-func (h *Links) MediaURL(workspaceID, draftID int64, rev, index int) string {
-	tok, err := h.codec.EncodeMedia(MediaRef{WorkspaceID: workspaceID, DraftID: draftID, Revision: rev, Index: index})
-	if err != nil {
-		return ""
+// PictureURLs returns the maker of signed public picture URLs under
+// baseURL (http.base_url), for messages that show a revision to a reader
+// who may see it (the bot's image blocks); it gives "" when it cannot.
+func PictureURLs(codec *Codec, baseURL string) func(workspaceID, draftID int64, rev, index int) string {
+	base := strings.TrimRight(baseURL, "/")
+	return func(workspaceID, draftID int64, rev, index int) string {
+		tok, err := codec.EncodeMedia(MediaRef{WorkspaceID: workspaceID, DraftID: draftID, Revision: rev, Index: index})
+		if err != nil {
+			return ""
+		}
+		return base + "/m/" + tok
 	}
-	return h.base + "/m/" + tok
 }
 
 func (h *Links) registerMedia(mux Mux) {
