@@ -257,6 +257,9 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 	}
 	var addrs []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
+		if !f.cfg.AllowPrivate && !f.public(ip) {
+			return nil, refuse("%s is a private or local address", host)
+		}
 		addrs = []netip.Addr{ip}
 	} else {
 		addrs, err = f.resolver.LookupNetIP(ctx, "ip", host)
