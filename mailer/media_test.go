@@ -385,7 +385,9 @@ func TestPhoneLayout(t *testing.T) {
 	f.dispatch()
 	msg := mp.MessageTo(client1, "Approval needed")
 
-	var parts struct{ Inline []struct{ PartID, ContentID string } }
+	var parts struct {
+		Inline []struct{ PartID, ContentID string }
+	}
 	mp.Get("/api/v1/message/"+msg.ID, &parts)
 	html := msg.HTML
 	for _, p := range parts.Inline {

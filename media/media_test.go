@@ -105,7 +105,9 @@ func TestFetch(t *testing.T) {
 	// private: 10.x and 127.0.0.2.
 	names := resolver{"cdn.test": "127.0.0.1", "inside.test": "10.1.2.3", "loop.test": "127.0.0.2", "evil.test": "127.0.0.1"}
 	public := func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") || media.Public(a) }
-	allowed := func(h string) bool { return h == "cdn.test" || h == "inside.test" || h == "loop.test" || h == "127.0.0.2" }
+	allowed := func(h string) bool {
+		return h == "cdn.test" || h == "inside.test" || h == "loop.test" || h == "127.0.0.2"
+	}
 	at := func(host, path string) string { return "http://" + host + ":" + port + path }
 
 	tests := []struct {
