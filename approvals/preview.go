@@ -22,10 +22,13 @@ import (
 // outbox builds from the stored revision, already shows the thumbnails, and
 // no transaction or lock is held across the network. A fetch never fails
 // the submission: a URL that could not be fetched in time is kept with its
-// reason and shown as a link.
+// reason and shown as a link. The budget is short because a Slack modal's
+// submission must be answered within 3 seconds; a worker fetching after the
+// commit would instead make every request wait for it or go out without
+// pictures.
 
 // DefaultMediaTimeout bounds the fetching of one revision's media.
-const DefaultMediaTimeout = 8 * time.Second
+const DefaultMediaTimeout = 2500 * time.Millisecond
 
 // MediaFetcher fetches one media URL for a preview. allowed says whether a
 // host (a name or an IP literal, without port) may be fetched from; the

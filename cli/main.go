@@ -65,6 +65,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// Every process that submits drafts (serve, the CLI) fetches previews
 	// from the hosts each workspace allows.
 	m.Service.MediaFetcher = media.New(m.Config.Media, nil)
+	m.Service.MediaTimeout = m.Config.Media.WithDefaults().Timeout
 	if m.Config.Media.AllowPrivate {
 		m.Logger.Warn("media.allow_private is set: media previews may be fetched from loopback and private addresses (for tests and development only)")
 	}

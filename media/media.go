@@ -41,7 +41,7 @@ import (
 // Defaults for Config.
 const (
 	DefaultMaxBytes     = 20 << 20 // 20 MiB
-	DefaultTimeout      = 6 * time.Second
+	DefaultTimeout      = 2500 * time.Millisecond
 	DefaultMaxPixels    = 40_000_000 // a 8000×5000 picture
 	DefaultMaxRedirects = 3
 	// ThumbWidth is the widest a thumbnail is; narrower pictures keep their size.
@@ -53,8 +53,9 @@ type Config struct {
 	// AllowPrivate lets the fetcher connect to loopback and private
 	// addresses: for tests and `make dev` only (media.allow_private).
 	AllowPrivate bool `mapstructure:"allow_private"`
-	// MaxBytes bounds a file (media.max_bytes); Timeout one fetch
-	// (media.timeout); MaxPixels a picture's width × height.
+	// MaxBytes bounds a file (media.max_bytes); Timeout one fetch, and a
+	// revision's media fetched at once (media.timeout); MaxPixels a
+	// picture's width × height.
 	MaxBytes  int64         `mapstructure:"max_bytes"`
 	Timeout   time.Duration `mapstructure:"timeout"`
 	MaxPixels int64         `mapstructure:"max_pixels"`
