@@ -55,7 +55,8 @@ func seedDemoDraft(ctx context.Context, svc *approvals.Service, pictureURL strin
 	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{MediaHosts: &hosts}); err != nil {
 		return err
 	}
-	drafts, err := svc.List(ctx, op, approvals.ListInput{Account: demoAccount})
+	editor := approvals.Actor{Workspace: demoWorkspace, Email: demoEditor, Channel: approvals.ChannelCLI}
+	drafts, err := svc.List(ctx, editor, approvals.ListInput{Account: demoAccount})
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,6 @@ func seedDemoDraft(ctx context.Context, svc *approvals.Service, pictureURL strin
 			return nil
 		}
 	}
-	editor := approvals.Actor{Workspace: demoWorkspace, Email: demoEditor, Channel: approvals.ChannelCLI}
 	v, err := svc.Submit(ctx, editor, approvals.DraftInput{Account: demoAccount, Text: demoText, MediaURLs: []string{pictureURL}})
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
