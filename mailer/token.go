@@ -186,9 +186,10 @@ func TokenRef(token string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// RedactPath hides the token of a link page's path for logs: "/l/TOKEN"
-// becomes "/l/[REF]" with REF the token's TokenRef, the reference the link
-// handler logs too. Other paths are returned as they are.
+// RedactPath hides the token of a link page's or a signed picture's path
+// for logs: "/l/TOKEN/…" becomes "/l/[REF]/…" and "/m/TOKEN" "/m/[REF]", with
+// REF the token's TokenRef, the reference the link handler logs too. Other
+// paths are returned as they are.
 func RedactPath(path string) string {
 	kind := "/l/"
 	rest, ok := strings.CutPrefix(path, kind)
