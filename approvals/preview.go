@@ -153,20 +153,40 @@ func (s *Service) fetchMedia(ctx context.Context, ws *Workspace, urls []string) 
 	return media, out
 }
 
-// previewFor fetches the media of a submission or revision before its
-// transaction: it reads the workspace's media hosts as the actor (refusals
-// are left to the call that follows) and fetches what they allow.
-func (s *Service) previewFor(ctx context.Context, a Actor, in DraftInput) *preview {
+// previewFor fetches the media of a submission (draftID 0) or of a
+// revision of draft draftID before its transaction: it reads the
+// workspace's media hosts, and fetches what they allow only for a member
+// who may submit or revise it; refusals are left to the call that follows.
+func (s *Service) previewFor(ctx context.Context, a Actor, in DraftInput, draftID int64) *preview {
 	if s.MediaFetcher == nil || len(in.MediaURLs) == 0 || len(in.MediaURLs) > MaxMedia {
 		return nil
 	}
 	var ws *Workspace
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		p, err := s.resolve(ctx, tx, a, false)
-		if p != nil {
+		if err != nil || p.member == nil {
+			return err
+		}
+		var access Access
+		if draftID != 0 {
+			var d *Draft
+			if d, _, access, err = s.visibleDraft(ctx, tx, p, draftID); err != nil || d.AuthorID == p.member.ID {
+				ws = p.ws
+				return err
+			}
+		} else {
+			acc, err := s.accountByHandle(ctx, tx, p.ws, in.Account)
+			if err != nil {
+				return err
+			}
+			if access, err = s.access(ctx, tx, p.member, acc); err != nil {
+				return err
+			}
+		}
+		if access.Can(CapCreate) {
 			ws = p.ws
 		}
-		return err
+		return nil
 	})
 	if err != nil || ws == nil {
 		return nil

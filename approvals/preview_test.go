@@ -123,6 +123,24 @@ func TestMediaPreviewRules(t *testing.T) {
 		t.Fatalf("author's thumbnail of revision 2: %v", err)
 	}
 
+	// Who may not submit or revise makes Signoff fetch nothing.
+	before := fetcher.calls.Load()
+	_, err = f.Svc.Submit(f.Ctx, f.As("c1@client.test"), approvals.DraftInput{Account: "both", Text: "Mine", MediaURLs: []string{"https://cdn.acme.example/x.png"}})
+	if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED {
+		t.Fatalf("client submits: %v", err)
+	}
+	_, err = f.Svc.Revise(f.Ctx, f.As("c1@client.test"), v.ID, approvals.DraftInput{Text: "Mine", MediaURLs: []string{"https://cdn.acme.example/x.png"}})
+	if err == nil {
+		t.Fatal("a client revised the draft")
+	}
+	_, err = f.Svc.Submit(f.Ctx, approvals.Actor{Workspace: f.WS, Email: "nobody@else.test", Channel: approvals.ChannelCLI}, approvals.DraftInput{Account: "both", Text: "x", MediaURLs: []string{"https://cdn.acme.example/x.png"}})
+	if err == nil {
+		t.Fatal("a stranger submitted")
+	}
+	if got := fetcher.calls.Load(); got != before {
+		t.Fatalf("%d fetches for refused callers", got-before)
+	}
+
 	// Clearing the hosts fetches nothing.
 	none := ""
 	f.Must(f.Svc.SetWorkspace(f.Ctx, f.Op(), approvals.WorkspaceSettings{MediaHosts: &none}))

@@ -85,7 +85,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 // after the submission, in its transaction (see SubmitOnce).
 func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyedSubmission) (*DraftView, error) {
 	var out *DraftView
-	pv := s.previewFor(ctx, a, in)
+	pv := s.previewFor(ctx, a, in, 0)
 	err := s.do(ctx, a, "draft.submit", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
@@ -236,7 +236,7 @@ func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tie
 // EINVALID (content), ECONFLICT (approved or withdrawn).
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
-	pv := s.previewFor(ctx, a, in)
+	pv := s.previewFor(ctx, a, in, draftID)
 	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "revise")
 		if err != nil {
