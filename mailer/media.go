@@ -213,9 +213,9 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 // cid is the Content-ID of picture i of an email.
 func cid(i int) string { return fmt.Sprintf("picture-%d.jpg", i+1) }
 
-// embedPictures adds the thumbnails of the view's current revision to msg
-// as inline parts; a thumbnail that cannot be loaded is left out, and its
-// <img> with it (see inlineMedia).
+// inlineMedia lists the media of the view's current revision for an email
+// and loads the thumbnails it carries as inline parts (see embed); a
+// thumbnail that cannot be loaded is left out, and its <img> with it.
 func (s *Sender) inlineMedia(ctx context.Context, v *approvals.DraftView) (items []mediaItem, embeds map[int]*approvals.Thumb) {
 	embeds = map[int]*approvals.Thumb{}
 	for _, m := range v.MediaList() {
@@ -238,6 +238,7 @@ func (s *Sender) inlineMedia(ctx context.Context, v *approvals.DraftView) (items
 	return items, embeds
 }
 
+// embed adds the thumbnails to msg as inline parts named by cid, in order.
 func embed(msg *gomail.Msg, embeds map[int]*approvals.Thumb) error {
 	for i := range approvals.MaxMedia {
 		th := embeds[i]
