@@ -81,6 +81,10 @@ func TestFetch(t *testing.T) {
 	mux.HandleFunc("/a.png", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(big) })
 	mux.HandleFunc("/a.jpg", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(picture(t, "jpeg", 300, 200)) })
 	mux.HandleFunc("/a.gif", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(picture(t, "gif", 40, 30)) })
+	// The smallest lossless WebP: one pixel (x/image has no WebP encoder).
+	mux.HandleFunc("/a.webp", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"))
+	})
 	mux.HandleFunc("/clip.mp4", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "video/mp4")
 		_, _ = w.Write([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"))
@@ -120,6 +124,7 @@ func TestFetch(t *testing.T) {
 		{"png", at("cdn.test", "/a.png"), approvals.MediaImage, 1200, 900, true, ""},
 		{"jpeg", at("cdn.test", "/a.jpg"), approvals.MediaImage, 300, 200, true, ""},
 		{"gif", at("cdn.test", "/a.gif"), approvals.MediaImage, 40, 30, true, ""},
+		{"webp", at("cdn.test", "/a.webp"), approvals.MediaImage, 1, 1, true, ""},
 		{"video", at("cdn.test", "/clip.mp4"), approvals.MediaVideo, 0, 0, false, ""},
 		{"host not allowed", at("evil.test", "/a.png"), "", 0, 0, false, "host evil.test is not allowed"},
 		{"private by name", at("inside.test", "/a.png"), "", 0, 0, false, "inside.test resolves to a private or local address"},
