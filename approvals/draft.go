@@ -96,10 +96,13 @@ func (d *Draft) moveTo(st State) {
 // Revision is one version of a draft's content, with the approval settings
 // in force when it was submitted.
 type Revision struct {
-	DraftID       int64      `json:"draft_id"`
-	Number        int        `json:"number"`
-	Text          string     `json:"text"`
-	MediaURLs     []string   `json:"media_urls"`
+	DraftID   int64    `json:"draft_id"`
+	Number    int      `json:"number"`
+	Text      string   `json:"text"`
+	MediaURLs []string `json:"media_urls"`
+	// Media is what fetching MediaURLs found, one per URL; nil when they
+	// were not fetched (preview.go).
+	Media         []Media    `json:"media,omitempty"`
 	ScheduledAt   *time.Time `json:"scheduled_at,omitempty"`
 	NeedsInternal bool       `json:"needs_internal"`
 	NeedsClient   bool       `json:"needs_client"`

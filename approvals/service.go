@@ -27,6 +27,10 @@ type Service struct {
 	Channels []Channel
 	// Metrics, when set, receives operational counts (see Metrics).
 	Metrics Metrics
+	// MediaFetcher, when set, fetches media for previews (preview.go);
+	// MediaTimeout bounds that for one revision (DefaultMediaTimeout).
+	MediaFetcher MediaFetcher
+	MediaTimeout time.Duration
 
 	refusals *refusalLimiter
 }

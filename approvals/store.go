@@ -27,6 +27,7 @@ type Tx interface {
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)
 	WebhookTx     // workspaces' own webhooks (webhook.go)
 	DigestTx      // members' daily digests (digest.go)
+	MediaTx       // thumbnails of media previews (preview.go)
 
 	// Workspaces.
 	CreateWorkspace(ctx context.Context, w *Workspace) error // ECONFLICT on a taken slug

@@ -87,6 +87,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 // after the submission, in its transaction (see SubmitOnce).
 func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyedSubmission) (*DraftView, error) {
 	var out *DraftView
+	pv := s.previewFor(ctx, a, in, 0)
 	err := s.do(ctx, a, "draft.submit", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
@@ -130,7 +131,11 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 			return err
 		}
 		rev.DraftID = d.ID
+		pv.give(rev)
 		if err := tx.CreateRevision(ctx, rev); err != nil {
+			return err
+		}
+		if err := pv.save(ctx, tx, p.ws, rev); err != nil {
 			return err
 		}
 		e.DraftID, e.Revision, e.Detail = d.ID, 1, "state "+string(d.State)
@@ -238,6 +243,7 @@ func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tie
 // EINVALID (content, the network's limits), ECONFLICT (approved or withdrawn).
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
+	pv := s.previewFor(ctx, a, in, draftID)
 	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "revise")
 		if err != nil {
@@ -249,7 +255,8 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		}
 		// What the revision does not restate carries over: nil media keeps
 		// the media (an empty list clears it), a nil time keeps the schedule.
-		if in.MediaURLs == nil {
+		carried := in.MediaURLs == nil
+		if carried {
 			in.MediaURLs = prev.MediaURLs
 		}
 		if in.ScheduledAt == nil {
@@ -274,7 +281,20 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if err := s.requireEligible(ctx, tx, acc, rev, wrote); err != nil {
 			return err
 		}
+		if carried {
+			rev.Media = prev.Media
+		} else {
+			pv.give(rev)
+		}
 		if err := tx.CreateRevision(ctx, rev); err != nil {
+			return err
+		}
+		if carried && len(prev.Media) > 0 {
+			if err := tx.CopyThumbs(ctx, p.ws.ID, d.ID, prev.Number, rev.Number); err != nil {
+				return err
+			}
+		}
+		if err := pv.save(ctx, tx, p.ws, rev); err != nil {
 			return err
 		}
 		if t, ok := old.Tier(); ok {

@@ -108,6 +108,7 @@ func loadDraftView(ctx context.Context, tx Tx, ws *Workspace, d *Draft) (*DraftV
 	if prev != nil {
 		v.Changes = WordDiff(prev.Text, v.Current.Text)
 	}
+	v.Media = v.Current.Media
 	v.CurrentTier, _ = d.State.Tier()
 	for _, t := range Tiers {
 		ts := TierStatus{Tier: t, Required: v.Current.Needs(t), Rule: v.Current.Rule(t), Status: "not_required", Approvers: []ApproverStatus{}}
@@ -210,6 +211,7 @@ func (v *DraftView) For(reader Reader) *DraftView {
 	} else {
 		c.Current = Revision{DraftID: v.ID}
 	}
+	c.Media = c.Current.Media
 	c.Decisions = []*Decision{}
 	for _, x := range v.Decisions {
 		if reader.SeesDecision(d, x) {

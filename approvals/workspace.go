@@ -22,7 +22,10 @@ type Workspace struct {
 	// GroupWindow is how long approval requests and reminders to one
 	// person wait for others, to go out as one email (0: each at once).
 	GroupWindow time.Duration `json:"group_window"`
-	CreatedAt   time.Time     `json:"created_at"`
+	// MediaHosts are the hosts media previews may be fetched from
+	// (ParseMediaHosts, AllowsMediaHost); none by default.
+	MediaHosts []string  `json:"media_hosts,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -60,6 +63,7 @@ type WorkspaceSettings struct {
 	SlackTeamID     *string
 	InternalChannel *string
 	GroupWindow     *time.Duration
+	MediaHosts      *string // comma-separated, as ParseMediaHosts reads it
 }
 
 // SetWorkspace changes a workspace's settings.
@@ -88,6 +92,13 @@ func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettin
 				return Errorf(EINVALID, "invalid grouping window %s: give whole seconds from 0 (each at once) to %s", *set.GroupWindow, MaxGroupWindow)
 			}
 			w.GroupWindow = *set.GroupWindow
+		}
+		if set.MediaHosts != nil {
+			hosts, err := ParseMediaHosts(*set.MediaHosts)
+			if err != nil {
+				return err
+			}
+			w.MediaHosts = hosts
 		}
 		e.Detail = w.Slug
 		out = &w

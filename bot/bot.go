@@ -63,6 +63,9 @@ type Bot struct {
 	api    *slack.Client
 	logger *slog.Logger
 
+	// MediaURL, when set, makes the public URLs of the image blocks that
+	// show a draft's pictures; without it messages list media as links.
+	MediaURL PictureURL
 	// Wake, when set, is called after an action that may have enqueued
 	// outbox messages, so the dispatcher delivers them at once.
 	Wake func()

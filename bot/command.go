@@ -156,7 +156,7 @@ func (b *Bot) command(ctx context.Context, req Request, cmd slack.SlashCommand, 
 		if err != nil {
 			return ephemeral(b.userMessage(ctx, err))
 		}
-		return &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: fmt.Sprintf("Draft #%d", v.ID), Blocks: slack.Blocks{BlockSet: showBlocks(v)}}
+		return &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: fmt.Sprintf("Draft #%d", v.ID), Blocks: slack.Blocks{BlockSet: showBlocks(v, b.MediaURL)}}
 	case "revise":
 		v, err := b.svc.Show(ctx, a, id)
 		if err != nil {
@@ -277,12 +277,12 @@ func notesText(notes []string) string {
 }
 
 // showBlocks is a draft as /signoff show shows it.
-func showBlocks(v *approvals.DraftView) []slack.Block {
+func showBlocks(v *approvals.DraftView, pics PictureURL) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(fmt.Sprintf("Draft #%d — %s", v.ID, v.StatusLine()))),
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
-	blocks = append(blocks, contentBlocks(v)...)
+	blocks = append(blocks, contentBlocks(v, pics)...)
 	var lines []string
 	for _, t := range v.Tiers {
 		if !t.Required {

@@ -167,7 +167,7 @@ func requestStatus(v *approvals.DraftView, st approvals.RequestStatus) (lines []
 // requestBlocks is the Block Kit of an approval request for (revision,
 // tier) of the draft, as it stands now: the content, the decisions so far
 // and, while it takes decisions, the Approve and Reject buttons.
-func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack.Block {
+func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier, pics PictureURL) []slack.Block {
 	st := v.Request(rev, tier)
 	lines, open := requestStatus(v, st)
 	title := fmt.Sprintf("Draft #%d for %s approval", v.ID, tier)
@@ -176,7 +176,7 @@ func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier) []slack
 		slack.NewSectionBlock(nil, draftFields(v), nil),
 	}
 	if st.ShowsContent() {
-		blocks = append(blocks, contentBlocks(v)...)
+		blocks = append(blocks, contentBlocks(v, pics)...)
 	}
 	if len(lines) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), maxSection)), nil, nil,
@@ -210,21 +210,43 @@ func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 	}
 }
 
+// PictureURL returns the public URL of picture index of a revision, signed
+// by Signoff (mailer.Links.MediaURL), or "" when it has none.
+type PictureURL func(workspaceID, draftID int64, rev, index int) string
+
 // contentBlocks show the current revision: its text exactly (plain text,
-// so markup shows as typed), its media links and what changed since the
-// previous revision.
-func contentBlocks(v *approvals.DraftView) []slack.Block {
+// so markup shows as typed), an image block per picture (when pics can
+// make their URLs), its media links with what they hold or why they are
+// not previewed, and what changed since the previous revision.
+func contentBlocks(v *approvals.DraftView, pics PictureURL) []slack.Block {
 	var blocks []slack.Block
 	for _, c := range chunks(v.Current.Text, maxSection) {
 		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil))
 	}
-	if len(v.Current.MediaURLs) > 0 {
+	media := v.MediaList()
+	if pics != nil {
+		for _, m := range media {
+			if !m.HasThumb {
+				continue
+			}
+			if u := pics(v.WorkspaceID, v.ID, v.Current.Number, m.Index); u != "" {
+				blocks = append(blocks, slack.NewImageBlock(u, fmt.Sprintf("Picture %d of the post", m.Index+1),
+					fmt.Sprintf("picture_%d_%d_%d", v.ID, v.Current.Number, m.Index), nil))
+			}
+		}
+	}
+	if len(media) > 0 {
 		// Whole links only: a link cut short would show as broken markup.
 		text := "*Media*"
-		for i, u := range v.Current.MediaURLs {
-			line := "\n• " + link(u, "")
+		for i, m := range media {
+			line := "\n• " + link(m.URL, "")
+			if m.Reason != "" {
+				line += " _" + escape(m.Reason) + "_"
+			} else if d := m.Describe(); d != "" {
+				line += " (" + escape(d) + ")"
+			}
 			if utf8.RuneCountInString(text+line) > maxSection-20 {
-				text += fmt.Sprintf("\n…and %d more", len(v.Current.MediaURLs)-i)
+				text += fmt.Sprintf("\n…and %d more", len(media)-i)
 				break
 			}
 			text += line

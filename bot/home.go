@@ -50,7 +50,7 @@ func (b *Bot) publishHome(ctx context.Context, req Request, teamID, userID strin
 		var in *approvals.Inbox
 		in, err = b.svc.Inbox(ctx, a)
 		if err == nil {
-			blocks = homeBlocks(in, b.cfg.Command)
+			blocks = homeBlocks(in, b.cfg.Command, b.MediaURL)
 		}
 	}
 	if err != nil {
@@ -70,7 +70,7 @@ func (b *Bot) publishHome(ctx context.Context, req Request, teamID, userID strin
 // maxHomeBlocks is Slack's limit on a Home tab's blocks.
 const maxHomeBlocks = 100
 
-func homeBlocks(in *approvals.Inbox, command string) []slack.Block {
+func homeBlocks(in *approvals.Inbox, command string, pics PictureURL) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(fmt.Sprintf("Waiting on you (%d)", len(in.Waiting))))}
 	if len(in.Waiting) == 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("Nothing waits on your decision."), nil, nil))
@@ -89,7 +89,7 @@ func homeBlocks(in *approvals.Inbox, command string) []slack.Block {
 		head := fmt.Sprintf("*%s* · %d waiting", escape(accountLabel(group[0].Account)), len(group))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(head), nil, all, slack.SectionBlockOptionBlockID(fmt.Sprintf("account_%d", group[0].Account.ID))))
 		for _, v := range group {
-			req := requestBlocks(v, v.Revision, v.CurrentTier)
+			req := requestBlocks(v, v.Revision, v.CurrentTier, pics)
 			if len(blocks)+len(req)+1 > maxHomeBlocks-12 {
 				blocks = append(blocks, slack.NewSectionBlock(mrkdwn("…and more: `"+command+" list`"), nil, nil))
 				full = true

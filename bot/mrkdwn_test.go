@@ -71,7 +71,7 @@ func TestContentBlocksMediaLinks(t *testing.T) {
 	evil := "https://cdn.example/cat.png|https://evil.example/login"
 	v := &approvals.DraftView{Current: approvals.Revision{Text: "Hi", MediaURLs: []string{evil, "https://ok.example/a.png"}}}
 	var media string
-	for _, b := range contentBlocks(v) {
+	for _, b := range contentBlocks(v, nil) {
 		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil && strings.HasPrefix(s.Text.Text, "*Media*") {
 			media = s.Text.Text
 		}

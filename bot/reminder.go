@@ -31,7 +31,7 @@ func (s *sender) deadline(ctx context.Context, v *approvals.DraftView, n approva
 			return s.remindThread(ctx, v, n)
 		}
 		text := fmt.Sprintf(":bell: Reminder: %s", requestText(v, n.Tier))
-		blocks := append([]slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}, requestBlocks(v, n.Revision, n.Tier)...)
+		blocks := append([]slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}, requestBlocks(v, n.Revision, n.Tier, s.b.MediaURL)...)
 		if _, _, err := s.b.api.PostMessageContext(ctx, n.Target, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 			return fmt.Errorf("chat.postMessage reminder: %w", err)
 		}

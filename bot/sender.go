@@ -71,7 +71,7 @@ func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approval
 		return nil // the draft moved on before delivery; nothing to ask
 	}
 	channel, ts, err := s.b.api.PostMessageContext(ctx, n.Target,
-		slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(requestBlocks(v, n.Revision, n.Tier)...))
+		slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(requestBlocks(v, n.Revision, n.Tier, s.b.MediaURL)...))
 	if err != nil {
 		return fmt.Errorf("chat.postMessage request: %w", err)
 	}
@@ -87,7 +87,7 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 	if err != nil {
 		return err
 	}
-	blocks := requestBlocks(v, n.Revision, n.Tier)
+	blocks := requestBlocks(v, n.Revision, n.Tier, s.b.MediaURL)
 	for _, msg := range msgs {
 		shared, err := s.b.store.SlackMessagesAt(ctx, msg.Channel, msg.TS)
 		if err != nil {

@@ -169,7 +169,7 @@ func TestRequestBlocksStatus(t *testing.T) {
 			if open != tc.buttons {
 				t.Errorf("open = %v, want %v", open, tc.buttons)
 			}
-			blocks := requestBlocks(&v, tc.rev, approvals.TierClient)
+			blocks := requestBlocks(&v, tc.rev, approvals.TierClient, nil)
 			var hasActions bool
 			for _, b := range blocks {
 				if b.BlockType() == slack.MBTAction {

@@ -69,17 +69,17 @@ func (a *app) workspaceCreate() *cobra.Command {
 }
 
 func (a *app) workspaceSet() *cobra.Command {
-	var name, team, channel, hookURL string
+	var name, team, channel, hookURL, mediaHosts string
 	var rotate bool
 	var overlap, window time.Duration
 	cmd := &cobra.Command{
-		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID] [--group-window DURATION] [--webhook-url URL] [--rotate-webhook-secret [--overlap DURATION]]",
+		Use:   "set SLUG [--name NAME] [--slack-team TEAM_ID] [--internal-channel CHANNEL_ID] [--group-window DURATION] [--media-hosts HOST,...] [--webhook-url URL] [--rotate-webhook-secret [--overlap DURATION]]",
 		Short: "Change a workspace's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			fs := cmd.Flags()
 			if changed(fs, "webhook-url") || rotate {
-				if changed(fs, "name") || changed(fs, "slack-team") || changed(fs, "internal-channel") || changed(fs, "group-window") {
+				if changed(fs, "name") || changed(fs, "slack-team") || changed(fs, "internal-channel") || changed(fs, "group-window") || changed(fs, "media-hosts") {
 					return usagef("change the webhook in a command of its own")
 				}
 				return a.setWebhook(cmd, args[0], changed(fs, "webhook-url"), hookURL, rotate, overlap)
@@ -97,8 +97,11 @@ func (a *app) workspaceSet() *cobra.Command {
 			if changed(fs, "group-window") {
 				set.GroupWindow = &window
 			}
+			if changed(fs, "media-hosts") {
+				set.MediaHosts = &mediaHosts
+			}
 			if set == (approvals.WorkspaceSettings{}) {
-				return usagef("nothing to change: give --name, --slack-team, --internal-channel, --group-window, --webhook-url or --rotate-webhook-secret")
+				return usagef("nothing to change: give --name, --slack-team, --internal-channel, --group-window, --media-hosts, --webhook-url or --rotate-webhook-secret")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
@@ -115,6 +118,7 @@ func (a *app) workspaceSet() *cobra.Command {
 	cmd.Flags().StringVar(&team, "slack-team", "", "Slack team ID to bind (\"\" unbinds)")
 	cmd.Flags().StringVar(&channel, "internal-channel", "", "Slack channel ID for internal-tier requests (\"\" for DMs)")
 	cmd.Flags().DurationVar(&window, "group-window", approvals.DefaultGroupWindow, "how long approval requests and reminders to one person wait to go out as one email (0: each at once)")
+	cmd.Flags().StringVar(&mediaHosts, "media-hosts", "", "comma-separated hosts media previews may be fetched from, e.g. cdn.acme.example,*.cloudfront.net (\"\" fetches none)")
 	cmd.Flags().StringVar(&hookURL, "webhook-url", "", "where this workspace's approved drafts are delivered (\"\" for the deployment's webhooks.url); the first one prints the new signing secret, once")
 	cmd.Flags().BoolVar(&rotate, "rotate-webhook-secret", false, "make a new webhook secret (printed once); the old one also signs deliveries during --overlap")
 	cmd.Flags().DurationVar(&overlap, "overlap", approvals.DefaultWebhookOverlap, "with --rotate-webhook-secret: how long the old secret also signs")
@@ -161,7 +165,7 @@ func (a *app) workspaceShow() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(w, "%s\t%s\tslack-team=%s\tinternal-channel=%s\tgroup-window=%s", w.Slug, w.Name, dash(w.SlackTeamID), dash(w.InternalChannel), w.GroupWindow)
+			return a.print(w, "%s\t%s\tslack-team=%s\tinternal-channel=%s\tgroup-window=%s\tmedia-hosts=%s", w.Slug, w.Name, dash(w.SlackTeamID), dash(w.InternalChannel), w.GroupWindow, dash(strings.Join(w.MediaHosts, ",")))
 		}),
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/media"
 	"github.com/signoff-app/signoff/webhook"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	Reminders RemindersConfig `mapstructure:"reminders"`
 	// Retention is the "retention" section (retention.go).
 	Retention RetentionConfig `mapstructure:"retention"`
+	// Media is the "media" section: the limits of media previews, and
+	// allow_private for tests and `make dev` (package media).
+	Media media.Config `mapstructure:"media"`
 }
 
 // MetricsConfig is the "metrics" section.
@@ -344,6 +348,9 @@ func (c Config) Validate() error {
 	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	errs = append(errs, c.Reminders.validate()...)
 	errs = append(errs, c.Retention.validate()...)
+	if c.Media.MaxBytes < 0 || c.Media.Timeout < 0 || c.Media.MaxPixels < 0 {
+		errs = append(errs, &ConfigError{Key: "media", Message: "media.max_bytes, media.timeout and media.max_pixels must not be negative"})
+	}
 	return errors.Join(errs...)
 }
 

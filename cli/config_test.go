@@ -206,6 +206,10 @@ func TestEnvVar(t *testing.T) {
 		"retention.idempotency_keys": "SIGNOFF_RETENTION_IDEMPOTENCY_KEYS",
 		"retention.audit":            "SIGNOFF_RETENTION_AUDIT",
 		"retention.interval":         "SIGNOFF_RETENTION_INTERVAL",
+		"media.allow_private":        "SIGNOFF_MEDIA_ALLOW_PRIVATE",
+		"media.max_bytes":            "SIGNOFF_MEDIA_MAX_BYTES",
+		"media.max_pixels":           "SIGNOFF_MEDIA_MAX_PIXELS",
+		"media.timeout":              "SIGNOFF_MEDIA_TIMEOUT",
 	} {
 		want[k] = v
 	}

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/spf13/cobra"
 )
@@ -47,6 +49,8 @@ until Ctrl-C; then it stops the cluster. database.url is ignored.`,
 			}
 			cfg := a.cfg
 			cfg.Database.URL = dbURL
+			// The demo draft's picture is served by this very server.
+			cfg.Media.AllowPrivate = true
 			m := NewMain(cfg, a.logger)
 			if err := m.Open(ctx); err != nil {
 				return err
@@ -59,7 +63,17 @@ until Ctrl-C; then it stops the cluster. database.url is ignored.`,
 			if err != nil {
 				return fmt.Errorf("dev: seed demo workspace: %w", err)
 			}
-			m.Listening = func(addr string) { a.printDevHelp(dbURL, addr, token) }
+			m.Routes = func(srv *httpserver.Server) { srv.Handle("GET "+demoPicturePath, http.HandlerFunc(serveDemoPicture)) }
+			m.Listening = func(addr string) {
+				a.printDevHelp(dbURL, addr, token)
+				// In the background: submitting fetches the picture from
+				// this server, which answers once Serve runs.
+				go func() {
+					if err := seedDemoDraft(ctx, m.Service, "http://"+addr+demoPicturePath); err != nil {
+						a.logger.Error("dev: seed the demo draft", "err", err)
+					}
+				}()
+			}
 			return m.Serve(ctx)
 		}),
 	}
@@ -206,6 +220,9 @@ In another shell:
 
   export SIGNOFF_DATABASE_URL='%[1]s'
   signoff() { go run ./cmd/signoff "$@"; }
+
+  # A demo draft with a picture served by this server was submitted to %[4]s:
+  # open mailpit at http://127.0.0.1:8025 to see the post's mock-up in the email, and its link page
 
   # Instagram: the client approves by email (open mailpit at http://127.0.0.1:8025 to click the links)
   id=$(signoff draft submit --workspace %[3]s --account %[4]s --as %[6]s --text 'Hello from Signoff')

@@ -11,6 +11,7 @@ import (
 	"github.com/signoff-app/signoff/bot"
 	"github.com/signoff-app/signoff/httpserver"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/media"
 	"github.com/signoff-app/signoff/metrics"
 	"github.com/signoff-app/signoff/outbox"
 	"github.com/signoff-app/signoff/store"
@@ -39,6 +40,9 @@ type Main struct {
 	// Listening, when set, is called with the bound address once the HTTP
 	// server listens (tests use it with http.addr port 0).
 	Listening func(addr string)
+	// Routes, when set, registers extra handlers (signoff dev's demo
+	// picture).
+	Routes func(srv *httpserver.Server)
 }
 
 // NewMain returns a Main for cfg that logs to logger.
@@ -58,6 +62,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.DB = db
 	m.Service = approvals.NewService(db)
 	m.Service.Logger = m.Logger
+	// Every process that submits drafts (serve, the CLI) fetches previews
+	// from the hosts each workspace allows.
+	m.Service.MediaFetcher = media.New(m.Config.Media, nil)
+	m.Service.MediaTimeout = m.Config.Media.WithDefaults().Timeout
+	if m.Config.Media.AllowPrivate {
+		m.Logger.Warn("media.allow_private is set: media previews may be fetched from loopback and private addresses (for tests and development only)")
+	}
 	if m.Config.Webhooks.Enabled() {
 		// Every process that approves drafts (serve, the CLI) with this
 		// configuration queues the webhook that serve delivers.
@@ -148,6 +159,10 @@ func (m *Main) Serve(ctx context.Context) error {
 		}
 		m.Mailer = s
 		defer s.Close()
+		if m.Bot != nil {
+			// Set before Serve: the bot's image blocks need the final base URL.
+			m.Bot.MediaURL = mailer.PictureURLs(mail.codec, m.Config.HTTP.BaseURL)
+		}
 	}
 	m.Logger.Info("signoff serving", "addr", m.HTTP.BoundAddr(), "base_url", m.Config.HTTP.BaseURL)
 	if m.Listening != nil {
@@ -193,6 +208,9 @@ func (m *Main) routes(srv *httpserver.Server) {
 	api.New(m.Service, m.Logger).Register(srv)
 	if m.Metrics != nil {
 		srv.Handle("GET /metrics", m.Metrics.HandlerWithToken(m.Config.Metrics.Token))
+	}
+	if m.Routes != nil {
+		m.Routes(srv)
 	}
 }
 

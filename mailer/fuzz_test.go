@@ -136,3 +136,40 @@ func TestStatusOf(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeMedia: no input panics the decoder of signed picture URLs,
+// whatever it accepts names a picture that can exist, and a link token is
+// never taken for one.
+func FuzzDecodeMedia(f *testing.F) {
+	key := strings.Repeat("11", 32) + ":" + strings.Repeat("22", 32)
+	c, err := mailer.NewCodec(mustPairs(f, key), time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := c.EncodeMedia(mailer.MediaRef{WorkspaceID: 1, DraftID: 2, Revision: 3, Index: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	link, err := c.Encode(sampleLink())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{good, link, good[:len(good)/2], good + "A", "", "a|b|c", strings.Repeat("A", 5000)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		r, err := c.DecodeMedia(tok)
+		if err != nil {
+			if !errors.Is(err, mailer.ErrTokenInvalid) && !errors.Is(err, mailer.ErrTokenExpired) {
+				t.Fatalf("error %v wraps neither token error", err)
+			}
+			return
+		}
+		if tok == link {
+			t.Fatal("a link token decoded as a picture URL")
+		}
+		if r.WorkspaceID <= 0 || r.DraftID <= 0 || r.Revision <= 0 || r.Index < 0 || r.Index >= approvals.MaxMedia {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}

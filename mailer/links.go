@@ -68,6 +68,7 @@ func (h *Links) Register(mux Mux) {
 	mux.Handle("POST /l/{token}/resend", http.HandlerFunc(h.resend))
 	h.registerSlackLink(mux) // slacklink.go
 	h.registerReview(mux)    // review.go
+	h.registerMedia(mux)     // media.go
 }
 
 // show renders the draft and the forms. It calls only read-only core
@@ -324,6 +325,8 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 	if approvals.DiffChanged(view.Changes) {
 		p.Changes = view.Changes
 	}
+	p.Media = mediaOf(view, func(i int) string { return fmt.Sprintf("%s/l/%s/media/%d", h.prefix, token, i) })
+	p.Post = postOf(view, p.Media)
 	// The page offers only the link's own button: the email's other link
 	// is the way to the other verdict.
 	if l.Action == approvals.VerdictReject {
@@ -340,6 +343,7 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 func (h *Links) message(w http.ResponseWriter, r *http.Request, status int, p page) {
 	if p.Draft != nil {
 		p.Feedback = feedbackOf(p.Draft)
+		p.Media = mediaOf(p.Draft, func(int) string { return "" })
 	}
 	h.render(w, status, templates.PageMessage, p)
 }
@@ -356,6 +360,8 @@ type page struct {
 	Feedback []feedback
 	Form     *decisionForm
 	Resend   *resendForm
+	Media    []mediaItem // the current revision's media (media.go)
+	Post     *post       // the mock-up of the post; nil on pages without the form
 }
 
 type decisionForm struct {
@@ -384,7 +390,7 @@ func (h *Links) write(w http.ResponseWriter, status int, name, nonce string, dat
 	hd := w.Header()
 	// No script, no external anything; the one inline <style> is allowed
 	// by its nonce; forms may post only back to Signoff.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")

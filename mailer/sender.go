@@ -172,6 +172,7 @@ func (s *Sender) Compose(ctx context.Context, b *approvals.Batch, m *approvals.O
 func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *approvals.DraftView, recipient *approvals.Member) (*gomail.Msg, error) {
 	n := m.Payload
 	var err error
+	var embeds map[int]*approvals.Thumb
 	data := emailData{
 		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view,
 		Account: view.Account.Name, Author: view.Author.DisplayName(),
@@ -200,6 +201,8 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		data.Changes = view.Changes
 		data.Again = view.Changes != nil // the reader saw an earlier revision
 		data.Feedback = feedbackOf(view)
+		data.Media, embeds = s.inlineMedia(ctx, view)
+		data.Post = postOf(view, data.Media)
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
 	case approvals.EventExpired, approvals.EventAutoApproved:
@@ -220,7 +223,14 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		data.Remarks = approvalRemarks(view, n.Revision)
 		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
 	}
-	return s.message(m, recipient.Email, data, subject, text, html)
+	msg, err := s.message(m, recipient.Email, data, subject, text, html)
+	if err != nil {
+		return nil, err
+	}
+	if err := embed(msg, embeds); err != nil {
+		return nil, outbox.Permanent(err)
+	}
+	return msg, nil
 }
 
 func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
@@ -372,6 +382,10 @@ type emailData struct {
 	Outcome string
 	// SubjectPrefix goes before the rendered subject ("Reminder: ").
 	SubjectPrefix string
+	// Media and Post are the current revision's media and the mock-up of
+	// the post, for approval requests (media.go).
+	Media []mediaItem
+	Post  *post
 }
 
 // feedback is one earlier remark on a draft: a rejection's comment or a

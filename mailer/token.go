@@ -206,21 +206,23 @@ func TokenRef(token string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// RedactPath hides the token of a link page's path for logs: "/l/TOKEN"
-// becomes "/l/[REF]", and a review page's "/r/TOKEN" "/r/[REF]", with REF
-// the token's TokenRef, the reference the link handler logs too. Other
-// paths are returned as they are.
+// RedactPath hides the token of a link page's, a review page's or a signed
+// picture's path for logs: "/l/TOKEN/…" becomes "/l/[REF]/…", and likewise
+// "/r/TOKEN" and "/m/TOKEN", with REF the token's TokenRef, the reference
+// the link handler logs too. Other paths are returned as they are.
 func RedactPath(path string) string {
-	prefix := "/l/"
-	rest, ok := strings.CutPrefix(path, prefix)
-	if !ok {
-		prefix = "/r/" // a review link's page
-		if rest, ok = strings.CutPrefix(path, prefix); !ok {
-			return path
+	var kind, rest string
+	for _, k := range []string{"/l/", "/r/", "/m/"} {
+		if r, ok := strings.CutPrefix(path, k); ok {
+			kind, rest = k, r
+			break
 		}
 	}
+	if kind == "" {
+		return path
+	}
 	token, tail, more := strings.Cut(rest, "/")
-	out := prefix + "[" + TokenRef(token) + "]"
+	out := kind + "[" + TokenRef(token) + "]"
 	if more {
 		out += "/" + tail
 	}

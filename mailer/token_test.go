@@ -289,6 +289,8 @@ func TestRedactPath(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/l/" + tok, "/l/[" + mailer.TokenRef(tok) + "]"},
 		{"/l/" + tok + "/resend", "/l/[" + mailer.TokenRef(tok) + "]/resend"},
+		{"/l/" + tok + "/media/0", "/l/[" + mailer.TokenRef(tok) + "]/media/0"},
+		{"/m/" + tok, "/m/[" + mailer.TokenRef(tok) + "]"},
 		{"/api/v1/drafts/12", "/api/v1/drafts/12"},
 		{"/healthz", "/healthz"},
 	}

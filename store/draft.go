@@ -153,13 +153,16 @@ func (t *tx) PendingDrafts(ctx context.Context, workspaceID, accountID int64) ([
 }
 
 const revisionColumns = `r.draft_id, r.number, r.text, r.media_urls, r.scheduled_at, r.needs_internal, r.needs_client,
-	r.internal_rule, r.client_rule, r.created_by_id, r.created_at`
+	r.internal_rule, r.client_rule, r.created_by_id, r.created_at, r.media`
 
 func scanRevision(row pgx.Row) (*approvals.Revision, error) {
 	var r approvals.Revision
 	if err := row.Scan(&r.DraftID, &r.Number, &r.Text, &r.MediaURLs, &r.ScheduledAt, &r.NeedsInternal, &r.NeedsClient,
-		&r.InternalRule, &r.ClientRule, &r.CreatedByID, &r.CreatedAt); err != nil {
+		&r.InternalRule, &r.ClientRule, &r.CreatedByID, &r.CreatedAt, &r.Media); err != nil {
 		return nil, err
+	}
+	if len(r.Media) == 0 {
+		r.Media = nil
 	}
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.ScheduledAt = utcPtr(r.ScheduledAt)
@@ -177,14 +180,18 @@ func (t *tx) CreateRevision(ctx context.Context, r *approvals.Revision) error {
 	if media == nil {
 		media = []string{}
 	}
+	previews := r.Media
+	if previews == nil {
+		previews = []approvals.Media{}
+	}
 	row := t.tx.QueryRow(ctx, `
 		INSERT INTO revisions AS r (workspace_id, draft_id, number, text, media_urls, scheduled_at,
-			needs_internal, needs_client, internal_rule, client_rule, created_by_id, created_at)
-		SELECT d.workspace_id, d.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())
+			needs_internal, needs_client, internal_rule, client_rule, created_by_id, created_at, media)
+		SELECT d.workspace_id, d.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12
 		FROM drafts d WHERE d.id = $1
 		RETURNING `+revisionColumns,
 		r.DraftID, r.Number, r.Text, media, r.ScheduledAt, r.NeedsInternal, r.NeedsClient,
-		defaultRule(r.InternalRule), defaultRule(r.ClientRule), r.CreatedByID, nullTime(r.CreatedAt))
+		defaultRule(r.InternalRule), defaultRule(r.ClientRule), r.CreatedByID, nullTime(r.CreatedAt), previews)
 	got, err := scanRevision(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(err, "no draft #%d", r.DraftID)

@@ -11,15 +11,18 @@ import (
 )
 
 const workspaceColumns = `id, slug, name, coalesce(slack_team_id, ''), coalesce(internal_channel, ''), created_at, group_window_ms,
-	EXISTS (SELECT 1 FROM workspace_webhooks h WHERE h.workspace_id = workspaces.id)`
+	EXISTS (SELECT 1 FROM workspace_webhooks h WHERE h.workspace_id = workspaces.id), media_hosts`
 
 func scanWorkspace(row pgx.Row) (*approvals.Workspace, error) {
 	var w approvals.Workspace
 	var windowMS int64
-	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt, &windowMS, &w.OwnWebhook); err != nil {
+	if err := row.Scan(&w.ID, &w.Slug, &w.Name, &w.SlackTeamID, &w.InternalChannel, &w.CreatedAt, &windowMS, &w.OwnWebhook, &w.MediaHosts); err != nil {
 		return nil, err
 	}
 	w.GroupWindow = time.Duration(windowMS) * time.Millisecond
+	if len(w.MediaHosts) == 0 {
+		w.MediaHosts = nil
+	}
 	w.CreatedAt = w.CreatedAt.UTC()
 	return &w, nil
 }
@@ -49,14 +52,18 @@ func (t *tx) CreateWorkspace(ctx context.Context, w *approvals.Workspace) error 
 }
 
 // UpdateWorkspace saves w's slug, name, Slack team, internal channel and
-// grouping window.
+// grouping window and media hosts.
 func (t *tx) UpdateWorkspace(ctx context.Context, w *approvals.Workspace) error {
+	hosts := w.MediaHosts
+	if hosts == nil {
+		hosts = []string{}
+	}
 	row := t.tx.QueryRow(ctx, `
 		UPDATE workspaces
-		SET slug = $2, name = $3, slack_team_id = $4, internal_channel = $5, group_window_ms = $6
+		SET slug = $2, name = $3, slack_team_id = $4, internal_channel = $5, group_window_ms = $6, media_hosts = $7
 		WHERE id = $1
 		RETURNING `+workspaceColumns,
-		w.ID, w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel), w.GroupWindow.Milliseconds())
+		w.ID, w.Slug, w.Name, nullString(w.SlackTeamID), nullString(w.InternalChannel), w.GroupWindow.Milliseconds(), hosts)
 	got, err := scanWorkspace(row)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -1,0 +1,63 @@
+package approvals
+
+// Feed returns how n's feed shows a post. The figures are what each
+// network's own help pages and its apps showed in 2024–2025; they describe
+// the feed's look, not a rule a caption must meet (limits are network.go's).
+func (n Network) Feed() Feed {
+	switch n {
+	case NetworkInstagram:
+		// Feed crops portrait pictures to 4:5 at most (help.instagram.com,
+		// "image sizes"); the caption folds after about 125 characters.
+		return Feed{Aspect: 4.0 / 5.0, MoreAfter: 125}
+	case NetworkFacebook:
+		// A single photo shows up to 4:5 in the feed (Meta Business Help,
+		// "feed image specs"); text folds with "See more" near 480 characters.
+		return Feed{Aspect: 4.0 / 5.0, MoreAfter: 480}
+	case NetworkLinkedIn:
+		// Shared images and link cards show at 1.91:1 (LinkedIn Help,
+		// "image specifications"); "…see more" after about 210 characters.
+		return Feed{Aspect: 1.91, MoreAfter: 210}
+	case NetworkX:
+		// One image shows at 16:9 in the timeline (X Help, "posting
+		// photos"); a post of up to 280 weighted characters is never folded.
+		return Feed{Aspect: 16.0 / 9.0, MoreAfter: 0}
+	case NetworkTikTok:
+		// Full-screen 9:16 (TikTok creator portal); the caption folds after
+		// about 100 characters.
+		return Feed{Aspect: 9.0 / 16.0, MoreAfter: 100}
+	case NetworkThreads:
+		// Pictures show uncropped; a post of up to 500 characters shows whole
+		// (Threads Help, "post a thread").
+		return Feed{Aspect: 0, MoreAfter: 0}
+	case NetworkPinterest:
+		// Pins show at 2:3 (Pinterest Business, "pin specs"); the
+		// description folds after about 50 characters in the grid.
+		return Feed{Aspect: 2.0 / 3.0, MoreAfter: 50}
+	case NetworkYouTube:
+		// Thumbnails are 16:9 (YouTube Help, "video thumbnails"); the
+		// description folds after about 100 characters.
+		return Feed{Aspect: 16.0 / 9.0, MoreAfter: 100}
+	}
+	return Feed{}
+}
+
+// Fold cuts text where the feed shows "… more": the part the feed shows
+// first, and whether anything was cut. It cuts at the last space before
+// MoreAfter characters when there is one, as the apps do.
+func (f Feed) Fold(text string) (shown string, cut bool) {
+	if f.MoreAfter <= 0 {
+		return text, false
+	}
+	r := []rune(text)
+	if len(r) <= f.MoreAfter {
+		return text, false
+	}
+	end := f.MoreAfter
+	for i := end; i > f.MoreAfter/2; i-- {
+		if r[i] == ' ' || r[i] == '\n' {
+			end = i
+			break
+		}
+	}
+	return string(r[:end]), true
+}
