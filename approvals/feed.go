@@ -61,3 +61,25 @@ func (f Feed) Fold(text string) (shown string, cut bool) {
 	}
 	return string(r[:end]), true
 }
+
+// ShownAspect is the shape (width ÷ height) in which the feed shows a w×h
+// picture. A network with an aspect range (netlimits.go) shows a picture
+// within it as it is and crops one outside it to the nearer bound: the
+// same range its crop warnings judge by. Other networks crop every
+// picture to Feed().Aspect. 0 means shown as it is (or size unknown).
+func (n Network) ShownAspect(w, h int) float64 {
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	r := float64(w) / float64(h)
+	if a := LimitsOf(n).Aspect; a.Min > 0 || a.Max > 0 {
+		switch {
+		case a.Min > 0 && r < a.Min:
+			return a.Min
+		case a.Max > 0 && r > a.Max:
+			return a.Max
+		}
+		return 0
+	}
+	return n.Feed().Aspect
+}

@@ -187,3 +187,28 @@ func TestFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestShownAspect: the mock-up crops a picture as the feed does, by the
+// same aspect range the crop warnings use.
+func TestShownAspect(t *testing.T) {
+	for _, tc := range []struct {
+		n    approvals.Network
+		w, h int
+		want float64
+	}{
+		{approvals.NetworkInstagram, 1080, 1350, 0},       // 4:5, shown whole
+		{approvals.NetworkInstagram, 1600, 900, 0},        // 16:9, within 1.91:1
+		{approvals.NetworkInstagram, 600, 1800, 0.8},      // 1:3, cropped to 4:5
+		{approvals.NetworkInstagram, 3000, 1000, 1.91},    // 3:1, cropped to 1.91:1
+		{approvals.NetworkInstagram, 0, 0, 0},             // size unknown
+		{approvals.NetworkLinkedIn, 1000, 1000, 1.91},     // no range: the feed's crop
+		{approvals.NetworkOther, 600, 1800, 0},            // no crop at all
+		{approvals.NetworkPinterest, 1000, 3000, 1 / 2.1}, // taller than 1:2.1 is cut
+		{approvals.NetworkPinterest, 1000, 1500, 0},       // 2:3, shown whole
+		{approvals.NetworkThreads, 1000, 3000, 0},         // uncropped
+	} {
+		if got := tc.n.ShownAspect(tc.w, tc.h); got != tc.want {
+			t.Errorf("%s %d×%d: %v, want %v", tc.n, tc.w, tc.h, got, tc.want)
+		}
+	}
+}

@@ -139,6 +139,8 @@ type mediaItem struct {
 	Kind   approvals.MediaKind
 	About  string // "image, 1200×900, image/png, 240 KB"
 	Reason string // why it is not previewed
+	// Width and Height are the picture's, for the mock-up's crop; 0 unknown.
+	Width, Height int
 }
 
 // post is the mock-up of the post on its network.
@@ -173,7 +175,7 @@ func (p *post) Padding() string {
 func mediaOf(v *approvals.DraftView, src func(i int) string) []mediaItem {
 	var out []mediaItem
 	for _, m := range v.MediaList() {
-		it := mediaItem{URL: m.URL, Kind: m.Kind, About: m.Describe(), Reason: m.Reason}
+		it := mediaItem{URL: m.URL, Kind: m.Kind, About: m.Describe(), Reason: m.Reason, Width: m.Width, Height: m.Height}
 		if m.HasThumb {
 			it.Src = template.URL(src(m.Index))
 		}
@@ -190,7 +192,7 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 		net = approvals.NetworkOther
 	}
 	feed := net.Feed()
-	p := &post{Network: net.Name(), Account: name, Aspect: feed.Aspect}
+	p := &post{Network: net.Name(), Account: name}
 	if net == approvals.NetworkOther {
 		p.Network = ""
 	}
@@ -199,12 +201,9 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 	}
 	for _, it := range items {
 		if it.Src != "" {
-			p.Picture = it.Src
+			p.Picture, p.Aspect = it.Src, net.ShownAspect(it.Width, it.Height)
 			break
 		}
-	}
-	if p.Picture == "" {
-		p.Aspect = 0
 	}
 	p.Shown, p.Cut = feed.Fold(v.Current.Text)
 	return p

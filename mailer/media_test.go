@@ -44,6 +44,7 @@ func newMediaServer(t *testing.T) *mediaServer {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	mux.HandleFunc("/summer.png", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(pngPicture(t, 1080, 1350)) })
 	mux.HandleFunc("/wide.png", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(pngPicture(t, 1600, 900)) })
+	mux.HandleFunc("/tall.png", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(pngPicture(t, 300, 900)) })
 	mux.HandleFunc("/huge.bin", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(make([]byte, 2<<20)) })
 	mux.HandleFunc("/bomb.png", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(pngBomb(t)) })
 	mux.HandleFunc("/page.png", func(w http.ResponseWriter, r *http.Request) {
@@ -250,6 +251,42 @@ func TestMediaPreviews(t *testing.T) {
 	}
 	if after := f.snapshot(v.ID); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the attempts changed the draft or the outbox:\n%+v\n%+v", before, after)
+	}
+}
+
+// The mock-up of an Instagram post: a 1:3 picture cropped to 4:5 as the
+// feed crops it, the caption cut after about 125 characters with "… more"
+// and the whole text below, in the email and on the link page.
+func TestMockupOnInstagram(t *testing.T) {
+	mp := mailpit.Start(t)
+	f := newFixture(t, mp)
+	f.withMedia(media.Config{AllowPrivate: true})
+	ms := newMediaServer(t)
+	ig := approvals.NetworkInstagram
+	_, err := f.svc.SetAccount(f.ctx, approvals.Operator(f.ws), handle, approvals.AccountSettings{Network: &ig})
+	f.OK(err)
+	text := strings.Repeat("Spring arrivals in store this week. ", 5) + "THE-TAIL-WORDS"
+	f.submitWith(text, ms.at("cdn.test", "/tall.png"))
+	f.dispatch()
+	msg := mp.MessageTo(client1, "Approval needed")
+	approve, _ := linksIn(t, msg.Text)
+	_, _, page := getBody(t, approve)
+	for name, body := range map[string]string{"email": msg.HTML, "link page": string(page)} {
+		if !strings.Contains(body, "… more") {
+			t.Errorf("%s: the caption is not cut with … more", name)
+		}
+		if strings.Count(body, "THE-TAIL-WORDS") != 1 {
+			t.Errorf("%s: the full text is not shown once below the mock-up", name)
+		}
+		if !strings.Contains(body, "Instagram") {
+			t.Errorf("%s: the mock-up does not name the network", name)
+		}
+	}
+	if !strings.Contains(msg.HTML, "padding-top:125.00%") {
+		t.Errorf("email: the picture is not cropped to 4:5")
+	}
+	if !strings.Contains(string(page), "aspect-ratio:0.8000") {
+		t.Errorf("link page: the picture is not cropped to 4:5")
 	}
 }
 
