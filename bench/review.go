@@ -3,17 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/webform"
 	"github.com/signoff-app/signoff/mailer"
 )
 
@@ -179,14 +178,14 @@ func (e *env) review(ctx context.Context, cfg Config, rep *Report, profile func(
 		if err != nil {
 			return err
 		}
-		confirm, err := e.postForm(ctx, e.base+"/r/"+tok+"/all", formFields(list, "approve-all-form"))
+		confirm, err := e.postForm(ctx, e.base+"/r/"+tok+"/all", webform.Hidden(list, "approve-all-form"))
 		if err != nil {
 			return err
 		}
 		stop := profile("approve-all")
 		c0 := e.cpu()
 		t0 := time.Now()
-		result, err := e.postForm(ctx, e.base+"/r/"+tok+"/all/approve", formFields(confirm, "approve-all-form"))
+		result, err := e.postForm(ctx, e.base+"/r/"+tok+"/all/approve", webform.Hidden(confirm, "approve-all-form"))
 		all.add(time.Since(t0))
 		u := c0.to(e.cpu())
 		allCPU.Postgres += u.Postgres
@@ -209,26 +208,6 @@ func (e *env) review(ctx context.Context, cfg Config, rep *Report, profile func(
 	rep.add(Figure{Name: fmt.Sprintf("CPU per approve all of %d drafts", cfg.ApproveAllDrafts), Value: round1(per(allCPU.Postgres+allCPU.Self, cfg.ApproveAllRuns)), Unit: "ms",
 		Note: fmt.Sprintf("PostgreSQL %.1f ms, the bench process %.1f ms (the outbox's sends included)", per(allCPU.Postgres, cfg.ApproveAllRuns), per(allCPU.Self, cfg.ApproveAllRuns))})
 	return nil
-}
-
-var hiddenRe = regexp.MustCompile(`name="([a-z]+)" value="([^"]*)"`)
-
-// formFields returns the hidden fields of the form with the id, as a
-// browser would post them.
-func formFields(page, id string) url.Values {
-	v := url.Values{}
-	i := strings.Index(page, `id="`+id+`"`)
-	if i < 0 {
-		return v
-	}
-	rest := page[i:]
-	if j := strings.Index(rest, "</form>"); j >= 0 {
-		rest = rest[:j]
-	}
-	for _, m := range hiddenRe.FindAllStringSubmatch(rest, -1) {
-		v.Set(m[1], html.UnescapeString(m[2]))
-	}
-	return v
 }
 
 func (e *env) get(ctx context.Context, u string) (string, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/slackfake"
+	"github.com/signoff-app/signoff/internal/webform"
 	"github.com/signoff-app/signoff/mailer"
 )
 
@@ -44,12 +44,12 @@ func TestConcurrentClicksApproveAll(t *testing.T) {
 	list := do(client, http.MethodGet, base+"/r/"+rtok, nil, "")
 	h.ok(list.Err)
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	confirm := do(client, http.MethodPost, base+"/r/"+rtok+"/all", form, hiddenFields(list.Body, "approve-all-form").Encode())
+	confirm := do(client, http.MethodPost, base+"/r/"+rtok+"/all", form, webform.Hidden(list.Body, "approve-all-form").Encode())
 	h.ok(confirm.Err)
 	if confirm.Status != http.StatusOK || !strings.Contains(confirm.Body, fmt.Sprintf("Approve these %d drafts?", len(ds))) {
 		t.Fatalf("confirmation page: %d %.300s", confirm.Status, confirm.Body)
 	}
-	allForm := hiddenFields(confirm.Body, "approve-all-form").Encode()
+	allForm := webform.Hidden(confirm.Body, "approve-all-form").Encode()
 
 	// Each draft's request message and both approvers' links, opened.
 	ts := map[int64]string{}
@@ -225,25 +225,6 @@ func TestConcurrentClicksApproveAll(t *testing.T) {
 		approvedN)
 	suite.Summary.Add(headLost, "approve all racing clicks: every draft approved once per approver; %d emails and %d Slack posts, each owed once, %d duplicates",
 		rep.Emails, rep.SlackPosts, rep.Duplicates)
-}
-
-var hiddenRE = regexp.MustCompile(`name="([a-z]+)" value="([^"]*)"`)
-
-// hiddenFields returns the hidden fields of the page's form with the id.
-func hiddenFields(page, id string) url.Values {
-	v := url.Values{}
-	i := strings.Index(page, `id="`+id+`"`)
-	if i < 0 {
-		return v
-	}
-	rest := page[i:]
-	if j := strings.Index(rest, "</form>"); j >= 0 {
-		rest = rest[:j]
-	}
-	for _, m := range hiddenRE.FindAllStringSubmatch(rest, -1) {
-		v.Set(m[1], html.UnescapeString(m[2]))
-	}
-	return v
 }
 
 func boolInt(b bool) int {
