@@ -118,7 +118,7 @@ func (s *Service) grantFor(ctx context.Context, tx Tx, p *principal, handle stri
 // Grant sets the capabilities of a member or group on an account (replacing
 // an earlier grant). Errors: ENOTFOUND, EINVALID, EUNAUTHORIZED.
 func (s *Service) Grant(ctx context.Context, a Actor, handle string, to GrantTarget, caps Caps) error {
-	return s.do(ctx, a, "access.grant", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "access.grant", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		g, _, err := s.grantFor(ctx, tx, p, handle, to, e)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Service) Grant(ctx context.Context, a Actor, handle string, to GrantTar
 // leaves a required tier without approvers, nothing changes.
 // Errors: ENOTFOUND, EINVALID (names account and tier), EUNAUTHORIZED.
 func (s *Service) Revoke(ctx context.Context, a Actor, handle string, from GrantTarget) error {
-	return s.do(ctx, a, "access.revoke", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "access.revoke", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		g, acc, err := s.grantFor(ctx, tx, p, handle, from, e)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Service) Revoke(ctx context.Context, a Actor, handle string, from Grant
 // Errors: ENOTFOUND, EUNAUTHORIZED (members may only look at themselves).
 func (s *Service) MemberAccess(ctx context.Context, a Actor, email, handle string) ([]Access, error) {
 	var out []Access
-	err := s.view(ctx, a, "access.show", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "access.show", func(ctx context.Context, tx Tx, p *principal) error {
 		m, err := s.memberByEmail(ctx, tx, p.ws, email)
 		if err != nil {
 			return err

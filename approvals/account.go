@@ -139,7 +139,7 @@ func (s *Service) AddAccount(ctx context.Context, a Actor, handle, name string) 
 // EUNAUTHORIZED.
 func (s *Service) AddNetworkAccount(ctx context.Context, a Actor, handle, name string, n Network) (*Account, error) {
 	var out *Account
-	err := s.do(ctx, a, "account.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "account.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "add accounts"); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *Service) AddNetworkAccount(ctx context.Context, a Actor, handle, name s
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Account(ctx context.Context, a Actor, handle string) (*Account, error) {
 	var out *Account
-	err := s.view(ctx, a, "account.show", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "account.show", func(ctx context.Context, tx Tx, p *principal) error {
 		acc, err := s.accountByHandle(ctx, tx, p.ws, handle)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Service) Account(ctx context.Context, a Actor, handle string) (*Account
 // and tier, or the reminder or deadline setting), EUNAUTHORIZED.
 func (s *Service) SetAccount(ctx context.Context, a Actor, handle string, set AccountSettings) (*Account, error) {
 	var out *Account
-	err := s.do(ctx, a, "account.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "account.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		acc, err := s.managedAccount(ctx, tx, p, handle, e)
 		if err != nil {
 			return err
@@ -286,7 +286,7 @@ func onOff(b bool) string {
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Accounts(ctx context.Context, a Actor) ([]Access, error) {
 	var out []Access
-	err := s.view(ctx, a, "account.list", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "account.list", func(ctx context.Context, tx Tx, p *principal) error {
 		if p.member == nil {
 			accs, err := tx.Accounts(ctx, p.ws.ID)
 			if err != nil {

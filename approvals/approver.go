@@ -184,7 +184,7 @@ func (s *Service) requireWorkspaceApprovers(ctx context.Context, tx Tx, ws *Work
 // AddApprover flags a member as an approver of an account in a tier.
 // Errors: ENOTFOUND, EINVALID (no access, wrong role for the tier), ECONFLICT, EUNAUTHORIZED.
 func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
-	return s.do(ctx, a, "approver.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "approver.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
 		if err != nil {
 			return err
@@ -199,7 +199,7 @@ func (s *Service) AddApprover(ctx context.Context, a Actor, handle, email string
 // RemoveApprover removes an approver flag; refused for the last approver of
 // a tier the account needs. Errors: ENOTFOUND, EINVALID, EUNAUTHORIZED.
 func (s *Service) RemoveApprover(ctx context.Context, a Actor, handle, email string, tier Tier) error {
-	return s.do(ctx, a, "approver.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "approver.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		ap, acc, err := s.approverFor(ctx, tx, p, handle, email, tier, e)
 		if err != nil {
 			return err

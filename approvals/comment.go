@@ -14,7 +14,7 @@ type CommentInput struct {
 func (s *Service) AddComment(ctx context.Context, a Actor, draftID int64, in CommentInput) (*Comment, error) {
 	text := in.Text
 	var out *Comment
-	err := s.doOn(ctx, a, "draft.comment", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, "draft.comment", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

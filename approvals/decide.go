@@ -52,7 +52,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, draftID int64, comment st
 func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*DecisionResult, error) {
 	var out *DecisionResult
 	action := "draft." + string(in.Verdict)
-	err := s.doOn(ctx, a, action, in.DraftID, func(ctx context.Context, ptx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, action, in.DraftID, func(ctx context.Context, ptx Tx, p *principal, e *AuditEntry) error {
 		if in.Verdict != VerdictApprove && in.Verdict != VerdictReject {
 			return Errorf(EINVALID, "unknown verdict %q", in.Verdict)
 		}

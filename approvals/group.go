@@ -24,7 +24,7 @@ func (s *Service) groupByName(ctx context.Context, tx Tx, ws *Workspace, name st
 // CreateGroup creates a group. Errors: EINVALID, ECONFLICT, EUNAUTHORIZED.
 func (s *Service) CreateGroup(ctx context.Context, a Actor, name string) (*Group, error) {
 	var out *Group
-	err := s.do(ctx, a, "group.create", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "group.create", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "create groups"); err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, name string) (*Group
 
 // AddToGroup adds a member to a group. Errors: ENOTFOUND, ECONFLICT, EUNAUTHORIZED.
 func (s *Service) AddToGroup(ctx context.Context, a Actor, group, email string) error {
-	return s.do(ctx, a, "group.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "group.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "change groups"); err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (s *Service) AddToGroup(ctx context.Context, a Actor, group, email string) 
 // on the group's grants go too, unless that leaves an account without a
 // required approver. Errors: ENOTFOUND, EINVALID (last approver), EUNAUTHORIZED.
 func (s *Service) RemoveFromGroup(ctx context.Context, a Actor, group, email string) error {
-	return s.do(ctx, a, "group.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "group.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "change groups"); err != nil {
 			return err
 		}

@@ -292,7 +292,7 @@ func (s *Service) MarkPublished(ctx context.Context, a Actor, draftID int64, pub
 			return nil, false, Errorf(EINVALID, "published url %q must be an absolute http or https URL", publishedURL)
 		}
 	}
-	err = s.run(ctx, a, "draft.published", runOpts{draftID: draftID, publisher: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err = s.audited(ctx, a, "draft.published", runOpts{draftID: draftID, publisher: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		tok := p.token
 		d, err := s.readableDraft(ctx, tx, p, draftID)
 		if err != nil {
@@ -405,7 +405,7 @@ func (s *Service) handoffView(ctx context.Context, tx Tx, p *principal, d *Draft
 
 // viewAs is view that a publisher token (no member) may pass too.
 func (s *Service) viewAs(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
-	return s.run(ctx, a, action, runOpts{read: true, publisher: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
+	return s.audited(ctx, a, action, runOpts{read: true, publisher: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
 		return fn(ctx, tx, p)
 	})
 }

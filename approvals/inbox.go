@@ -44,7 +44,7 @@ type InboxTx interface {
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 	var out *Inbox
-	err := s.view(ctx, a, "draft.inbox", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.inbox", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ const resendWindow = 10 * time.Minute
 // ReasonDecided (Decision set when known) or ReasonWithdrawn.
 func (s *Service) PreviewDecision(ctx context.Context, a Actor, in DecideInput) (*DraftView, error) {
 	var out *DraftView
-	err := s.view(ctx, a, "draft.preview", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.preview", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (s *Service) PreviewDecision(ctx context.Context, a Actor, in DecideInput) 
 // when there is nothing left to decide.
 func (s *Service) RequestNewLink(ctx context.Context, a Actor, draftID int64, tier Tier) (string, error) {
 	var sentTo string
-	err := s.doOn(ctx, a, "link.resend", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, "link.resend", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func ValidateEmail(email string) (string, error) {
 // Errors: EINVALID (email, name, role), ECONFLICT (email taken), EUNAUTHORIZED.
 func (s *Service) AddMember(ctx context.Context, a Actor, email, name string, role Role) (*Member, error) {
 	var out *Member
-	err := s.do(ctx, a, "member.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "member.add", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "add members"); err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ type MemberSettings struct {
 // owner), ECONFLICT (Slack user linked to another member), EUNAUTHORIZED.
 func (s *Service) SetMember(ctx context.Context, a Actor, email string, set MemberSettings) (*Member, error) {
 	var out *Member
-	err := s.do(ctx, a, "member.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "member.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "change members"); err != nil {
 			return err
 		}
@@ -263,7 +263,7 @@ func (s *Service) changeRole(ctx context.Context, tx Tx, p *principal, m *Member
 // EUNAUTHORIZED.
 func (s *Service) DeactivateMember(ctx context.Context, a Actor, email string) (*Member, error) {
 	var out *Member
-	err := s.do(ctx, a, "member.deactivate", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "member.deactivate", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "deactivate members"); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Service) releaseMember(ctx context.Context, tx Tx, p *principal, m *Mem
 // Errors: ENOTFOUND, EINVALID (names account and tier, last owner),
 // ECONFLICT (the member has history), EUNAUTHORIZED.
 func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error {
-	return s.do(ctx, a, "member.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	return s.change(ctx, a, "member.remove", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "remove members"); err != nil {
 			return err
 		}
@@ -378,7 +378,7 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, email string) error
 // Members lists the workspace's members. Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Members(ctx context.Context, a Actor) ([]*Member, error) {
 	var out []*Member
-	err := s.view(ctx, a, "member.list", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "member.list", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireAdmin(p, "list members"); err != nil {
 			return err
 		}

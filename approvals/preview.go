@@ -243,7 +243,7 @@ func sameStrings(a, b []string) bool {
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) MediaThumb(ctx context.Context, a Actor, draftID int64, rev, index int) (*Thumb, error) {
 	var out *Thumb
-	err := s.view(ctx, a, "media.thumb", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "media.thumb", func(ctx context.Context, tx Tx, p *principal) error {
 		d, _, _, err := s.visibleDraft(ctx, tx, p, draftID)
 		if err != nil {
 			return err

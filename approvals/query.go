@@ -36,7 +36,7 @@ func (s *Service) visibleDraft(ctx context.Context, tx Tx, p *principal, id int6
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Show(ctx context.Context, a Actor, draftID int64) (*DraftView, error) {
 	var out *DraftView
-	err := s.view(ctx, a, "draft.show", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.show", func(ctx context.Context, tx Tx, p *principal) error {
 		d, _, _, err := s.visibleDraft(ctx, tx, p, draftID)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ type DraftSummary struct {
 // Errors: ENOTFOUND (account), EUNAUTHORIZED, EINVALID.
 func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]DraftSummary, error) {
 	var out []DraftSummary
-	err := s.view(ctx, a, "draft.list", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.list", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ type History struct {
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) DraftHistory(ctx context.Context, a Actor, draftID int64) (*History, error) {
 	var out *History
-	err := s.view(ctx, a, "draft.history", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.history", func(ctx context.Context, tx Tx, p *principal) error {
 		d, _, _, err := s.visibleDraft(ctx, tx, p, draftID)
 		if err != nil {
 			return err

@@ -24,7 +24,7 @@ const decideEachWorkers = 4
 // member).
 func (s *Service) Waiting(ctx context.Context, a Actor) ([]*DraftView, error) {
 	var out []*DraftView
-	err := s.view(ctx, a, "draft.waiting", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "draft.waiting", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

@@ -192,7 +192,7 @@ func deactivatedError(ws *Workspace, m *Member, a Actor) error {
 	return &Error{Code: EUNAUTHORIZED, Reason: ReasonDeactivated, Message: msg}
 }
 
-// runOpts tunes run.
+// runOpts tunes audited.
 type runOpts struct {
 	draftID   int64 // the draft acted on, known before anything is looked up
 	read      bool  // a read: audited only when refused for lack of rights
@@ -200,12 +200,12 @@ type runOpts struct {
 	unlinked  bool  // a Slack user linked to no member may act (to link themselves)
 }
 
-// run runs fn in a transaction as the resolved actor and writes the audit
+// audited runs fn in a transaction as the resolved actor and writes the audit
 // entry: the one fn filled on success (not for reads), or a "refused" entry
 // on a refusal, in a transaction of its own since fn's was rolled back.
 // Every channel's call goes through here, so every refused attempt is
 // logged the same way.
-func (s *Service) run(ctx context.Context, a Actor, action string, o runOpts, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+func (s *Service) audited(ctx context.Context, a Actor, action string, o runOpts, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
 	var refused *AuditEntry
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		e := &AuditEntry{At: s.now(), Channel: a.Channel, Action: action, Outcome: OutcomeOK, Meta: a.Meta, Actor: a.label(), DraftID: o.draftID}
@@ -241,20 +241,20 @@ func (s *Service) run(ctx context.Context, a Actor, action string, o runOpts, fn
 	return err
 }
 
-// do runs a state change as the resolved actor; see run.
-func (s *Service) do(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
-	return s.run(ctx, a, action, runOpts{}, fn)
+// change runs a state change as the resolved actor; see audited.
+func (s *Service) change(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	return s.audited(ctx, a, action, runOpts{}, fn)
 }
 
-// doOn is do for an action on one draft, so that even an attempt refused
+// changeDraft is change for an action on one draft, so that even an attempt refused
 // before the draft is looked at (an unknown actor) is logged against it.
-func (s *Service) doOn(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
-	return s.run(ctx, a, action, runOpts{draftID: draftID}, fn)
+func (s *Service) changeDraft(ctx context.Context, a Actor, action string, draftID int64, fn func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error) error {
+	return s.audited(ctx, a, action, runOpts{draftID: draftID}, fn)
 }
 
-// view runs a read as the resolved actor; refusals are audited too.
-func (s *Service) view(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
-	return s.run(ctx, a, action, runOpts{read: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
+// read runs a read as the resolved actor; refusals are audited too.
+func (s *Service) read(ctx context.Context, a Actor, action string, fn func(ctx context.Context, tx Tx, p *principal) error) error {
+	return s.audited(ctx, a, action, runOpts{read: true}, func(ctx context.Context, tx Tx, p *principal, _ *AuditEntry) error {
 		return fn(ctx, tx, p)
 	})
 }

@@ -135,7 +135,7 @@ func (s *Service) LinkSlackUser(ctx context.Context, teamID string, u SlackUser)
 	a := Actor{SlackUserID: slackUserID, Channel: ChannelSlack, Meta: Meta{SlackTeamID: teamID, SlackUserID: slackUserID}}
 	var out *Member
 	var emailed *Error // the answer when a confirmation was queued: the queueing must commit
-	err := s.run(ctx, a, "member.link_slack", runOpts{unlinked: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.audited(ctx, a, "member.link_slack", runOpts{unlinked: true}, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if p.member != nil { // linked meanwhile (a concurrent request)
 			out, e.Detail = p.member, "already linked"
 			return nil
@@ -275,7 +275,7 @@ func (s *Service) slackLinkOpen(ctx context.Context, tx Tx, ws *Workspace, m *Me
 // form. Errors: as ConfirmSlackLink.
 func (s *Service) PreviewSlackLink(ctx context.Context, a Actor, id int64) (*SlackLinkConfirmation, error) {
 	var out *SlackLinkConfirmation
-	err := s.view(ctx, a, "member.link_slack_preview", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "member.link_slack_preview", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *Service) PreviewSlackLink(ctx context.Context, a Actor, id int64) (*Sla
 // pair).
 func (s *Service) ConfirmSlackLink(ctx context.Context, a Actor, id int64) (*Member, error) {
 	var out *Member
-	err := s.do(ctx, a, "member.link_slack", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "member.link_slack", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, in DraftInput) (*DraftVie
 func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyedSubmission) (*DraftView, error) {
 	var out *DraftView
 	pv := s.previewFor(ctx, a, in, 0)
-	err := s.do(ctx, a, "draft.submit", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "draft.submit", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Service) eligibleExcept(ctx context.Context, tx Tx, acc *Account, t Tie
 func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftInput) (*DraftView, error) {
 	var out *DraftView
 	pv := s.previewFor(ctx, a, in, draftID)
-	err := s.doOn(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, "draft.revise", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "revise")
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 // Errors: ENOTFOUND, EUNAUTHORIZED, ECONFLICT (approved or withdrawn).
 func (s *Service) Withdraw(ctx context.Context, a Actor, draftID int64) (*DraftView, error) {
 	var out *DraftView
-	err := s.doOn(ctx, a, "draft.withdraw", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, "draft.withdraw", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		d, acc, err := s.editable(ctx, tx, p, draftID, e, "withdraw")
 		if err != nil {
 			return err

@@ -86,7 +86,7 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, name, memberEmail st
 	if err != nil {
 		return nil, "", err
 	}
-	err = s.do(ctx, a, "token.create", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err = s.change(ctx, a, "token.create", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "create API tokens"); err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, name, memberEmail st
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, name string) (*APIToken, error) {
 	var out *APIToken
-	err := s.do(ctx, a, "token.revoke", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "token.revoke", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "revoke API tokens"); err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, name string) (*APITo
 // Errors: EUNAUTHORIZED.
 func (s *Service) Tokens(ctx context.Context, a Actor) ([]*APIToken, error) {
 	var out []*APIToken
-	err := s.view(ctx, a, "token.list", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "token.list", func(ctx context.Context, tx Tx, p *principal) error {
 		if err := requireAdmin(p, "list API tokens"); err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ type WebhookInfo struct {
 // EUNAUTHORIZED.
 func (s *Service) SetWebhook(ctx context.Context, a Actor, set WebhookSettings) (*WebhookInfo, error) {
 	var out *WebhookInfo
-	err := s.do(ctx, a, "workspace.webhook", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "workspace.webhook", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "change the workspace's webhook"); err != nil {
 			return err
 		}

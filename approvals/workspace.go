@@ -70,7 +70,7 @@ type WorkspaceSettings struct {
 // Errors: ENOTFOUND, EINVALID, ECONFLICT (Slack team bound elsewhere), EUNAUTHORIZED.
 func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettings) (*Workspace, error) {
 	var out *Workspace
-	err := s.do(ctx, a, "workspace.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.change(ctx, a, "workspace.set", func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
 		if err := requireAdmin(p, "change the workspace"); err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Service) SetWorkspace(ctx context.Context, a Actor, set WorkspaceSettin
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Workspace(ctx context.Context, a Actor) (*Workspace, error) {
 	var out *Workspace
-	err := s.view(ctx, a, "workspace.show", func(ctx context.Context, tx Tx, p *principal) error {
+	err := s.read(ctx, a, "workspace.show", func(ctx context.Context, tx Tx, p *principal) error {
 		out = p.ws
 		return nil
 	})
