@@ -258,8 +258,23 @@ func checkNetwork(acc *Account, in DraftInput) error {
 	return LimitsOf(acc.Network).check(in.Text, len(in.MediaURLs))
 }
 
-// networkNotes warns of what the account's network would crop, for the
-// media whose dimensions are known.
-func networkNotes(acc *Account, media []Media) []string {
-	return LimitsOf(acc.Network).CropNotes(media)
+// networkNotes warns of what the account's network would crop (for the
+// media whose dimensions are known) and where its feed cuts the caption.
+func networkNotes(acc *Account, text string, media []Media) []string {
+	notes := LimitsOf(acc.Network).CropNotes(media)
+	feed := acc.Network.Feed()
+	if shown, cut := feed.Fold(text); cut {
+		notes = append(notes, fmt.Sprintf("%s's feed shows the first %d characters of this caption, then \"… more\": %q",
+			acc.Network.Name(), len([]rune(shown)), lastWords(shown, 6)))
+	}
+	return notes
+}
+
+// lastWords is the end of s, at most n words, for a note to quote.
+func lastWords(s string, n int) string {
+	f := strings.Fields(s)
+	if len(f) > n {
+		return "…" + strings.Join(f[len(f)-n:], " ")
+	}
+	return strings.Join(f, " ")
 }

@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -240,4 +241,24 @@ func TestApproveWithComment(t *testing.T) {
 			t.Fatalf("comment = %q", res.Decision.Comment)
 		}
 	})
+}
+
+// TestCaptionCutNote: Submit and Revise tell the author where the feed
+// cuts a long caption, and say nothing of a short one.
+func TestCaptionCutNote(t *testing.T) {
+	f := standard(t)
+	setNetwork(f, "client", approvals.NetworkInstagram)
+	long := strings.Repeat("Spring arrivals in store this week. ", 5)
+	v, err := f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "client", Text: long})
+	f.OK(err)
+	if !slices.ContainsFunc(v.Notes, func(n string) bool {
+		return strings.Contains(n, `Instagram's feed shows the first 12`) && strings.Contains(n, "… more")
+	}) {
+		t.Fatalf("notes %q: want where Instagram cuts the caption", v.Notes)
+	}
+	v, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "Short and sweet."})
+	f.OK(err)
+	if slices.ContainsFunc(v.Notes, func(n string) bool { return strings.Contains(n, "… more") }) {
+		t.Fatalf("notes %q: a short caption is not cut", v.Notes)
+	}
 }

@@ -145,7 +145,7 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Current.Text, out.Media)...)
 		return key.record(ctx, s, tx, p, d, out)
 	})
 	return out, err
@@ -318,7 +318,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Media)...)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Current.Text, out.Media)...)
 		return nil
 	})
 	return out, err
