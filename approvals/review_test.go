@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -57,7 +58,7 @@ func TestDecideEach(t *testing.T) {
 		"no tier":      {approve(a.ID, 1, "")},
 		"bad verdict":  {{DraftID: a.ID, Revision: 1, Tier: approvals.TierClient, Verdict: "maybe"}},
 		"one bad item": {approve(a.ID, 1, approvals.TierClient), approve(b.ID, 0, approvals.TierClient)},
-		"too many":     make([]approvals.DecideInput, approvals.MaxDecideEach+1),
+		"too many":     slices.Repeat([]approvals.DecideInput{approve(a.ID, 1, approvals.TierClient)}, approvals.MaxDecideEach+1),
 	} {
 		if _, err := w.Svc.DecideEach(w.Ctx, c1, ins); approvals.ErrorCode(err) != approvals.EINVALID {
 			t.Errorf("%s: err = %v, want EINVALID", name, err)

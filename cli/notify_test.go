@@ -43,6 +43,12 @@ func TestNotifySettings(t *testing.T) {
 			c.refused(tt.code, tt.words, ws(append([]string{"admin", "member", "set", "cleo@client.example"}, tt.args...)...)...)
 		})
 	}
+	// Each refusal changed nothing: the digest is as it was.
+	m = approvals.Member{}
+	c.jsonOut(&m, ws("admin", "member", "set", "--email", "cleo@client.example", "--name", "Cleo")...)
+	if m.Notify != approvals.NotifyDigest || m.DigestAt != 9*60 || m.TimeZone != "Europe/Berlin" {
+		t.Errorf("member %+v after the refusals, want the 09:00 Europe/Berlin digest", m)
+	}
 	m = approvals.Member{}
 	c.jsonOut(&m, ws("admin", "member", "set", "cleo@client.example", "--notify", "immediate")...)
 	if m.Notify != approvals.NotifyImmediate || m.DigestAt != 0 || m.TimeZone != "" {

@@ -417,7 +417,7 @@ func (h *Links) reviewTokenFailure(w http.ResponseWriter, r *http.Request, token
 			h.svc.RecordRefusal(r.Context(), h.reviewActor(r, token, rl), action, "expired review link")
 		}
 		h.message(w, r, http.StatusGone, page{Title: "Link expired", Heading: "This link has expired", Tone: "warn",
-			Lines: []string{fmt.Sprintf("Links are valid for %s. Nothing was recorded. Every approval request email from Signoff has fresh links; use the newest one.", humanDuration(h.codec.TTL()))}})
+			Lines: []string{fmt.Sprintf("Links are valid for %s. Nothing was recorded. Each grouped request email and daily digest from Signoff carries a fresh review link; the approval request emails have links of their own.", humanDuration(h.codec.TTL()))}})
 		return
 	}
 	h.logger.InfoContext(r.Context(), "invalid review token", "token_ref", TokenRef(token), "method", r.Method)
