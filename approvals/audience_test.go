@@ -470,3 +470,32 @@ func TestClientJSONNamesNoHiddenRevision(t *testing.T) {
 		t.Fatalf("staff JSON: revision %v, current_tier %v", staff["revision"], staff["current_tier"])
 	}
 }
+
+// TestReviewWindowWaitsForTheDigest: a tier whose approver reads requests
+// in a daily digest is asked at that digest, and the deadline policy waits
+// the review window from then, not from when the tier was entered.
+func TestReviewWindowWaitsForTheDigest(t *testing.T) {
+	f := standard(t)
+	auto := approvals.DeadlineAutoApprove
+	f.set("client", approvals.AccountSettings{DeadlinePolicy: &auto, DecideWithin: ptr(time.Hour)})
+	for _, email := range []string{"c1@client.test", "c2@client.test"} {
+		_, err := f.Svc.SetMember(f.Ctx, f.Op(), email, approvals.MemberSettings{
+			Notify: &approvals.NotifySettings{Mode: approvals.NotifyDigest, DigestAt: "20:00", TimeZone: "UTC"}})
+		f.OK(err)
+	}
+	start := f.Now // 12:00 UTC: the digest is at 20:00, the window ends at 24:00
+	v := f.Submit("ed@acme.test", "client", "waits for the digest")
+	for _, after := range []time.Duration{time.Hour, 4 * time.Hour, 8 * time.Hour, 12*time.Hour - time.Second} {
+		f.Now = start.Add(after)
+		if n := f.sweep(3); n != 0 {
+			t.Fatalf("after %s: the policy acted %d times before the digest reader's window ended", after, n)
+		}
+	}
+	f.Now = start.Add(12 * time.Hour)
+	if n := f.sweep(3); n != 1 {
+		t.Fatalf("at the window's end: %d actions", n)
+	}
+	if s := f.State(v.ID); s != approvals.StateApproved {
+		t.Fatalf("state = %s", s)
+	}
+}

@@ -77,15 +77,44 @@ const DefaultMinReview = 4 * time.Hour
 // deadlineOf returns when the account's policy may act on the tier a clock
 // runs for: the tier's deadline, but never before its approvers, asked when
 // the clock started, had the account's review window.
-func deadlineOf(acc *Account, rev *Revision, c *TierClock) (time.Time, bool) {
+func deadlineOf(acc *Account, rev *Revision, c *TierClock, asked time.Time) (time.Time, bool) {
 	at, ok := tierDeadline(acc, rev, c.EnteredAt)
 	if !ok {
 		return time.Time{}, false
 	}
-	if earliest := c.EnteredAt.Add(acc.MinReview); at.Before(earliest) {
+	from := c.EnteredAt
+	if asked.After(from) {
+		from = asked
+	}
+	if earliest := from.Add(acc.MinReview); at.Before(earliest) {
 		at = earliest
 	}
 	return at, true
+}
+
+// askedAt is when every approver of the tier entered at entered has been
+// asked: a grouped request leaves after the workspace's window, a digest
+// member reads it at their next digest. The review window runs from then,
+// so no policy stands in for an approver who was not asked yet.
+func (s *Service) askedAt(ctx context.Context, tx Tx, ws *Workspace, acc *Account, tier Tier, entered time.Time) (time.Time, error) {
+	asked := entered.Add(ws.GroupWindow)
+	approvers, err := tx.Approvers(ctx, ws.ID, acc.ID, tier)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, m := range approvers {
+		if !m.Active() || m.Notify != NotifyDigest {
+			continue
+		}
+		at, err := nextDigest(m, entered)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if at.After(asked) {
+			asked = at
+		}
+	}
+	return asked, nil
 }
 
 // tierDeadline is the deadline of a tier entered at entered: the scheduled

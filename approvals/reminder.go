@@ -74,7 +74,9 @@ func (s *Service) startClock(ctx context.Context, tx Tx, acc *Account, d *Draft,
 	if err != nil {
 		return err
 	}
-	c.DueAt = nextDue(acc, rev, c, nil, false)
+	// The sweep at that time learns when the tier's approvers are asked
+	// (askedAt) and waits for them if it must.
+	c.DueAt = nextDue(acc, rev, c, c.EnteredAt, nil, false)
 	return tx.SetTierClock(ctx, c)
 }
 
@@ -94,12 +96,12 @@ func nextReminder(acc *Account, c *TierClock, sent []*Reminder) (time.Time, bool
 
 // nextDue is the earliest of the next reminder and the deadline, unless the
 // deadline was acted on already; nil when neither is left.
-func nextDue(acc *Account, rev *Revision, c *TierClock, sent []*Reminder, deadlineDone bool) *time.Time {
+func nextDue(acc *Account, rev *Revision, c *TierClock, asked time.Time, sent []*Reminder, deadlineDone bool) *time.Time {
 	var due *time.Time
 	if t, ok := nextReminder(acc, c, sent); ok {
 		due = &t
 	}
-	if t, ok := deadlineOf(acc, rev, c); ok && !deadlineDone && (due == nil || t.Before(*due)) {
+	if t, ok := deadlineOf(acc, rev, c, asked); ok && !deadlineDone && (due == nil || t.Before(*due)) {
 		due = &t
 	}
 	return due
@@ -249,7 +251,11 @@ func (s *Service) sweepDraft(ctx context.Context, tx Tx, d *Draft, now time.Time
 	if err != nil {
 		return 0, err
 	}
-	if at, ok := deadlineOf(acc, rev, c); ok && !done && !now.Before(at) {
+	asked, err := s.askedAt(ctx, tx, ws, acc, tier, c.EnteredAt)
+	if err != nil {
+		return 0, err
+	}
+	if at, ok := deadlineOf(acc, rev, c, asked); ok && !done && !now.Before(at) {
 		if err := s.applyDeadline(ctx, tx, ws, acc, d, tier, at); err != nil {
 			return 0, err
 		}
@@ -276,7 +282,7 @@ func (s *Service) sweepDraft(ctx context.Context, tx Tx, d *Draft, now time.Time
 		sent = append(sent, r)
 		acted++
 	}
-	return acted, tx.SetClockDue(ctx, d.WorkspaceID, d.ID, nextDue(acc, rev, c, sent, done))
+	return acted, tx.SetClockDue(ctx, d.WorkspaceID, d.ID, nextDue(acc, rev, c, asked, sent, done))
 }
 
 // remind sends reminder number n of the tier to its approvers who have not

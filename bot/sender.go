@@ -70,8 +70,15 @@ func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approval
 	if !v.Awaits(n.Revision, n.Tier) {
 		return nil // the draft moved on before delivery; nothing to ask
 	}
+	blocks := requestBlocks(v, n.Revision, n.Tier, s.b.MediaURL)
 	channel, ts, err := s.b.api.PostMessageContext(ctx, n.Target,
-		slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(requestBlocks(v, n.Revision, n.Tier, s.b.MediaURL)...))
+		slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(blocks...))
+	if bare, ok := withoutImages(blocks); ok && refusedBlocks(err) {
+		// Slack fetches each picture itself and refuses the whole message
+		// when it cannot: a request without its thumbnails beats none.
+		channel, ts, err = s.b.api.PostMessageContext(ctx, n.Target,
+			slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(bare...))
+	}
 	if err != nil {
 		return fmt.Errorf("chat.postMessage request: %w", err)
 	}
@@ -97,9 +104,16 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 			if err := s.redraw(ctx, msg.Channel, msg.TS, n.RecipientID, nil); err != nil {
 				return err
 			}
-		} else if _, _, _, err := s.b.api.UpdateMessageContext(ctx, msg.Channel, msg.TS,
-			slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(blocks...)); err != nil {
-			return fmt.Errorf("chat.update: %w", err)
+		} else {
+			_, _, _, err := s.b.api.UpdateMessageContext(ctx, msg.Channel, msg.TS,
+				slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(blocks...))
+			if bare, ok := withoutImages(blocks); ok && refusedBlocks(err) {
+				_, _, _, err = s.b.api.UpdateMessageContext(ctx, msg.Channel, msg.TS,
+					slack.MsgOptionText(requestText(v, n.Tier), false), slack.MsgOptionBlocks(bare...))
+			}
+			if err != nil {
+				return fmt.Errorf("chat.update: %w", err)
+			}
 		}
 		if n.Event != approvals.EventDecisionRecorded {
 			continue
@@ -120,6 +134,25 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 		}
 	}
 	return nil
+}
+
+// withoutImages returns blocks without their image blocks, and whether
+// there were any.
+func withoutImages(blocks []slack.Block) ([]slack.Block, bool) {
+	var out []slack.Block
+	for _, b := range blocks {
+		if b.BlockType() != slack.MBTImage {
+			out = append(out, b)
+		}
+	}
+	return out, len(out) < len(blocks)
+}
+
+// refusedBlocks reports whether Slack refused a message's blocks, as it
+// does when it cannot download a picture of an image block.
+func refusedBlocks(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && se.Err == "invalid_blocks"
 }
 
 // permanentErrors are Slack errors a retry cannot fix.
