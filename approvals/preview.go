@@ -124,30 +124,48 @@ func (s *Service) fetchMedia(ctx context.Context, ws *Workspace, urls []string) 
 	defer cancel()
 	media := make([]Media, len(urls))
 	thumbs := make([]*Thumb, len(urls))
+	finished := make([]bool, len(urls))
+	var mu sync.Mutex // media and finished, read while late fetches still end
 	var wg sync.WaitGroup
 	for i, raw := range urls {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			m := Media{URL: raw}
+			var th *Thumb
 			if u, err := url.Parse(raw); err != nil || !ws.AllowsMediaHost(u.Hostname()) {
 				m.Reason = "not previewed: the workspace does not allow media from this host"
 			} else {
-				m, thumbs[i] = s.MediaFetcher.Fetch(ctx, raw, ws.AllowsMediaHost)
+				m, th = s.MediaFetcher.Fetch(ctx, raw, ws.AllowsMediaHost)
 			}
 			m.Index, m.URL = i, raw
-			if thumbs[i] != nil {
-				thumbs[i].Index = i
+			if th != nil {
+				th.Index = i
 			}
-			m.HasThumb = thumbs[i] != nil
-			media[i] = m
+			m.HasThumb = th != nil
+			mu.Lock()
+			media[i], thumbs[i], finished[i] = m, th, true
+			mu.Unlock()
 		}()
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Past the budget the submission goes on without what is still
+		// being fetched or decoded: those are links that took too long.
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	var out []*Thumb
-	for _, t := range thumbs {
-		if t != nil {
-			out = append(out, t)
+	for i := range media {
+		if !finished[i] {
+			media[i] = Media{Index: i, URL: urls[i], Reason: "not previewed: the server took too long"}
+			continue
+		}
+		if thumbs[i] != nil {
+			out = append(out, thumbs[i])
 		}
 	}
 	return media, out

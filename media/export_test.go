@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 
@@ -18,6 +19,6 @@ func (f *Fetcher) Inspect(data []byte, ctype string) (approvals.Media, *approval
 	if !strings.HasPrefix(ctype, "image/") {
 		return m, nil, nil
 	}
-	th, err := f.thumbnail(data, ctype, &m)
+	th, err := f.thumbnail(context.Background(), data, ctype, &m)
 	return m, th, err
 }

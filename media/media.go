@@ -40,12 +40,19 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultMaxBytes     = 20 << 20 // 20 MiB
-	DefaultTimeout      = 2500 * time.Millisecond
-	DefaultMaxPixels    = 40_000_000 // a 8000×5000 picture
+	DefaultMaxBytes  = 20 << 20 // 20 MiB
+	DefaultTimeout   = 2500 * time.Millisecond
+	DefaultMaxPixels = 25_000_000 // a 6000×4000 picture, 200 MB decoded at 16 bits
+	// decoders is how many pictures one process decodes at once: decoding
+	// is what costs memory (up to 8 bytes a pixel), so it is bounded
+	// whatever number of submissions arrive together.
+	decoders            = 2
 	DefaultMaxRedirects = 3
-	// ThumbWidth is the widest a thumbnail is; narrower pictures keep their size.
-	ThumbWidth = 640
+	// ThumbWidth and ThumbHeight bound a thumbnail; smaller pictures keep
+	// their size. A thumbnail is at most maxThumbBytes, as the store keeps it.
+	ThumbWidth    = 640
+	ThumbHeight   = 1600
+	maxThumbBytes = 1 << 20
 )
 
 // Config is the media.* settings.
@@ -87,6 +94,7 @@ type Fetcher struct {
 	resolver Resolver
 	client   *http.Client
 	public   func(netip.Addr) bool // Public; tests replace it
+	decoding chan struct{}         // a slot per picture being decoded
 }
 
 var _ approvals.MediaFetcher = (*Fetcher)(nil)
@@ -96,7 +104,7 @@ func New(cfg Config, resolver Resolver) *Fetcher {
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	f := &Fetcher{cfg: cfg.WithDefaults(), resolver: resolver, public: Public}
+	f := &Fetcher{cfg: cfg.WithDefaults(), resolver: resolver, public: Public, decoding: make(chan struct{}, decoders)}
 	tr := &http.Transport{
 		// No proxy: a proxy would connect on our behalf, past the checks.
 		Proxy:                 nil,
@@ -190,7 +198,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, allowed func(string)
 		return nil, refuse("not an image or a video (%s)", ctype)
 	}
 	m.Kind = approvals.MediaImage
-	return f.thumbnail(data, ctype, m)
+	return f.thumbnail(ctx, data, ctype, m)
 }
 
 // contentType is what the body holds: the sniffed type when it knows one,
@@ -208,7 +216,7 @@ func contentType(header string, data []byte) string {
 	return sniffed
 }
 
-func (f *Fetcher) thumbnail(data []byte, ctype string, m *approvals.Media) (*approvals.Thumb, error) {
+func (f *Fetcher) thumbnail(ctx context.Context, data []byte, ctype string, m *approvals.Media) (*approvals.Thumb, error) {
 	var decodeConfig func(io.Reader) (image.Config, error)
 	var decode func(io.Reader) (image.Image, error)
 	switch ctype {
@@ -231,13 +239,28 @@ func (f *Fetcher) thumbnail(data []byte, ctype string, m *approvals.Media) (*app
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > f.cfg.MaxPixels {
 		return nil, refuse("picture too large to preview (%d×%d pixels)", cfg.Width, cfg.Height)
 	}
+	select {
+	case f.decoding <- struct{}{}:
+		defer func() { <-f.decoding }()
+	case <-ctx.Done():
+		return nil, refuse("the preview took too long")
+	}
+	if ctx.Err() != nil {
+		return nil, refuse("the preview took too long")
+	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, refuse("the picture could not be read (%s)", ctype)
 	}
+	if ctx.Err() != nil {
+		return nil, refuse("the preview took too long")
+	}
 	w, h := cfg.Width, cfg.Height
 	if w > ThumbWidth {
-		w, h = ThumbWidth, max(1, cfg.Height*ThumbWidth/cfg.Width)
+		w, h = ThumbWidth, max(1, h*ThumbWidth/cfg.Width)
+	}
+	if h > ThumbHeight {
+		w, h = max(1, w*ThumbHeight/h), ThumbHeight
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	// Transparent areas show on white, as on the networks' light themes.
@@ -246,6 +269,9 @@ func (f *Fetcher) thumbnail(data []byte, ctype string, m *approvals.Media) (*app
 	var out bytes.Buffer
 	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 82}); err != nil {
 		return nil, fmt.Errorf("encode thumbnail: %w", err)
+	}
+	if out.Len() > maxThumbBytes {
+		return nil, refuse("the picture's preview came out too large")
 	}
 	return &approvals.Thumb{Index: m.Index, ContentType: "image/jpeg", Data: out.Bytes()}, nil
 }

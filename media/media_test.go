@@ -195,3 +195,20 @@ func TestPublic(t *testing.T) {
 		}
 	}
 }
+
+// TestTallThumbnail: a tall picture's thumbnail is bounded in height too,
+// so it stays small enough to keep.
+func TestTallThumbnail(t *testing.T) {
+	f := media.New(media.Config{}, nil)
+	m, th, err := f.Inspect(picture(t, "png", 1080, 20000), "image/png")
+	if err != nil || th == nil {
+		t.Fatalf("no thumbnail: %v", err)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(th.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Width != 1080 || m.Height != 20000 || cfg.Height != media.ThumbHeight || cfg.Width > media.ThumbWidth {
+		t.Fatalf("picture %d×%d, thumbnail %d×%d", m.Width, m.Height, cfg.Width, cfg.Height)
+	}
+}
