@@ -448,6 +448,9 @@ func TestClientViewOmitsStaffSettings(t *testing.T) {
 func TestClientJSONNamesNoHiddenRevision(t *testing.T) {
 	f := standard(t)
 	v := f.clientRejectedThenRevised() // revision 2 in internal review
+	_, err := f.Svc.SetMember(f.Ctx, f.Op(), "ed@acme.test", approvals.MemberSettings{
+		Notify: &approvals.NotifySettings{Mode: approvals.NotifyDigest, DigestAt: "08:00", TimeZone: "Europe/Berlin"}})
+	f.OK(err)
 	decode := func(who string) map[string]any {
 		t.Helper()
 		view, err := f.Svc.Show(f.Ctx, f.As(who), v.ID)
@@ -462,8 +465,11 @@ func TestClientJSONNamesNoHiddenRevision(t *testing.T) {
 		return m
 	}
 	client := decode("c1@client.test")
-	if client["revision"] != float64(1) || client["current_tier"] != nil {
-		t.Fatalf("client JSON: revision %v, current_tier %v", client["revision"], client["current_tier"])
+	if client["revision"] != float64(1) || client["current_tier"] != nil || client["tiers"] != nil {
+		t.Fatalf("client JSON: revision %v, current_tier %v, tiers %v", client["revision"], client["current_tier"], client["tiers"])
+	}
+	if author, _ := client["author"].(map[string]any); (author["notify"] != nil && author["notify"] != "") || author["digest_at"] != nil || author["email"] != "ed@acme.test" {
+		t.Fatalf("client JSON names the author as %v: want who they are, not their settings", author)
 	}
 	staff := decode("ed@acme.test")
 	if staff["revision"] != float64(2) || staff["current_tier"] != "internal" {

@@ -195,6 +195,9 @@ func (v *DraftView) For(reader Reader) *DraftView {
 	a := v.Account
 	c.Account = Account{ID: a.ID, WorkspaceID: a.WorkspaceID, Handle: a.Handle, Name: a.Name, Network: a.Network,
 		NeedsClientApproval: a.NeedsClientApproval, ClientRule: a.ClientRule, SlackChannel: a.SlackChannel, CreatedAt: a.CreatedAt}
+	// Of the author, a client reads who they are, not their settings.
+	au := v.Author
+	c.Author = Member{ID: au.ID, WorkspaceID: au.WorkspaceID, Email: au.Email, Name: au.Name, Role: au.Role, CreatedAt: au.CreatedAt}
 	d := &v.Draft
 	c.revisions = nil
 	for _, r := range v.revisions {

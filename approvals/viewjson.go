@@ -20,7 +20,8 @@ func (v DraftView) MarshalJSON() ([]byte, error) {
 		p.CurrentTier = ""
 	}
 	if !v.Shows() {
-		p.UpdatedAt = v.lastSeen()
+		// The tiers' standing is the hidden revision's.
+		p.UpdatedAt, p.Tiers = v.lastSeen(), nil
 	}
 	return json.Marshal(p)
 }
