@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/signoff-app/signoff/api"
@@ -159,9 +162,11 @@ func (m *Main) Serve(ctx context.Context) error {
 		}
 		m.Mailer = s
 		defer s.Close()
-		if m.Bot != nil {
+		if m.Bot != nil && slackCanFetch(m.Config.HTTP.BaseURL) {
 			// Set before Serve: the bot's image blocks need the final base URL.
 			m.Bot.MediaURL = mailer.PictureURLs(mail.codec, m.Config.HTTP.BaseURL)
+		} else if m.Bot != nil {
+			m.Logger.Info("Slack messages carry no pictures: Slack fetches them itself, and http.base_url is not a public https URL", "base_url", m.Config.HTTP.BaseURL)
 		}
 	}
 	m.Logger.Info("signoff serving", "addr", m.HTTP.BoundAddr(), "base_url", m.Config.HTTP.BaseURL)
@@ -278,4 +283,18 @@ func (a *app) openMain(ctx context.Context) (*Main, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// slackCanFetch reports whether Slack, which downloads an image block's
+// picture itself, could reach base: https on a name or a public address.
+func slackCanFetch(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return false
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return media.Public(ip)
+	}
+	return host != "localhost" && !strings.HasSuffix(host, ".localhost") && strings.Contains(host, ".")
 }

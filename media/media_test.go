@@ -188,7 +188,7 @@ func TestPublic(t *testing.T) {
 		"8.8.8.8": true, "2a00:1450::1": true, "127.0.0.1": false, "10.0.0.1": false, "172.16.5.5": false,
 		"192.168.1.1": false, "169.254.169.254": false, "0.0.0.0": false, "::1": false, "::": false,
 		"fe80::1": false, "fc00::1": false, "224.0.0.1": false, "100.64.0.1": false, "::ffff:127.0.0.1": false,
-		"::ffff:10.0.0.1": false,
+		"::ffff:10.0.0.1": false, "::7f00:1": false, "2002:7f00:1::1": false, "64:ff9b:1::a00:1": false, "fec0::1": false, "203.0.113.7": false,
 	} {
 		if got := media.Public(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Public(%s) = %v, want %v", addr, got, want)
