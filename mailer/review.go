@@ -255,12 +255,9 @@ func (h *Links) reviewDecide(w http.ResponseWriter, r *http.Request) {
 			Lines: []string{"The form could not be read. Open the link from your email again and use the buttons on the page."}})
 		return
 	}
-	in := approvals.DecideInput{DraftID: form.DraftID, Revision: form.Revision, Tier: form.Tier, Verdict: form.Verdict}
-	if form.Verdict == approvals.VerdictReject {
-		// One form holds both buttons: a comment typed there is the
-		// rejection's reason, never an approval's remark.
-		in.Comment = form.Comment
-	}
+	// One form holds both buttons: a comment typed there is the
+	// rejection's reason, or the approval's remark, as on the link page.
+	in := approvals.DecideInput{DraftID: form.DraftID, Revision: form.Revision, Tier: form.Tier, Verdict: form.Verdict, Comment: form.Comment}
 	res, err := h.svc.Decide(r.Context(), a, in)
 	if err != nil {
 		row := lookupError(err)
@@ -269,10 +266,17 @@ func (h *Links) reviewDecide(w http.ResponseWriter, r *http.Request) {
 			h.coreFailure(w, r, token, Link{MemberID: rl.MemberID}, err)
 			return
 		}
-		banner := &reviewPage{Tone: row.tone, Lines: []string{
-			fmt.Sprintf("Draft %d: %s", form.DraftID, sentence(approvals.ErrorMessage(err))), "Nothing was recorded for it."}}
+		why := sentence(approvals.ErrorMessage(err))
+		if row.code == approvals.ENOTFOUND {
+			// Which draft it was, and in which workspace, is not theirs to learn.
+			why = "It is not a draft you may decide."
+		}
+		banner := &reviewPage{Tone: row.tone, Lines: []string{why, "Nothing was recorded for it."}}
+		if row.code != approvals.ENOTFOUND {
+			banner.Lines[0] = fmt.Sprintf("Draft %d: %s", form.DraftID, why)
+		}
 		var item *reviewItem
-		if row.code == approvals.EINVALID && form.Verdict == approvals.VerdictReject {
+		if row.code == approvals.EINVALID {
 			// The core refused the comment: keep what was typed.
 			item = &reviewItem{ID: form.DraftID, Comment: form.Comment, Error: upperFirst(sentence(approvals.ErrorMessage(err)))}
 		}

@@ -318,7 +318,7 @@ func TestReviewAttacks(t *testing.T) {
 			if r.status != tt.status {
 				t.Errorf("status %d, want %d\n%s", r.status, tt.status, r.body)
 			}
-			for _, leak := range []string{"Rival secret launch", "Internal only", "rival"} {
+			for _, leak := range []string{"Rival secret launch", "Internal only", "rival", "in workspace"} {
 				if strings.Contains(r.body, leak) {
 					t.Errorf("the refusal reveals %q", leak)
 				}
