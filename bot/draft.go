@@ -183,13 +183,19 @@ func requestBlocks(v *approvals.DraftView, rev int, tier approvals.Tier, pics Pi
 			slack.SectionBlockOptionBlockID(fmt.Sprintf("status_%d_%d_%s", v.ID, rev, tier))))
 	}
 	if open {
-		ref := decisionRef{DraftID: v.ID, Revision: rev, Tier: tier}
-		approve := slack.NewButtonBlockElement(actionApprove, ref.value(), plain("Approve")).WithStyle(slack.StylePrimary)
-		withComment := slack.NewButtonBlockElement(actionApproveComment, ref.value(), plain("Approve with comment"))
-		reject := slack.NewButtonBlockElement(actionReject, ref.value(), plain("Reject")).WithStyle(slack.StyleDanger)
-		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", v.ID, rev, tier), approve, withComment, reject))
+		blocks = append(blocks, decideButtons(v.ID, rev, tier))
 	}
 	return blocks
+}
+
+// decideButtons are a request's Approve, Approve with comment and Reject
+// buttons, wherever the request is shown.
+func decideButtons(draftID int64, rev int, tier approvals.Tier) *slack.ActionBlock {
+	ref := decisionRef{DraftID: draftID, Revision: rev, Tier: tier}
+	approve := slack.NewButtonBlockElement(actionApprove, ref.value(), plain("Approve")).WithStyle(slack.StylePrimary)
+	withComment := slack.NewButtonBlockElement(actionApproveComment, ref.value(), plain("Approve with comment"))
+	reject := slack.NewButtonBlockElement(actionReject, ref.value(), plain("Reject")).WithStyle(slack.StyleDanger)
+	return slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", draftID, rev, tier), approve, withComment, reject)
 }
 
 // draftFields are the facts of a draft: account, author, schedule, revision.

@@ -128,8 +128,7 @@ func groupText(entries []groupEntry) string {
 
 // groupBlocks is the Block Kit of a grouped DM: for each draft its facts,
 // the start of its text, its decisions so far and, while it takes
-// decisions, its own Approve and Reject buttons (the same as a single
-// request's).
+// decisions, its own buttons (decideButtons, as a single request's).
 func groupBlocks(entries []groupEntry) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(fmt.Sprintf("%d drafts for your approval", len(entries))))}
 	for i, e := range entries {
@@ -156,10 +155,7 @@ func groupBlocks(entries []groupEntry) []slack.Block {
 				slack.SectionBlockOptionBlockID(fmt.Sprintf("status_%d_%d_%s", v.ID, e.rev, e.tier))))
 		}
 		if open {
-			ref := decisionRef{DraftID: v.ID, Revision: e.rev, Tier: e.tier}
-			approve := slack.NewButtonBlockElement(actionApprove, ref.value(), plain("Approve")).WithStyle(slack.StylePrimary)
-			reject := slack.NewButtonBlockElement(actionReject, ref.value(), plain("Reject")).WithStyle(slack.StyleDanger)
-			blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("decide_%d_%d_%s", v.ID, e.rev, e.tier), approve, reject))
+			blocks = append(blocks, decideButtons(v.ID, e.rev, e.tier))
 		}
 	}
 	return blocks
