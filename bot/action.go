@@ -190,7 +190,7 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 	switch {
 	case all != nil:
 		b.wake()
-		text = b.allReport(ctx, q.Account, all)
+		text = b.allReport(ctx, q.Account, row.CreatedAt, all)
 	case err != nil:
 		text = b.userMessage(ctx, err)
 	default:

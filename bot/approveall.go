@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -195,13 +196,15 @@ func (b *Bot) decideAll(ctx context.Context, a approvals.Actor, q queuedAction) 
 	return b.svc.DecideEach(ctx, a, ins)
 }
 
-// allReport words what an approve-all did, draft by draft.
-func (b *Bot) allReport(ctx context.Context, account string, outcomes []approvals.DecideOutcome) string {
+// allReport words what an approve-all queued at queued did, draft by
+// draft. An approval already made in Slack since it was queued is its own,
+// from an earlier attempt that a passing failure had it retry.
+func (b *Bot) allReport(ctx context.Context, account string, queued time.Time, outcomes []approvals.DecideOutcome) string {
 	approved := 0
 	var rest []string
 	for _, o := range outcomes {
 		switch {
-		case o.Decided():
+		case o.Decided(), o.Err == nil && o.Result.Decision.Channel == approvals.ChannelSlack && !o.Result.Decision.CreatedAt.Before(queued):
 			approved++
 		case o.Err == nil:
 			rest = append(rest, fmt.Sprintf("• #%d left alone: you had already approved revision %d.", o.Input.DraftID, o.Result.Decision.Revision))
