@@ -64,6 +64,16 @@ func ParseDigestAt(s string) (int, error) {
 	return h*60 + m, nil
 }
 
+// ParseNotifyMode reads how requests reach a member, as a person types it.
+// Errors: EINVALID naming the choices.
+func ParseNotifyMode(s string) (NotifyMode, error) {
+	switch m := NotifyMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case NotifyImmediate, NotifyDigest:
+		return m, nil
+	}
+	return "", Errorf(EINVALID, "unknown notification choice %q (want immediate or digest)", s)
+}
+
 // setNotify applies an admin's notification choice to m (saved by the
 // caller) and moves m's next digest: the pending one is dropped, and a
 // digest member gets one at their next digest time (it lists nothing, and
@@ -89,7 +99,8 @@ func (s *Service) setNotify(ctx context.Context, tx Tx, ws *Workspace, m *Member
 		}
 		m.Notify, m.DigestAt, m.TimeZone = NotifyDigest, at, zone
 	default:
-		return Errorf(EINVALID, "unknown notification choice %q (want immediate or digest)", set.Mode)
+		_, err := ParseNotifyMode(string(set.Mode))
+		return err
 	}
 	if err := tx.DropPendingDigests(ctx, ws.ID, m.ID); err != nil {
 		return err

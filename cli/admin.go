@@ -217,7 +217,8 @@ func (a *app) memberRemove() *cobra.Command {
 }
 
 func (a *app) memberSet() *cobra.Command {
-	var ws, email, name, slackUser, notify, digestAt, zone string
+	var ws, email, name, slackUser, digestAt, zone string
+	var notify approvals.NotifyMode
 	var role approvals.Role
 	cmd := &cobra.Command{
 		Use:   "set --workspace SLUG (--email EMAIL | EMAIL) [--name NAME] [--slack-user USER_ID] [--role ROLE] [--notify immediate|digest [--digest-at HH:MM --time-zone ZONE]]",
@@ -256,10 +257,7 @@ on them; requests, reminders and Slack DMs are not sent on their own.
 				set.Role = &role
 			}
 			if changed(fs, "notify") {
-				if m := approvals.NotifyMode(notify); m != approvals.NotifyImmediate && m != approvals.NotifyDigest {
-					return usagef("invalid --notify %q: want immediate or digest", notify)
-				}
-				set.Notify = &approvals.NotifySettings{Mode: approvals.NotifyMode(notify), DigestAt: digestAt, TimeZone: zone}
+				set.Notify = &approvals.NotifySettings{Mode: notify, DigestAt: digestAt, TimeZone: zone}
 			} else if changed(fs, "digest-at") || changed(fs, "time-zone") {
 				return usagef("--digest-at and --time-zone go with --notify digest")
 			}
@@ -282,7 +280,7 @@ on them; requests, reminders and Slack DMs are not sent on their own.
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	cmd.Flags().StringVar(&slackUser, "slack-user", "", "Slack user ID to link (\"\" unlinks, and keeps it unlinked)")
 	cmd.Flags().Var(roleValue{&role}, "role", "new role: owner, admin, editor or client")
-	cmd.Flags().StringVar(&notify, "notify", "", "how requests reach the member: immediate, or digest (one email a day)")
+	cmd.Flags().Var(notifyValue{&notify}, "notify", "how requests reach the member: immediate, or digest (one email a day)")
 	cmd.Flags().StringVar(&digestAt, "digest-at", "", "with --notify digest: the local time of the daily digest, HH:MM (24-hour)")
 	cmd.Flags().StringVar(&zone, "time-zone", "", "with --notify digest: the member's time zone, an IANA name such as Europe/Berlin")
 	return cmd

@@ -25,6 +25,19 @@ func (v roleValue) Set(s string) error {
 	return nil
 }
 
+type notifyValue struct{ m *approvals.NotifyMode }
+
+func (v notifyValue) String() string { return string(*v.m) }
+func (v notifyValue) Type() string   { return "immediate|digest" }
+func (v notifyValue) Set(s string) error {
+	m, err := approvals.ParseNotifyMode(s)
+	if err != nil {
+		return fmt.Errorf("%s", approvals.ErrorMessage(err))
+	}
+	*v.m = m
+	return nil
+}
+
 type tierValue struct{ t *approvals.Tier }
 
 func (v tierValue) String() string { return string(*v.t) }
