@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -185,23 +186,33 @@ func (s *Service) previewFor(ctx context.Context, a Actor, in DraftInput, draftI
 		if err != nil || p.member == nil {
 			return err
 		}
+		// Nothing is fetched for a call that will be refused anyway, nor
+		// for a revision that restates its media (they carry over).
 		var access Access
+		var acc *Account
+		author := false
 		if draftID != 0 {
 			var d *Draft
-			if d, _, access, err = s.visibleDraft(ctx, tx, p, draftID); err != nil || d.AuthorID == p.member.ID {
-				ws = p.ws
+			if d, acc, access, err = s.visibleDraft(ctx, tx, p, draftID); err != nil {
 				return err
 			}
+			prev, err := s.revision(ctx, tx, d)
+			if err != nil || slices.Equal(prev.MediaURLs, in.MediaURLs) {
+				return err
+			}
+			author = d.AuthorID == p.member.ID
 		} else {
-			acc, err := s.accountByHandle(ctx, tx, p.ws, in.Account)
-			if err != nil {
+			if s.validateInput(in) != nil {
+				return nil
+			}
+			if acc, err = s.accountByHandle(ctx, tx, p.ws, in.Account); err != nil {
 				return err
 			}
 			if access, err = s.access(ctx, tx, p.member, acc); err != nil {
 				return err
 			}
 		}
-		if access.Can(CapCreate) {
+		if (author || access.Can(CapCreate)) && checkNetwork(acc, in) == nil {
 			ws = p.ws
 		}
 		return nil

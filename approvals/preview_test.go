@@ -123,8 +123,21 @@ func TestMediaPreviewRules(t *testing.T) {
 		t.Fatalf("author's thumbnail of revision 2: %v", err)
 	}
 
-	// Who may not submit or revise makes Signoff fetch nothing.
+	// A revision that restates its media (Slack's form does) fetches
+	// nothing again: the previews carry over.
 	before := fetcher.calls.Load()
+	_, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "Three", MediaURLs: []string{"https://cdn.acme.example/two.png"}})
+	f.OK(err)
+	if th, err := f.Svc.MediaThumb(f.Ctx, f.As("ed@acme.test"), v.ID, 3, 0); err != nil || string(th.Data) != "https://cdn.acme.example/two.png" || fetcher.calls.Load() != before {
+		t.Fatalf("restated media: %d fetches, thumbnail %v", fetcher.calls.Load()-before, err)
+	}
+
+	// Who may not submit or revise, or a submission refused anyway, makes
+	// Signoff fetch nothing.
+	_, err = f.Svc.Submit(f.Ctx, f.As("ed@acme.test"), approvals.DraftInput{Account: "both", Text: "  ", MediaURLs: []string{"https://cdn.acme.example/x.png"}})
+	if approvals.ErrorCode(err) != approvals.EINVALID {
+		t.Fatalf("blank submission: %v", err)
+	}
 	_, err = f.Svc.Submit(f.Ctx, f.As("c1@client.test"), approvals.DraftInput{Account: "both", Text: "Mine", MediaURLs: []string{"https://cdn.acme.example/x.png"}})
 	if approvals.ErrorCode(err) != approvals.EUNAUTHORIZED {
 		t.Fatalf("client submits: %v", err)

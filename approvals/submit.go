@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -255,7 +256,9 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		}
 		// What the revision does not restate carries over: nil media keeps
 		// the media (an empty list clears it), a nil time keeps the schedule.
-		carried := in.MediaURLs == nil
+		// The same list restated (as Slack's revise form does) is carried
+		// over too: those files were fetched for the previous revision.
+		carried := in.MediaURLs == nil || slices.Equal(in.MediaURLs, prev.MediaURLs)
 		if carried {
 			in.MediaURLs = prev.MediaURLs
 		}
@@ -294,8 +297,10 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 				return err
 			}
 		}
-		if err := pv.save(ctx, tx, p.ws, rev); err != nil {
-			return err
+		if !carried {
+			if err := pv.save(ctx, tx, p.ws, rev); err != nil {
+				return err
+			}
 		}
 		if t, ok := old.Tier(); ok {
 			if err := s.notifySuperseded(ctx, tx, p, acc, d, t, EventRevised); err != nil {
