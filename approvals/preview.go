@@ -297,7 +297,14 @@ func (s *Service) MediaThumb(ctx context.Context, a Actor, draftID int64, rev, i
 func (s *Service) ShownThumb(ctx context.Context, workspaceID, draftID int64, rev, index int) (*Thumb, error) {
 	var out *Thumb
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		var err error
+		// A withdrawn draft's pictures are no longer anyone's to fetch.
+		d, err := tx.DraftByID(ctx, workspaceID, draftID)
+		if err != nil {
+			return err
+		}
+		if d.State == StateWithdrawn {
+			return Errorf(ENOTFOUND, "no such picture")
+		}
 		out, err = tx.Thumb(ctx, workspaceID, draftID, rev, index)
 		return err
 	})

@@ -118,7 +118,9 @@ func (h *Links) signedMedia(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	servePicture(w, th, "public, max-age=86400")
+	// Not public: a shared cache would keep serving a picture of a draft
+	// withdrawn since.
+	servePicture(w, th, "private, max-age=3600")
 }
 
 func servePicture(w http.ResponseWriter, th *approvals.Thumb, cache string) {

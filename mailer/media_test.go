@@ -252,6 +252,13 @@ func TestMediaPreviews(t *testing.T) {
 	if after := f.snapshot(v.ID); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("the attempts changed the draft or the outbox:\n%+v\n%+v", before, after)
 	}
+
+	// Once the draft is withdrawn, its signed picture URL serves nothing.
+	_, err = f.svc.Withdraw(f.ctx, f.as(author), v.ID)
+	f.OK(err)
+	if status, _, _ := getBody(t, signed); status != http.StatusNotFound {
+		t.Errorf("signed picture URL of a withdrawn draft: %d, want 404", status)
+	}
 }
 
 // The mock-up of an Instagram post: a 1:3 picture cropped to 4:5 as the
