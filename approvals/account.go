@@ -314,3 +314,11 @@ func (s *Service) BindChannel(ctx context.Context, a Actor, handle, channelID st
 	}
 	return s.SetAccount(ctx, a, handle, AccountSettings{SlackChannel: &channelID})
 }
+
+// Label names the account to a person: its name, else its handle.
+func (a Account) Label() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Handle
+}

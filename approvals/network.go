@@ -75,6 +75,15 @@ func (n Network) Name() string {
 	return fmt.Sprintf("%q", string(n))
 }
 
+// Label is the network as a person is shown it beside an account: its
+// name, or "" for other (no network worth naming).
+func (n Network) Label() string {
+	if n == "" || n == NetworkOther {
+		return ""
+	}
+	return n.Name()
+}
+
 // Feed is how a network's feed shows a post, for the mock-up a reader sees:
 // the picture cropped to Aspect (width ÷ height; 0 shows it uncropped) and
 // the caption cut after MoreAfter characters with "… more" (0: never cut).

@@ -78,18 +78,11 @@ func waitingByAccount(vs []*approvals.DraftView) [][]*approvals.DraftView {
 	return out
 }
 
-func accountLabel(a approvals.Account) string {
-	if a.Name != "" {
-		return a.Name
-	}
-	return a.Handle
-}
-
 // approveAllButton is the App Home's "Approve all on ACCOUNT" for drafts
 // of one account.
 func approveAllButton(vs []*approvals.DraftView) *slack.ButtonBlockElement {
 	btn := slack.NewButtonBlockElement(actionApproveAll, strconv.FormatInt(vs[0].Account.ID, 10),
-		plain(truncate(fmt.Sprintf("Approve all %d on %s", len(vs), accountLabel(vs[0].Account)), 75)))
+		plain(truncate(fmt.Sprintf("Approve all %d on %s", len(vs), vs[0].Account.Label()), 75)))
 	btn.Style = slack.StylePrimary
 	return btn
 }
@@ -143,7 +136,7 @@ func approveAllModal(vs []*approvals.DraftView) slack.ModalViewRequest {
 	if len(vs) > maxApproveAll {
 		vs = vs[:maxApproveAll]
 	}
-	name := accountLabel(vs[0].Account)
+	name := vs[0].Account.Label()
 	intro := fmt.Sprintf("Approve these %d drafts on *%s*? Each is approved as listed here; a draft revised, withdrawn or decided since is left alone, and you will be told which.", len(vs), escape(name))
 	if total > len(vs) {
 		intro += fmt.Sprintf(" (The oldest %d of the %d waiting; the rest stay in your App Home.)", len(vs), total)

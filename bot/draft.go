@@ -205,8 +205,8 @@ func draftFields(v *approvals.DraftView) []*slack.TextBlockObject {
 		schedule = approvals.Stamp(*at)
 	}
 	account := escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")"
-	if n := v.Account.Network; n != "" && n != approvals.NetworkOther {
-		account += " on " + n.Name()
+	if n := v.Account.Network.Label(); n != "" {
+		account += " on " + n
 	}
 	return []*slack.TextBlockObject{
 		mrkdwn("*Account*\n" + account),

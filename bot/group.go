@@ -138,8 +138,8 @@ func groupBlocks(entries []groupEntry) []slack.Block {
 		}
 		facts := []string{fmt.Sprintf("*Draft #%d* for %s approval", v.ID, e.tier), escape(v.Account.Name) + " (" + escape(v.Account.Handle) + ")",
 			"by " + escape(v.Author.DisplayName())}
-		if nw := v.Account.Network; nw != "" && nw != approvals.NetworkOther {
-			facts = append(facts, nw.Name())
+		if nw := v.Account.Network.Label(); nw != "" {
+			facts = append(facts, nw)
 		}
 		if at := v.Current.ScheduledAt; at != nil {
 			facts = append(facts, "scheduled "+approvals.Stamp(*at))

@@ -86,7 +86,7 @@ func homeBlocks(in *approvals.Inbox, command string, pics PictureURL) []slack.Bl
 		if len(group) > 1 {
 			all = slack.NewAccessory(approveAllButton(group))
 		}
-		head := fmt.Sprintf("*%s* · %d waiting", escape(accountLabel(group[0].Account)), len(group))
+		head := fmt.Sprintf("*%s* · %d waiting", escape(group[0].Account.Label()), len(group))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(head), nil, all, slack.SectionBlockOptionBlockID(fmt.Sprintf("account_%d", group[0].Account.ID))))
 		for _, v := range group {
 			req := requestBlocks(v, v.Revision, v.CurrentTier, pics)

@@ -134,15 +134,9 @@ func (s *Sender) composeDigest(ctx context.Context, m *approvals.OutboxMessage) 
 // requestItem is view's entry in a grouped email or digest to recipient,
 // with the signed links a single request for n would carry.
 func (s *Sender) requestItem(n approvals.Notification, view *approvals.DraftView, recipient *approvals.Member) (requestItem, error) {
-	it := requestItem{Account: view.Account.Name, Author: view.Author.DisplayName(), DraftID: view.ID, Revision: n.Revision,
-		ScheduledAt: view.Current.ScheduledAt, Excerpt: excerpt(view.Current.Text, excerptRunes),
+	it := requestItem{Account: view.Account.Label(), Network: view.Account.Network.Label(), Author: view.Author.DisplayName(),
+		DraftID: view.ID, Revision: n.Revision, ScheduledAt: view.Current.ScheduledAt, Excerpt: excerpt(view.Current.Text, excerptRunes),
 		Reminder: n.Event == approvals.EventReminder, Again: view.Changes != nil}
-	if it.Account == "" {
-		it.Account = view.Account.Handle
-	}
-	if nw := view.Account.Network; nw != "" && nw != approvals.NetworkOther {
-		it.Network = nw.Name()
-	}
 	link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
 	var err error
 	if it.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {

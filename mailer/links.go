@@ -506,12 +506,7 @@ func maskEmail(addr string) string {
 	return string(r) + "…@" + domain
 }
 
-func accountName(v *approvals.DraftView) string {
-	if v.Account.Name != "" {
-		return v.Account.Name
-	}
-	return v.Account.Handle
-}
+func accountName(v *approvals.DraftView) string { return v.Account.Label() }
 
 func stamp(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }
 

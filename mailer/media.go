@@ -194,10 +194,7 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 		net = approvals.NetworkOther
 	}
 	feed := net.Feed()
-	p := &post{Network: net.Name(), Account: name}
-	if net == approvals.NetworkOther {
-		p.Network = ""
-	}
+	p := &post{Network: net.Label(), Account: name}
 	if r := []rune(strings.TrimSpace(name)); len(r) > 0 {
 		p.Initial = strings.ToUpper(string(r[0]))
 	}

@@ -443,6 +443,10 @@ func upperFirst(s string) string {
 	if s == "" {
 		return s
 	}
+	// A message that starts with an email address keeps it as written.
+	if first, _, _ := strings.Cut(s, " "); strings.Contains(first, "@") {
+		return s
+	}
 	r := []rune(s)
 	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
