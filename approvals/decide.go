@@ -87,13 +87,9 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 				Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, Stamp(x.CreatedAt))}
 			return nil
 		}
-		if in.Verdict == VerdictReject {
-			if err := validateComment(in.Comment, true); err != nil {
-				return err
-			}
-		} else if err := approvalCommentError(in.Comment); err != nil {
+		if err := decisionCommentError(in.Verdict, in.Comment); err != nil {
 			return err
-		} else if strings.TrimSpace(in.Comment) == "" {
+		} else if in.Verdict == VerdictApprove && strings.TrimSpace(in.Comment) == "" {
 			in.Comment = "" // an approval's remark is optional; blank is none
 		}
 		dec := &Decision{DraftID: d.ID, Revision: rev, Tier: tier, ApproverID: p.member.ID, Approver: p.member.Label(),

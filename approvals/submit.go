@@ -398,16 +398,18 @@ func sortMembers(ms []*Member) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 }
 
-// CommentError checks a rejection's comment by the rule Decide applies, so
-// a channel can show the error next to the field before it queues the
-// rejection. Errors: EINVALID.
-func (s *Service) CommentError(comment string) error {
-	return validateComment(comment, true)
+// CommentError checks a decision's comment by the rule Decide applies (a
+// rejection needs one; an approval's is optional, blank being none), so a
+// channel can show the error next to the field before it queues the
+// decision. Errors: EINVALID.
+func (s *Service) CommentError(v Verdict, comment string) error {
+	return decisionCommentError(v, comment)
 }
 
-// ApprovalCommentError checks an approval's optional comment by the rule
-// Decide applies (blank is no comment). Errors: EINVALID.
-func (s *Service) ApprovalCommentError(comment string) error {
+func decisionCommentError(v Verdict, comment string) error {
+	if v == VerdictReject {
+		return validateComment(comment, true)
+	}
 	return approvalCommentError(comment)
 }
 

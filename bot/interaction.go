@@ -259,11 +259,7 @@ func (b *Bot) submitView(ctx context.Context, req Request, cb slack.InteractionC
 // answers the clicker.
 func (b *Bot) queueDecision(ctx context.Context, req Request, cb slack.InteractionCallback, meta modalMeta, key string, verdict approvals.Verdict) *slack.ViewSubmissionResponse {
 	comment := cb.View.State.Values[blockComment][blockComment].Value
-	check := b.svc.CommentError
-	if verdict == approvals.VerdictApprove {
-		check = b.svc.ApprovalCommentError
-	}
-	if err := check(comment); err != nil {
+	if err := b.svc.CommentError(verdict, comment); err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockComment: b.userMessage(ctx, err)})
 	}
 	q := queuedAction{Meta: req.Meta, TeamID: cb.Team.ID, UserID: cb.User.ID, Channel: meta.Channel,

@@ -82,7 +82,7 @@ func (s *Sender) ComposeGroup(ctx context.Context, b *approvals.Batch, group []*
 	}
 	review, err := s.ReviewURL(recipient.WorkspaceID, recipient.ID)
 	if err != nil {
-		return nil, fmt.Errorf("review link: %w", err)
+		return nil, outbox.Permanent(fmt.Errorf("review link: %w", err))
 	}
 	data := requestsData{Name: recipient.DisplayName(), Expires: s.codec.Expires(), ReviewAllURL: review}
 	for _, it := range items {
@@ -116,7 +116,7 @@ func (s *Sender) composeDigest(ctx context.Context, m *approvals.OutboxMessage) 
 	}
 	review, err := s.ReviewURL(d.Member.WorkspaceID, d.Member.ID)
 	if err != nil {
-		return nil, fmt.Errorf("review link: %w", err)
+		return nil, outbox.Permanent(fmt.Errorf("review link: %w", err))
 	}
 	data := requestsData{Name: d.Member.DisplayName(), Digest: true, Expires: s.codec.Expires(), ReviewAllURL: review}
 	for _, v := range d.Waiting {
