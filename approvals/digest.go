@@ -192,23 +192,3 @@ func (s *Service) Digest(ctx context.Context, n Notification) (*Digest, error) {
 	})
 	return out, err
 }
-
-// waitingOn returns the drafts waiting on p's member, built for them.
-func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftView, error) {
-	access, err := s.memberAccess(ctx, tx, p.member, true)
-	if err != nil {
-		return nil, err
-	}
-	byAccount := map[int64]Access{}
-	var approving []int64
-	for _, acc := range access {
-		byAccount[acc.Account.ID] = acc
-		if len(acc.Tiers) > 0 {
-			approving = append(approving, acc.Account.ID)
-		}
-	}
-	if len(approving) == 0 {
-		return []*DraftView{}, nil
-	}
-	return s.waiting(ctx, tx, p, byAccount, approving)
-}

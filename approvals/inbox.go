@@ -84,6 +84,26 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 	return out, err
 }
 
+// waitingOn returns the drafts waiting on p's member, built for them.
+func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftView, error) {
+	access, err := s.memberAccess(ctx, tx, p.member, true)
+	if err != nil {
+		return nil, err
+	}
+	byAccount := map[int64]Access{}
+	var approving []int64
+	for _, acc := range access {
+		byAccount[acc.Account.ID] = acc
+		if len(acc.Tiers) > 0 {
+			approving = append(approving, acc.Account.ID)
+		}
+	}
+	if len(approving) == 0 {
+		return []*DraftView{}, nil
+	}
+	return s.waiting(ctx, tx, p, byAccount, approving)
+}
+
 // waiting returns the drafts of the approving accounts that wait on the
 // member's decision, as full views, oldest first.
 func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount map[int64]Access, approving []int64) ([]*DraftView, error) {

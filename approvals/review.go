@@ -28,23 +28,8 @@ func (s *Service) Waiting(ctx context.Context, a Actor) ([]*DraftView, error) {
 		if err := requireMember(p); err != nil {
 			return err
 		}
-		access, err := s.memberAccess(ctx, tx, p.member, true)
-		if err != nil {
-			return err
-		}
-		byAccount := map[int64]Access{}
-		var approving []int64
-		for _, acc := range access {
-			if len(acc.Tiers) > 0 {
-				byAccount[acc.Account.ID] = acc
-				approving = append(approving, acc.Account.ID)
-			}
-		}
-		out = []*DraftView{}
-		if len(approving) == 0 {
-			return nil
-		}
-		out, err = s.waiting(ctx, tx, p, byAccount, approving)
+		var err error
+		out, err = s.waitingOn(ctx, tx, p)
 		return err
 	})
 	return out, err
