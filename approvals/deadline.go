@@ -134,7 +134,9 @@ func tierDeadline(acc *Account, rev *Revision, entered time.Time) (time.Time, bo
 // reviewNotes says, for a revision just submitted in state st, which of its
 // tiers the schedule leaves less than the review window: the policy waits
 // for the window, so the post may miss its slot.
-func reviewNotes(acc *Account, rev *Revision, st State, now time.Time) []string {
+// asked is when the request goes out (after the workspace's grouping
+// window); the window runs from then.
+func reviewNotes(acc *Account, rev *Revision, st State, now, asked time.Time) []string {
 	tier, ok := st.Tier()
 	if !ok {
 		return nil
@@ -142,7 +144,7 @@ func reviewNotes(acc *Account, rev *Revision, st State, now time.Time) []string 
 	var notes []string
 	for t, ok := tier, true; ok; t, ok = nextTier(rev, t) {
 		due, has := tierDeadline(acc, rev, now)
-		earliest := now.Add(acc.MinReview)
+		earliest := asked.Add(acc.MinReview)
 		if !has || !due.Before(earliest) {
 			continue
 		}

@@ -146,7 +146,7 @@ func (s *Service) submit(ctx context.Context, a Actor, in DraftInput, key *keyed
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Current.Text, out.Media)...)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now, now.Add(p.ws.GroupWindow)), networkNotes(acc, out.Current.Text, out.Media)...)
 		return key.record(ctx, s, tx, p, d, out)
 	})
 	return out, err
@@ -323,7 +323,7 @@ func (s *Service) Revise(ctx context.Context, a Actor, draftID int64, in DraftIn
 		if out, err = s.draftView(ctx, tx, p, d); err != nil {
 			return err
 		}
-		out.Notes = append(reviewNotes(acc, rev, d.State, now), networkNotes(acc, out.Current.Text, out.Media)...)
+		out.Notes = append(reviewNotes(acc, rev, d.State, now, now.Add(p.ws.GroupWindow)), networkNotes(acc, out.Current.Text, out.Media)...)
 		return nil
 	})
 	return out, err

@@ -135,9 +135,14 @@ func TestTrustCLIDeadlinePolicyWaits(t *testing.T) {
 	if h.Draft.State != approvals.StatePendingInternal || len(h.Decisions) != 0 {
 		t.Fatalf("inside the review window: %s with decisions %+v, want pending_internal and none", h.Draft.State, h.Decisions)
 	}
+	// The window runs from when the request goes out, after the
+	// workspace's grouping window (5m by default).
+	if n := c.sweepAt(start.Add(4*time.Hour + 4*time.Minute)); n != 0 {
+		t.Fatalf("sweep before the grouped request's window ended acted %d times", n)
+	}
 	// After the window the policy approves the internal tier only; the
 	// clients are asked and have a window of their own.
-	if n := c.sweepAt(start.Add(4*time.Hour + time.Minute)); n != 1 {
+	if n := c.sweepAt(start.Add(4*time.Hour + 6*time.Minute)); n != 1 {
 		t.Fatalf("after the window: %d actions, want 1", n)
 	}
 	if got := c.state(id); got != approvals.StatePendingClient {
