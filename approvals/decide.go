@@ -20,6 +20,11 @@ type DecideInput struct {
 	// may see the decision's tier, so a client never reads an internal
 	// approver's.
 	Comment string
+	// Delivery, when set, names the request that carries the decision (a
+	// Slack delivery, which Slack may send again): it is recorded with the
+	// decision, and a delivery recorded before fails with ECONFLICT,
+	// Reason ReasonDelivered, having changed nothing. See RecordDelivery.
+	Delivery string
 }
 
 // DecisionResult tells what a decision call did.
@@ -85,7 +90,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 			e.Detail = "repeat: already " + pastTense(x.Verdict)
 			out = &DecisionResult{Draft: view, Decision: x, Noop: true,
 				Message: fmt.Sprintf("you already %s draft %d at %s", pastTense(x.Verdict), d.ID, Stamp(x.CreatedAt))}
-			return nil
+			return recordDelivery(ctx, tx, in.Delivery)
 		}
 		if err := decisionCommentError(in.Verdict, in.Comment); err != nil {
 			return err
@@ -112,10 +117,19 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 			return err
 		}
 		out = &DecisionResult{Draft: view, Decision: dec, Message: fmt.Sprintf("%s draft %d (revision %d); it is now %s", pastTense(in.Verdict), d.ID, rev, view.StatusAfter(dec))}
-		return nil
+		return recordDelivery(ctx, tx, in.Delivery)
 	})
 	s.observeDecision(a.Channel, in.Verdict, out, err)
 	return out, err
+}
+
+// recordDelivery records the request's delivery key, if it has one, last:
+// the statement then travels with COMMIT.
+func recordDelivery(ctx context.Context, tx Tx, key string) error {
+	if key == "" {
+		return nil
+	}
+	return tx.RecordDelivery(ctx, key)
 }
 
 // decisionCheck is what checkDecision found.

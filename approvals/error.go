@@ -29,6 +29,10 @@ const (
 	// ReasonKeyReused refines EINVALID: an idempotency key came back with
 	// another request than the one it was first used with.
 	ReasonKeyReused = "key_reused"
+	// ReasonDelivered refines ECONFLICT: the request that carried a
+	// decision (a Slack delivery, see DecideInput.Delivery) was acted on
+	// before, so this one changed nothing and needs no answer.
+	ReasonDelivered = "delivered"
 )
 
 // Error is the one error type the core returns for anything a user can act on.

@@ -27,6 +27,13 @@ type SlackLinkTx interface {
 	LockSlackLinkRequest(ctx context.Context, workspaceID, id int64) (*SlackLinkRequest, error)
 	// UseSlackLinkRequest marks the request used at at.
 	UseSlackLinkRequest(ctx context.Context, workspaceID, id int64, at time.Time) error
+
+	// RecordDelivery records that the request named key (a Slack delivery)
+	// was acted on in this transaction. It costs no round trip of its own:
+	// the commit fails with ECONFLICT, Reason ReasonDelivered, when the key
+	// was recorded before (by an earlier delivery of the same request),
+	// so nothing the transaction did is kept.
+	RecordDelivery(ctx context.Context, key string) error
 }
 
 // SlackMember returns the member linked to a Slack user of the team bound to

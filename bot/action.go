@@ -11,10 +11,13 @@ import (
 	"github.com/signoff-app/signoff/bot/slackstate"
 )
 
-// Slack gets its answer to a decision click at once: the handler verifies
-// the request, and in one statement claims the delivery and queues the
-// click in Postgres (slack_actions); the worker then decides through the
-// core and tells the clicker the outcome ephemerally. The message itself is
+// Slack gets its answer to a decision click within its three seconds: the
+// handler verifies the request and, when the database answers within
+// DecideBudget, decides the click in one transaction that also records the
+// delivery (decideNow). Otherwise (and for "Approve all" and the comment
+// modals), it claims the delivery and queues the click in Postgres
+// (slack_actions) in one statement; the worker then decides through the
+// core. Either way the clicker is told the outcome ephemerally. The message itself is
 // updated by the outbox (decision_recorded), as for every channel. A worker
 // that dies after the acknowledgement leaves the click queued: its lease
 // runs out and a worker (this replica or another) acts on it; a decision
@@ -43,6 +46,7 @@ type queuedAction struct {
 const (
 	defaultActionLease    = 30 * time.Second
 	defaultActionInterval = time.Second
+	defaultDecideBudget   = 1500 * time.Millisecond
 	// defaultActionWorkers loops each lease up to actionBatch clicks at a
 	// time, so that a slow click (or its ephemeral answer) holds up only its
 	// own loop's batch. With the store's pool of 16 connections the
@@ -186,11 +190,51 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 	if ctx.Err() != nil && err != nil {
 		return false // out of time: the lease runs out and a worker acts again
 	}
+	b.answerClick(ctx, q, row.CreatedAt, res, all, err)
+	return true
+}
+
+// decideNow decides an Approve click within the request, when the
+// database answers within DecideBudget: one transaction, which records the
+// delivery with the decision, instead of three (queue, decide, remove). It
+// reports false when the click must be queued instead: a transient
+// failure, or no answer in time. Nothing was recorded then, unless the
+// commit landed as time ran out, in which case queueing finds the delivery
+// recorded and leaves it be (the message still shows the decision).
+func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
+	if b.DecideBudget <= 0 {
+		return false
+	}
+	dctx, cancel := context.WithTimeout(ctx, b.DecideBudget)
+	defer cancel()
+	a, _, err := b.identify(dctx, Request{Meta: q.Meta}, q.TeamID, q.UserID)
+	var res *approvals.DecisionResult
+	if err == nil {
+		res, err = b.svc.Decide(dctx, a, approvals.DecideInput{DraftID: q.DraftID, Revision: q.Revision, Tier: q.Tier,
+			Verdict: q.Verdict, Comment: q.Comment, Delivery: key})
+	}
+	switch {
+	case approvals.ErrorReason(err) == approvals.ReasonDelivered:
+		return true // a retry of a click acted on and answered before
+	case err != nil && (transient(err) || dctx.Err() != nil):
+		return false
+	}
+	b.later(ctx, "answer", func(ctx context.Context) error {
+		b.answerClick(ctx, q, time.Time{}, res, nil, err)
+		return nil
+	})
+	return true
+}
+
+// answerClick tells the clicker what came of their click (a decision, an
+// "Approve all" queued at queuedAt, or the refusal err), and publishes
+// their App Home again when they clicked there.
+func (b *Bot) answerClick(ctx context.Context, q queuedAction, queuedAt time.Time, res *approvals.DecisionResult, all []approvals.DecideOutcome, err error) {
 	text := ""
 	switch {
 	case all != nil:
 		b.wake()
-		text = b.allReport(ctx, q.Account, row.CreatedAt, all)
+		text = b.allReport(ctx, q.Account, queuedAt, all)
 	case err != nil:
 		text = b.userMessage(ctx, err)
 	default:
@@ -198,12 +242,11 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 		text = upperFirst(res.Message) + "."
 	}
 	if serr := b.say(ctx, q.Channel, q.UserID, text); serr != nil {
-		b.logger.WarnContext(ctx, "slack action answer", "id", row.ID, "err", serr)
+		b.logger.WarnContext(ctx, "slack action answer", "draft", q.DraftID, "err", serr)
 	}
 	if (err == nil || all != nil) && q.Home {
-		if herr := b.publishHome(ctx, req, q.TeamID, q.UserID); herr != nil {
+		if herr := b.publishHome(ctx, Request{Meta: q.Meta}, q.TeamID, q.UserID); herr != nil {
 			b.logger.WarnContext(ctx, "slack follow-up failed", "what", "app home", "err", herr)
 		}
 	}
-	return true
 }

@@ -79,6 +79,10 @@ type Bot struct {
 	ActionWorkers  int
 	ActionLease    time.Duration
 	ActionInterval time.Duration
+	// DecideBudget is how long an Approve click may wait for the database
+	// in the request itself before it is queued instead (default 1.5s,
+	// half of Slack's three seconds; 0 queues every click).
+	DecideBudget time.Duration
 
 	actionWake chan struct{}
 	wg         sync.WaitGroup
@@ -107,6 +111,7 @@ func New(cfg Config, svc *approvals.Service, store Store, logger *slog.Logger) (
 		ActionWorkers:   defaultActionWorkers,
 		ActionLease:     defaultActionLease,
 		ActionInterval:  defaultActionInterval,
+		DecideBudget:    defaultDecideBudget,
 		actionWake:      make(chan struct{}, 1),
 	}, nil
 }

@@ -156,24 +156,15 @@ func TestSubmitApproveUpdatesMessageAndTellsAuthor(t *testing.T) {
 		}
 	}
 
-	// Slack gets its answer before the decision is made: the click is queued.
+	// The database answers in time: the click is decided in the request,
+	// in one transaction, and nothing is queued.
 	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
 		slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		t.Fatalf("click: %d %q, want an empty 200", w.Code, w.Body.String())
 	}
-	if got, n := h.draft(id).State, h.queued(); got != approvals.StatePendingClient || n != 1 {
-		t.Fatalf("after the acknowledgement: state %s with %d clicks queued, want pending_client and 1", got, n)
-	}
-	if calls := h.slack.Take(); len(calls) != 0 {
-		t.Errorf("the acknowledgement called Slack: %v", slackfake.Methods(calls))
-	}
-	h.work()
-	if n := h.queued(); n != 0 {
-		t.Errorf("%d clicks still queued after the worker ran", n)
-	}
-	if got := h.draft(id).State; got != approvals.StateApproved {
-		t.Fatalf("state after approve = %s, want approved", got)
+	if got, n := h.draft(id).State, h.queued(); got != approvals.StateApproved || n != 0 {
+		t.Fatalf("after the acknowledgement: state %s with %d clicks queued, want approved and 0", got, n)
 	}
 	eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral")
 	if len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "Approved draft") || eph[0].Str("user") != uClient {
@@ -473,19 +464,46 @@ func TestRetriesActOnce(t *testing.T) {
 			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
 		}
 		h.ack("/slack/interactions", "application/x-www-form-urlencoded", clickBody, hd)
-		if n := h.queued(); n != 1 {
-			t.Errorf("clicks queued after delivery %d = %d, want 1", i, n)
+		if n := h.queued(); n != 0 {
+			t.Errorf("clicks queued after delivery %d = %d, want 0 (decided in the request)", i, n)
 		}
 	}
 	h.work()
 	for range 2 { // and a retry after the click was acted on
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", clickBody, nil)
 	}
+	h.dispatch()
 	if n := len(slackfake.Only(h.slack.Take(), "chat.postEphemeral")); n != 1 {
-		t.Errorf("answers to a click delivered three times = %d, want 1", n)
+		t.Errorf("answers to a click decided in the request, delivered five times = %d, want 1", n)
 	}
-	if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
-		t.Errorf("state %s with %d decisions, want approved with 1", v.State, len(v.Decisions))
+	// And the same through the queue, as when the database is slow.
+	h.bot.DecideBudget = 0
+	id2 := h.submitNew(uEditor, "Once only, queued")
+	h.slack.Take()
+	h.request(id2)
+	queuedBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id2), chanAcme, "1700000000.000002"))
+	for i := range 3 {
+		hd := slackfake.Sign(secret, time.Now(), queuedBody)
+		if i > 0 {
+			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+		}
+		h.ack("/slack/interactions", "application/x-www-form-urlencoded", queuedBody, hd)
+		if n := h.queued(); n != 1 {
+			t.Errorf("clicks queued after delivery %d = %d, want 1", i, n)
+		}
+	}
+	h.work()
+	h.bot.DecideBudget = time.Second
+	for range 2 {
+		h.send("/slack/interactions", "application/x-www-form-urlencoded", queuedBody, nil)
+	}
+	if n := len(slackfake.Only(h.slack.Take(), "chat.postEphemeral")); n != 1 {
+		t.Errorf("answers to a queued click delivered five times = %d, want 1", n)
+	}
+	for _, id := range []int64{id, id2} {
+		if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
+			t.Errorf("draft %d: state %s with %d decisions, want approved with 1", id, v.State, len(v.Decisions))
+		}
 	}
 
 	event := fmt.Sprintf(`{"token":"legacy","team_id":%q,"api_app_id":"A0SIGNOFF","event":{"type":"app_home_opened","user":%q,"channel":"D0CLIENT","tab":"home","event_ts":"1700000300.000100"},"type":"event_callback","event_id":"Ev0HOME1","event_time":1700000300,"authorizations":[{"team_id":%q,"user_id":"U0BOT","is_bot":true}],"is_ext_shared_channel":false}`, team, uClient, team)
@@ -757,6 +775,7 @@ func TestSenderHonoursRateLimitsAndGivesUpOnPermanentErrors(t *testing.T) {
 // between the decision and the dequeue changes nothing.
 func TestQueuedClickSurvivesACrash(t *testing.T) {
 	h := newHarness(t)
+	h.bot.DecideBudget = 0 // queue every click
 	id := h.submitNew(uEditor, "Crash-proof copy")
 	h.request(id)
 	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
@@ -808,6 +827,7 @@ func TestQueuedClickSurvivesACrash(t *testing.T) {
 // decide every queued click once and answer each clicker once.
 func TestActionLoopsDrainTheQueue(t *testing.T) {
 	h := newHarness(t)
+	h.bot.DecideBudget = 0 // queue every click
 	var ids []int64
 	for i := range 6 {
 		id := h.submitNew(uEditor, fmt.Sprintf("Queued copy %d", i))
@@ -907,5 +927,39 @@ func TestCommentModal(t *testing.T) {
 	}
 	if len(client.Comments) != 1 || client.Comments[0].Text != "Looks great" {
 		t.Errorf("the client reads %d comments", len(client.Comments))
+	}
+}
+
+// TestSlowDatabaseQueuesTheClick: an Approve the database cannot decide
+// within DecideBudget (here another transaction holds the draft's row) is
+// queued instead, acknowledged, and decided once by the worker.
+func TestSlowDatabaseQueuesTheClick(t *testing.T) {
+	h := newHarness(t)
+	h.bot.DecideBudget = 200 * time.Millisecond
+	id := h.submitNew(uEditor, "Waits on a lock")
+	h.request(id)
+	tx, err := h.db.Pool().Begin(h.ctx)
+	h.must(err)
+	if _, err := tx.Exec(h.ctx, `SELECT 1 FROM drafts WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	w := h.ack("/slack/interactions", "application/x-www-form-urlencoded",
+		slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001")), nil)
+	if w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("click: %d %q, want an empty 200", w.Code, w.Body.String())
+	}
+	if n := h.queued(); n != 1 {
+		t.Fatalf("clicks queued = %d, want 1", n)
+	}
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != 0 {
+		t.Errorf("answered before deciding: %+v", eph)
+	}
+	h.must(tx.Rollback(h.ctx))
+	h.work()
+	if v := h.draft(id); v.State != approvals.StateApproved || len(v.Decisions) != 1 {
+		t.Errorf("state %s with %d decisions, want approved with 1", v.State, len(v.Decisions))
+	}
+	if eph := slackfake.Only(h.slack.Take(), "chat.postEphemeral"); len(eph) != 1 || !strings.Contains(eph[0].Str("text"), "Approved draft") {
+		t.Errorf("answers = %+v, want one saying approved", eph)
 	}
 }

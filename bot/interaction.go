@@ -32,9 +32,10 @@ func (b *Bot) Interaction(ctx context.Context, req Request, cb slack.Interaction
 }
 
 // blockAction handles an Approve, Approve with comment or Reject click.
-// Approve is queued and acknowledged at once (the worker decides and
-// answers, see action.go); the others open the comment modal at once, since
-// its trigger_id expires in about three seconds.
+// Approve is decided at once when the database answers in time, else
+// queued (the worker decides and answers, see action.go); the others open
+// the comment modal at once, since its trigger_id expires in about three
+// seconds.
 func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.InteractionCallback, act *slack.BlockAction) {
 	if act.ActionID == actionApproveAll {
 		b.openApproveAll(ctx, req, cb, act) // approveall.go
@@ -50,6 +51,9 @@ func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.Interaction
 			Home: cb.Container.Type == "view", DraftID: ref.DraftID, Revision: ref.Revision, Tier: ref.Tier,
 			Verdict: approvals.VerdictApprove}
 		q.Meta.SlackTeamID, q.Meta.SlackUserID = cb.Team.ID, cb.User.ID
+		if b.decideNow(ctx, key, q) {
+			return
+		}
 		if _, err := b.enqueue(ctx, key, q); err != nil {
 			b.answer(ctx, cb, b.userMessage(ctx, err))
 		}

@@ -71,6 +71,10 @@ func pgError(pgErr *pgconn.PgError, err error) error {
 		// Left EINTERNAL: the core checks these first.
 	case code == codeAuditAppendOnly:
 		e.Code, e.Message = approvals.EINVALID, pgErr.Message
+	case code == codeUniqueViolation && pgErr.ConstraintName == "slack_deliveries_pkey":
+		// Only RecordDelivery inserts without ON CONFLICT: its request was
+		// acted on before.
+		e.Code, e.Reason, e.Message = approvals.ECONFLICT, approvals.ReasonDelivered, "this request was acted on already"
 	case code == codeUniqueViolation:
 		e.Code, e.Message = approvals.ECONFLICT, uniqueMessage(pgErr.ConstraintName)
 	case code == codeForeignKeyViolation && pgErr.ConstraintName == "drafts_current_revision_fkey":

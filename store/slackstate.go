@@ -26,6 +26,14 @@ func (db *DB) ClaimSlackDelivery(ctx context.Context, key string) (bool, error) 
 	return tag.RowsAffected() == 1, nil
 }
 
+// RecordDelivery inserts the delivery's key with the transaction's next
+// statement or its COMMIT; a key recorded before makes that statement
+// fail, and with it the transaction (see dbError, slack_deliveries_pkey).
+func (t *tx) RecordDelivery(_ context.Context, key string) error {
+	t.tx.hold(`INSERT INTO slack_deliveries (key) VALUES ($1)`, nil, key)
+	return nil
+}
+
 // ReleaseSlackDelivery forgets a claim whose action failed, so that Slack's
 // retry of the delivery may act.
 func (db *DB) ReleaseSlackDelivery(ctx context.Context, key string) error {
