@@ -9,12 +9,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// txConn runs one transaction's statements on a pooled connection. Writes
-// whose results the caller does not wait for (the audit entry, the outbox
-// rows: see later) are held back and sent in one pipelined batch, with the
-// next statement's turn or with COMMIT: a decision's last writes and its
-// commit then take one round trip to the server instead of three. Every
-// statement of the transaction still runs, in the order it was issued.
+// txConn runs one transaction's statements on a pooled connection. BEGIN
+// and the writes whose results the caller does not wait for (the audit
+// entry, the outbox rows: see hold) are held back and sent in one
+// pipelined batch with the next statement, or with COMMIT: a decision's
+// BEGIN travels with its first read, and its last writes with its commit.
+// Every statement of the transaction still runs, in the order it was
+// issued.
 type txConn struct {
 	c     *pgxpool.Conn
 	later []laterStmt
@@ -31,17 +32,16 @@ type laterStmt struct {
 // transaction had failed and its error was ignored.
 var errCommitRollback = errors.New("commit of a transaction in which a statement failed (an error was ignored)")
 
-// beginTx starts a READ COMMITTED transaction on a connection of pool.
+// beginTx starts a READ COMMITTED transaction on a connection of pool. The
+// BEGIN itself goes with the transaction's first statement.
 func beginTx(ctx context.Context, pool *pgxpool.Pool) (*txConn, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL READ COMMITTED"); err != nil {
-		c.Release() // the pool drops a connection left in a transaction
-		return nil, err
-	}
-	return &txConn{c: c}, nil
+	t := &txConn{c: c}
+	t.hold("BEGIN ISOLATION LEVEL READ COMMITTED", nil)
+	return t, nil
 }
 
 // hold holds sql back until the next statement or the commit; read, if
@@ -51,7 +51,8 @@ func (t *txConn) hold(sql string, read func(pgx.Rows) error, args ...any) {
 	t.later = append(t.later, laterStmt{sql: sql, args: args, read: read})
 }
 
-// queue adds the held-back statements to b.
+// queue adds the held-back statements to b, with the callbacks that read
+// their results when the batch is closed.
 func (t *txConn) queue(b *pgx.Batch) {
 	for _, s := range t.later {
 		q := b.Queue(s.sql, s.args...)
@@ -62,16 +63,44 @@ func (t *txConn) queue(b *pgx.Batch) {
 	t.later = nil
 }
 
-// flush sends the held-back statements.
-func (t *txConn) flush(ctx context.Context) error {
+// send sends the held-back statements followed by sql in one batch, and
+// returns the batch with the held statements' results read: the next
+// result is sql's. Without held statements it returns nil, and the
+// caller sends sql alone.
+func (t *txConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	if len(t.later) == 0 {
-		return nil
+		return nil, nil
 	}
+	held := t.later
+	t.later = nil
 	b := &pgx.Batch{}
-	t.queue(b)
-	// Mapped here: the statement that pays for the round trip is not the
-	// one that failed, and its own mapping would not fit.
-	return dbError(t.c.SendBatch(ctx, b).Close(), nil)
+	for _, s := range held {
+		b.Queue(s.sql, s.args...)
+	}
+	b.Queue(sql, args...)
+	br := t.c.SendBatch(ctx, b)
+	for _, s := range held {
+		var err error
+		if s.read != nil {
+			var rows pgx.Rows
+			if rows, err = br.Query(); err == nil {
+				err = s.read(rows)
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			_ = br.Close()
+			// Mapped here: the statement that pays for the round trip is
+			// not the one that failed, and its own mapping would not fit.
+			return nil, dbError(err, nil)
+		}
+	}
+	return br, nil
 }
 
 // commit sends the held-back statements and COMMIT in one batch.
@@ -98,31 +127,106 @@ func (t *txConn) end(ctx context.Context) {
 }
 
 func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.flush(ctx); err != nil {
-		return pgconn.CommandTag{}, err
+	br, err := t.send(ctx, sql, args)
+	if err != nil || br == nil {
+		if err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		return t.c.Exec(ctx, sql, args...)
 	}
-	return t.c.Exec(ctx, sql, args...)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.flush(ctx); err != nil {
+	br, err := t.send(ctx, sql, args)
+	if err != nil || br == nil {
+		if err != nil {
+			return nil, err
+		}
+		return t.c.Query(ctx, sql, args...)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
 		return nil, err
 	}
-	return t.c.Query(ctx, sql, args...)
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.flush(ctx); err != nil {
+	rows, err := t.Query(ctx, sql, args...)
+	if err != nil {
 		return errRow{err}
 	}
-	return t.c.QueryRow(ctx, sql, args...)
+	return rowOf{rows}
 }
 
 func (t *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if err := t.flush(ctx); err != nil {
-		return errBatch{err}
+	if len(t.later) > 0 {
+		// Held statements go first, in a batch of their own: the caller
+		// reads b's results by position.
+		hb := &pgx.Batch{}
+		t.queue(hb)
+		if err := t.c.SendBatch(ctx, hb).Close(); err != nil {
+			return errBatch{dbError(err, nil)}
+		}
 	}
 	return t.c.SendBatch(ctx, b)
+}
+
+// batchRows are the rows of a batch's last statement; the batch is closed
+// with them.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// rowOf is pgx.Row over rows, as pgx's own QueryRow makes it: the first
+// row, or pgx.ErrNoRows.
+type rowOf struct{ rows pgx.Rows }
+
+func (r rowOf) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 // errBatch is a pgx.BatchResults whose every result is err.
