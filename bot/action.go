@@ -207,7 +207,16 @@ func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 	}
 	dctx, cancel := context.WithTimeout(ctx, b.DecideBudget)
 	defer cancel()
-	a, _, err := b.identify(dctx, Request{Meta: q.Meta}, q.TeamID, q.UserID)
+	req := Request{Meta: q.Meta}
+	a, err := actor(req, q.TeamID, q.UserID), error(nil)
+	if !b.linked.recent(q.TeamID, q.UserID, time.Now()) {
+		// Learn whether to link them first (identify links a user of the
+		// workspace's team on their first click).
+		var m *approvals.Member
+		if a, m, err = b.identify(dctx, req, q.TeamID, q.UserID); err == nil && m != nil {
+			b.linked.add(q.TeamID, q.UserID, time.Now())
+		}
+	}
 	var res *approvals.DecisionResult
 	if err == nil {
 		res, err = b.svc.Decide(dctx, a, approvals.DecideInput{DraftID: q.DraftID, Revision: q.Revision, Tier: q.Tier,
@@ -224,6 +233,37 @@ func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 		return nil
 	})
 	return true
+}
+
+// linkedUsers remembers, for a minute, the Slack users found linked to a
+// member, so that a click of theirs goes straight to the core: the core
+// resolves the user again in the decision's own transaction, so a link
+// removed meanwhile still refuses the click. Bounded: when full, it
+// forgets everyone.
+type linkedUsers struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+const (
+	linkedFor = time.Minute
+	linkedMax = 10_000
+)
+
+func (l *linkedUsers) recent(team, user string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.at[team+"/"+user]
+	return ok && now.Sub(at) < linkedFor
+}
+
+func (l *linkedUsers) add(team, user string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at == nil || len(l.at) >= linkedMax {
+		l.at = map[string]time.Time{}
+	}
+	l.at[team+"/"+user] = now
 }
 
 // answerClick tells the clicker what came of their click (a decision, an

@@ -86,6 +86,7 @@ type Bot struct {
 
 	actionWake chan struct{}
 	wg         sync.WaitGroup
+	linked     linkedUsers
 }
 
 // New returns a Bot. cfg must be valid (see Config.Validate).

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,34 @@ func TestRequestBlocksStatus(t *testing.T) {
 				t.Errorf("actions block present = %v, want %v", hasActions, tc.buttons)
 			}
 		})
+	}
+}
+
+func TestLinkedUsers(t *testing.T) {
+	var l linkedUsers
+	t0 := time.Unix(1_700_000_000, 0)
+	if l.recent("T1", "U1", t0) {
+		t.Fatal("an empty cache knows U1")
+	}
+	l.add("T1", "U1", t0)
+	for _, c := range []struct {
+		team, user string
+		at         time.Time
+		want       bool
+	}{
+		{"T1", "U1", t0.Add(59 * time.Second), true},
+		{"T1", "U1", t0.Add(linkedFor), false}, // forgotten after a minute
+		{"T2", "U1", t0, false},                // another team's user
+		{"T1", "U2", t0, false},
+	} {
+		if got := l.recent(c.team, c.user, c.at); got != c.want {
+			t.Errorf("recent(%s, %s, +%s) = %v, want %v", c.team, c.user, c.at.Sub(t0), got, c.want)
+		}
+	}
+	for i := range linkedMax {
+		l.add("T1", fmt.Sprint("V", i), t0)
+	}
+	if len(l.at) > linkedMax {
+		t.Errorf("cache holds %d users, bound %d", len(l.at), linkedMax)
 	}
 }
