@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,11 @@ func TestSmoke(t *testing.T) {
 		"outbox emails/s ÷ plain go-mail emails/s", "submit → Slack post + email p99 at 20/s, grouping window 0",
 		"grouped email lateness past a 2s window, max",
 		"App Home query (Service.Inbox) p99", "approver's pending list (Service.List) p99",
-		"RSS during scale queries (bench process, server in it)", "seq scans of big tables in Inbox/List plans",
+		"seq scans of big tables in Inbox/List plans",
+		// `signoff serve` runs as its own process: its memory apart from
+		// the bench's.
+		"server RSS, max during decisions", "server RSS, max during the scale phase", "server peak RSS over the run (VmHWM)",
+		"bench process RSS, max during the scale phase",
 		"review page p99 with 30 drafts waiting", "approve all of 10 drafts p99",
 		// Where the CPU went (/proc). The dispatch's CPU figures are not
 		// required: the tiny go-mail run may end within one clock tick.
@@ -60,6 +65,9 @@ func TestSmoke(t *testing.T) {
 		if f.Value < 0 || (f.Unit != "" && f.Value == 0) {
 			t.Errorf("figure %q: value %v", name, f.Value)
 		}
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "ran as its own process (pid ") }) {
+		t.Errorf("no note says signoff serve ran as its own process: %q", rep.Notes)
 	}
 	out := filepath.Join(t.TempDir(), "results.json")
 	if err := rep.WriteJSON(out); err != nil {

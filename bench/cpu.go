@@ -23,18 +23,19 @@ const clockTick = 10 * time.Millisecond
 type cpuSample struct {
 	at       time.Time
 	postgres time.Duration // postmaster, live backends and reaped ones
-	self     time.Duration // this process: signoff serve, load generators, sinks
+	server   time.Duration // the `signoff serve` child, all its threads
+	self     time.Duration // this process: load generators, SMTP sink, fake Slack
 	children time.Duration // this process's reaped children (pgbench)
 	machine  time.Duration // every CPU's busy time (/proc/stat)
 }
 
 // cpuUse is the CPU spent between two samples.
 type cpuUse struct {
-	Wall, Postgres, Self, Children, Machine time.Duration
+	Wall, Postgres, Server, Self, Children, Machine time.Duration
 }
 
 func (a cpuSample) to(b cpuSample) cpuUse {
-	return cpuUse{Wall: b.at.Sub(a.at), Postgres: b.postgres - a.postgres, Self: b.self - a.self,
+	return cpuUse{Wall: b.at.Sub(a.at), Postgres: b.postgres - a.postgres, Server: b.server - a.server, Self: b.self - a.self,
 		Children: b.children - a.children, Machine: b.machine - a.machine}
 }
 
@@ -55,10 +56,11 @@ func (u cpuUse) cores() float64 {
 }
 
 // sampleCPU reads the CPU counters; the postgres server is the tree under
-// the postmaster whose pid the data directory's postmaster.pid holds. A
-// counter that cannot be read stays zero (the figures then say 0, and
-// nothing else depends on them).
-func sampleCPU(dataDir string) cpuSample {
+// the postmaster whose pid the data directory's postmaster.pid holds, and
+// serverPID (0: not started) is `signoff serve`. A counter that cannot be
+// read stays zero (the figures then say 0, and nothing else depends on
+// them).
+func sampleCPU(dataDir string, serverPID int) cpuSample {
 	s := cpuSample{at: time.Now()}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
@@ -70,6 +72,12 @@ func sampleCPU(dataDir string) cpuSample {
 	s.machine, _ = machineBusy()
 	if pm, err := postmasterPID(dataDir); err == nil {
 		s.postgres = treeCPU(pm)
+	}
+	if serverPID > 0 {
+		// A process's stat sums its threads; serve starts no children.
+		if st, err := readProcStat(serverPID); err == nil {
+			s.server = st.own
+		}
 	}
 	return s
 }
@@ -181,7 +189,13 @@ func treeCPU(pm int) time.Duration {
 	return total
 }
 
-func (e *env) cpu() cpuSample { return sampleCPU(e.cluster.DataDir()) }
+func (e *env) cpu() cpuSample {
+	pid := 0
+	if e.srv != nil {
+		pid = e.srv.pid
+	}
+	return sampleCPU(e.cluster.DataDir(), pid)
+}
 
 // decisionCPU adds where the CPU of a decisions run and of its pgbench run
 // went. On a machine whose CPUs both runs keep busy, the ratio of their
@@ -193,9 +207,9 @@ func (e *env) decisionCPU(rep *Report, clients, decisions int, pg cpuUse, txs in
 		return
 	}
 	txMachine, txPostgres := per(pg.Machine, txs), per(pg.Postgres, txs)
-	decMachine, decPostgres, decSelf := per(dec.Machine, decisions), per(dec.Postgres, decisions), per(dec.Self, decisions)
-	note := fmt.Sprintf("CPU per decision %.2f ms (PostgreSQL %.2f, the bench process %.2f: server, load generators, Slack and SMTP fakes), %.1f cores busy; per pgbench transaction %.2f ms (PostgreSQL %.2f, pgbench %.2f), %.1f cores busy",
-		decMachine, decPostgres, decSelf, dec.cores(), txMachine, txPostgres, per(pg.Children, txs), pg.cores())
+	decMachine, decPostgres, decServer, decSelf := per(dec.Machine, decisions), per(dec.Postgres, decisions), per(dec.Server, decisions), per(dec.Self, decisions)
+	note := fmt.Sprintf("CPU per decision %.2f ms (PostgreSQL %.2f, signoff serve %.2f, the bench process %.2f: load generators, Slack and SMTP fakes), %.1f cores busy; per pgbench transaction %.2f ms (PostgreSQL %.2f, pgbench %.2f), %.1f cores busy",
+		decMachine, decPostgres, decServer, decSelf, dec.cores(), txMachine, txPostgres, per(pg.Children, txs), pg.cores())
 	rep.add(Figure{Name: fmt.Sprintf("CPU per decision ÷ per pgbench tx, %d clients", clients), Value: round3(decMachine / txMachine), Unit: "x", Note: note})
 	if decPostgres > 0 {
 		rep.add(Figure{Name: fmt.Sprintf("ratio bound by PostgreSQL's CPU per decision, %d clients", clients), Value: round3(txMachine / decPostgres), Unit: "x",
@@ -213,8 +227,8 @@ func dispatchCPU(rep *Report, dr *dispatchResult) {
 		return
 	}
 	ob, gm := dr.OutboxCPU, dr.GoMailCPU
-	note := fmt.Sprintf("CPU per email: outbox %.3f ms (PostgreSQL %.3f, the bench process %.3f: dispatcher, rendering, SMTP sink), %.1f cores busy; go-mail loop %.3f ms (the bench process %.3f: client and SMTP sink), %.1f cores busy",
-		per(ob.Machine, n), per(ob.Postgres, n), per(ob.Self, n), ob.cores(), per(gm.Machine, n), per(gm.Self, n), gm.cores())
+	note := fmt.Sprintf("CPU per email: outbox %.3f ms (PostgreSQL %.3f, signoff serve %.3f: dispatcher, rendering; the bench process %.3f: SMTP sink), %.1f cores busy; go-mail loop %.3f ms (the bench process %.3f: client and SMTP sink), %.1f cores busy",
+		per(ob.Machine, n), per(ob.Postgres, n), per(ob.Server, n), per(ob.Self, n), ob.cores(), per(gm.Machine, n), per(gm.Self, n), gm.cores())
 	rep.add(Figure{Name: "CPU per outbox email ÷ per go-mail email", Value: round3(float64(ob.Machine) / float64(gm.Machine)), Unit: "x", Note: note})
 	bound := float64(runtime.NumCPU()) / (ob.Machine.Seconds() / float64(n)) / dr.GoMailRate
 	rep.add(Figure{Name: "dispatch ratio bound by the outbox's CPU per email", Value: round3(bound), Unit: "x",

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,28 +30,33 @@ const (
 )
 
 // env is everything a run starts: PostgreSQL, the SMTP sink, the fake
-// Slack and `signoff serve` (cli.Main, in this process) on 127.0.0.1:0.
+// Slack and `signoff serve`, built from this tree and run as a child
+// process on 127.0.0.1. The bench keeps a cli.Main of its own on the same
+// database, to seed through the core and read what the server did; it
+// serves nothing.
 type env struct {
-	dir     string
-	cluster *pgtest.Cluster
-	smtp    *smtpSink
-	slack   *slackfake.Server
-	posts   *slackPosts // what reached the fake Slack's channels
-	main    *cli.Main
-	base    string // http://127.0.0.1:PORT
-	codec   *mailer.Codec
-	http    *http.Client
-	logger  *slog.Logger
-
-	stopServe context.CancelFunc
-	served    chan error
+	dir      string
+	cluster  *pgtest.Cluster
+	smtp     *smtpSink
+	slack    *slackfake.Server
+	posts    *slackPosts // what reached the fake Slack
+	main     *cli.Main
+	bin      string            // the signoff binary
+	settings map[string]string // the server's configuration (serverSettings)
+	srv      *server           // once serve has started it
+	base     string            // http://127.0.0.1:PORT
+	codec    *mailer.Codec
+	http     *http.Client
+	logw     io.Writer
+	logger   *slog.Logger
 }
 
-// startEnv starts PostgreSQL under a new temporary directory, the SMTP sink
-// and the fake Slack, and creates and migrates the signoff database. The
-// server is started later by serve (after seeding).
+// startEnv builds the signoff binary into a new temporary directory,
+// starts PostgreSQL under it, the SMTP sink and the fake Slack, and
+// creates and migrates the signoff database. The server is started later
+// by serve (after seeding).
 func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) {
-	e := &env{logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	e := &env{logw: logw, logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -67,6 +71,10 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	}
 	if err := os.Chmod(e.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
+	}
+	// Before anything runs: the build's CPU counts in no phase.
+	if e.bin, err = buildServer(ctx, e.dir); err != nil {
+		return nil, err
 	}
 	if e.cluster, err = pgtest.StartCluster(ctx, filepath.Join(e.dir, "pg")); err != nil {
 		return nil, fmt.Errorf("bench: start PostgreSQL: %w", err)
@@ -99,14 +107,11 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	key := mailer.GenerateKeyPair()
 	c := cli.DefaultConfig()
 	c.Database.URL = e.cluster.DatabaseURL(benchDB)
-	if cfg.PoolMaxConns > 0 {
-		c.Database.URL += fmt.Sprintf("&pool_max_conns=%d", cfg.PoolMaxConns)
-	}
 	if cfg.OutboxWorkers > 0 {
 		c.Outbox.Workers, c.SMTP.Connections = cfg.OutboxWorkers, cfg.OutboxWorkers
 	}
 	c.HTTP.Addr = "127.0.0.1:0"
-	c.HTTP.BaseURL = "http://" + c.HTTP.Addr // follows the bound port
+	c.HTTP.BaseURL = "http://" + c.HTTP.Addr // the server's, once it runs (serve)
 	c.Log.Level = "warn"
 	c.Slack = bot.Config{BotToken: botToken, SigningSecret: signingSecret, APIURL: e.slack.URL()}
 	c.SMTP.Host, c.SMTP.Port, c.SMTP.TLS, c.SMTP.Timeout = "127.0.0.1", e.smtp.port(), mailer.TLSNone, 10*time.Second
@@ -122,6 +127,9 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	if e.codec, err = mailer.NewCodec(pairs, c.Links.TTL); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	if e.settings, err = serverSettings(c, cfg); err != nil {
+		return nil, err
+	}
 	e.main = cli.NewMain(c, e.logger)
 	if err := e.main.Open(ctx); err != nil {
 		return nil, fmt.Errorf("bench: open database: %w", err)
@@ -135,35 +143,25 @@ func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err erro
 	return e, nil
 }
 
-// serve starts `signoff serve` and waits until it listens.
+// serve starts `signoff serve` as a child process and waits until it
+// answers.
 func (e *env) serve(ctx context.Context) error {
-	listening := make(chan string, 1)
-	e.main.Listening = func(addr string) { listening <- addr }
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.stopServe = cancel
-	e.served = make(chan error, 1)
-	go func() { e.served <- e.main.Serve(sctx) }()
-	select {
-	case addr := <-listening:
-		e.base = "http://" + addr
-		return nil
-	case err := <-e.served:
-		e.served <- err
-		return fmt.Errorf("bench: serve: %w", err)
-	case <-time.After(30 * time.Second):
-		return errors.New("bench: serve did not listen within 30s")
+	srv, err := startServer(ctx, e.bin, e.dir, e.settings, e.logw)
+	if err != nil {
+		return err
 	}
+	e.srv, e.base = srv, srv.base
+	// The links the bench's own sender mints (the dispatch baseline) point
+	// at the server, as the server's do.
+	e.main.Config.HTTP.Addr = strings.TrimPrefix(srv.base, "http://")
+	e.main.Config.HTTP.BaseURL = srv.base
+	return nil
 }
 
 func (e *env) close() {
-	if e.stopServe != nil {
-		e.stopServe()
-		select {
-		case err := <-e.served:
-			if err != nil {
-				e.logger.Warn("serve stopped", "err", err)
-			}
-		case <-time.After(30 * time.Second):
+	if e.srv != nil {
+		if err := e.srv.stop(); err != nil {
+			e.logger.Warn("signoff serve stopped", "err", err)
 		}
 	}
 	if e.main != nil {

@@ -26,16 +26,33 @@ func (e *env) slackClick(ctx context.Context, w *world, p pending, seq int64) er
 	return e.postSlack(ctx, "/slack/interactions", slackfake.Payload(click))
 }
 
-// postSlack posts a body signed with the signing secret, as Slack does.
+// postSlack posts a form body signed with the signing secret, as Slack does.
 func (e *env) postSlack(ctx context.Context, path, body string) error {
+	req, err := e.slackRequest(ctx, path, "application/x-www-form-urlencoded", body)
+	if err != nil {
+		return err
+	}
+	return e.do(req, http.StatusOK)
+}
+
+// slackAnswer posts a signed body and returns the server's answer.
+func (e *env) slackAnswer(ctx context.Context, path, contentType, body string) (string, error) {
+	req, err := e.slackRequest(ctx, path, contentType, body)
+	if err != nil {
+		return "", err
+	}
+	return e.page(req)
+}
+
+func (e *env) slackRequest(ctx context.Context, path, contentType, body string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.base+path, strings.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("slack request: %w", err)
+		return nil, fmt.Errorf("slack request: %w", err)
 	}
 	req.Header = slackfake.Sign(signingSecret, time.Now(), body)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-	return e.do(req, http.StatusOK)
+	return req, nil
 }
 
 // linkPost posts the Approve form of the approver's emailed link, with

@@ -34,7 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	poolMax := fs.Int("pool-max-conns", 0, "override the server's database pool size (0: the server's default)")
 	senders := fs.Int("outbox-workers", 0, "override outbox.workers and smtp.connections (0: the defaults)")
 	strict := fs.Bool("strict", false, "exit 1 when a target is missed")
-	prof := fs.String("profile", "", "directory for a CPU profile of each phase (and plans.txt)")
+	prof := fs.String("profile", "", "directory for a CPU profile of each phase (of the bench process: signoff serve runs in its own) and the statements PostgreSQL spent its time on")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

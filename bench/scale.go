@@ -7,12 +7,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/slackfake"
 	"github.com/signoff-app/signoff/store"
 )
 
@@ -40,7 +40,8 @@ func shapeFor(drafts int) shape {
 // their triggers on (they check the invariants), then drafts, revisions and
 // decisions in bulk with triggers off (session_replication_role = replica),
 // consistent by construction: 80% approved, 10% pending on the client
-// tier, 5% rejected, 5% withdrawn, workspaces interleaved in time.
+// tier, 5% rejected, 5% withdrawn, workspaces interleaved in time. Each
+// workspace has a Slack team, so that its approvers can ask the server too.
 func (e *env) seedScale(ctx context.Context, s shape) error {
 	conn, err := pgx.Connect(ctx, e.cluster.DatabaseURL(benchDB))
 	if err != nil {
@@ -49,8 +50,9 @@ func (e *env) seedScale(ctx context.Context, s shape) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	clientPool := s.Members - s.Editors - 1
 	stmts := []string{
-		fmt.Sprintf(`INSERT INTO workspaces (slug, name)
-			SELECT 'scale-' || lpad(g::text, 4, '0'), 'Scale agency ' || g FROM generate_series(0, %d) g`, s.Workspaces-1),
+		fmt.Sprintf(`INSERT INTO workspaces (slug, name, slack_team_id)
+			SELECT 'scale-' || lpad(g::text, 4, '0'), 'Scale agency ' || g, 'TSCALE' || lpad(g::text, 4, '0')
+			FROM generate_series(0, %d) g`, s.Workspaces-1),
 		`CREATE TEMP TABLE s_ws AS SELECT substr(slug, 7)::int AS idx, id FROM workspaces WHERE slug LIKE 'scale-%'`,
 		fmt.Sprintf(`INSERT INTO members (workspace_id, email, name, role, slack_user_id)
 			SELECT w.id, 'm' || k || '@ws' || w.idx || '.test', 'Member ' || k,
@@ -126,10 +128,13 @@ type scaleResult struct {
 	Shape          shape
 	Seed           time.Duration
 	Inbox, List    samples
-	RSSMaxKB       int
 	Plans          []plan
 	BigSeqScans    []string
 	ApproversTried int
+	// ServerCalls App Home opens and as many pending lists went through
+	// the server's handlers; ServerList times the lists.
+	ServerCalls int
+	ServerList  samples
 }
 
 // plan is one statement's EXPLAIN as auto_explain logged it.
@@ -166,6 +171,7 @@ func (e *env) bigTables(ctx context.Context) (map[string]bool, error) {
 type approverActor struct {
 	WorkspaceID int64
 	SlackUser   string
+	SlackTeam   string
 }
 
 func (a approverActor) actor() approvals.Actor {
@@ -175,11 +181,12 @@ func (a approverActor) actor() approvals.Actor {
 
 // measureScale times the App Home query (Service.Inbox) and an approver's
 // pending list (Service.List of pending_client drafts, as `/signoff list
-// pending_client` asks) for sampled approvers, sampling this process's RSS
-// meanwhile, and captures the EXPLAIN plans of every statement both run.
+// pending_client` asks) for sampled approvers, on the bench's own core (the
+// figures are of the queries, not of HTTP); then it asks the server the
+// same through its handlers (serveScale).
 func (e *env) measureScale(ctx context.Context, iterations int, res *scaleResult) error {
 	rows, err := e.main.DB.Pool().Query(ctx, `
-		SELECT DISTINCT ON (ap.member_id) ap.workspace_id, m.slack_user_id
+		SELECT DISTINCT ON (ap.member_id) ap.workspace_id, m.slack_user_id, w.slack_team_id
 		FROM approvers ap JOIN members m ON m.id = ap.member_id
 		JOIN workspaces w ON w.id = ap.workspace_id
 		WHERE w.slug LIKE 'scale-%' AND m.slack_user_id IS NOT NULL
@@ -198,27 +205,6 @@ func (e *env) measureScale(ctx context.Context, iterations int, res *scaleResult
 	sort.SliceStable(approvers, func(i, j int) bool { return i%7 < j%7 })
 	res.ApproversTried = len(approvers)
 	svc := e.main.Service
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if kb := procKB("/proc/self/status", "VmRSS"); kb > res.RSSMaxKB {
-				res.RSSMaxKB = kb
-			}
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
 	call := func(i int, record bool) error {
 		a := approvers[i%len(approvers)].actor()
 		t0 := time.Now()
@@ -245,6 +231,51 @@ func (e *env) measureScale(ctx context.Context, iterations int, res *scaleResult
 			return err
 		}
 	}
+	return e.serveScale(ctx, approvers, iterations, res)
+}
+
+// serveScale asks the server, one request at a time, what the timed calls
+// asked the bench's core: for each sampled approver in turn, an App Home
+// open (app_home_opened: Service.Inbox, then views.publish to the fake
+// Slack) and `/signoff list pending_client` (Service.List), so that the
+// server's RSS in the scale phase is that of a server answering them over
+// the large data set.
+func (e *env) serveScale(ctx context.Context, approvers []approverActor, n int, res *scaleResult) error {
+	homes0, bad0 := e.posts.published()
+	for i := range n {
+		a := approvers[i%len(approvers)]
+		event := fmt.Sprintf(`{"token":"legacy","team_id":%q,"api_app_id":%q,"event":{"type":"app_home_opened","user":%q,"channel":"D0SCALE","tab":"home","event_ts":"1700000000.%06d"},"type":"event_callback","event_id":"Ev0SCALE%d","event_time":1700000000}`,
+			a.SlackTeam, slackfake.AppID, a.SlackUser, i, i)
+		if _, err := e.slackAnswer(ctx, "/slack/events", "application/json", event); err != nil {
+			return fmt.Errorf("scale: app home: %w", err)
+		}
+		cmd := slackfake.Command(a.SlackTeam, a.SlackUser, "D0SCALE", "list pending_client", fmt.Sprintf("1337.%d.scale", i))
+		t0 := time.Now()
+		answer, err := e.slackAnswer(ctx, "/slack/commands", "application/x-www-form-urlencoded", cmd)
+		if err != nil {
+			return fmt.Errorf("scale: list: %w", err)
+		}
+		res.ServerList.add(time.Since(t0))
+		if !strings.Contains(answer, "No drafts.") && !strings.Contains(answer, " rev ") {
+			return fmt.Errorf("scale: /signoff list pending_client answered %.200s", answer)
+		}
+	}
+	// Each App Home is published after its event was acknowledged.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		homes, bad := e.posts.published()
+		if bad > bad0 {
+			return fmt.Errorf("scale: %d App Homes published without the drafts waiting (an error text)", bad-bad0)
+		}
+		if homes-homes0 >= n {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("scale: %d of %d App Homes published after 30s", homes-homes0, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	res.ServerCalls = n
 	return nil
 }
 

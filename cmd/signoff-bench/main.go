@@ -1,7 +1,7 @@
 // Command signoff-bench measures Signoff on this machine: it starts a
-// throwaway PostgreSQL, SMTP sink and fake Slack, runs `signoff serve`
-// against them, prints each figure with its target and writes them to
-// bench/results.json. See package bench.
+// throwaway PostgreSQL, SMTP sink and fake Slack, builds and runs `signoff
+// serve` against them as its own process, prints each figure with its
+// target and writes them to bench/results.json. See package bench.
 package main
 
 import (
