@@ -147,8 +147,8 @@ func (e *env) decideClosed(ctx context.Context, w *world, items []pending, clien
 		})
 	}
 	wg.Wait()
-	// Slack clicks are acknowledged before they are decided: the run ends
-	// when the last queued click has committed its decision.
+	// A Slack click the database could not decide within the request's
+	// budget was queued: the run ends when the last one has committed.
 	if err := e.drainSlackActions(ctx); err != nil {
 		once.Do(func() { res.FirstEr = err })
 	}
