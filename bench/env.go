@@ -44,6 +44,7 @@ type env struct {
 	bin      string            // the signoff binary
 	settings map[string]string // the server's configuration (serverSettings)
 	srv      *server           // once serve has started it
+	profDir  string            // -profile's directory, "" without it
 	base     string            // http://127.0.0.1:PORT
 	codec    *mailer.Codec
 	http     *http.Client
@@ -56,7 +57,7 @@ type env struct {
 // creates and migrates the signoff database. The server is started later
 // by serve (after seeding).
 func startEnv(ctx context.Context, cfg Config, logw io.Writer) (_ *env, err error) {
-	e := &env{logw: logw, logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	e := &env{profDir: cfg.ProfileDir, logw: logw, logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	defer func() {
 		if err != nil {
 			e.close()

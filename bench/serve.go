@@ -108,6 +108,14 @@ func serverSettings(c cli.Config, cfg Config) (map[string]string, error) {
 		s["outbox.workers"] = strconv.Itoa(cfg.OutboxWorkers)
 		s["smtp.connections"] = strconv.Itoa(cfg.OutboxWorkers)
 	}
+	if cfg.ProfileDir != "" {
+		// The server's Go profiles, for -profile (see serverProfile).
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s["debug.pprof_addr"] = fmt.Sprintf("127.0.0.1:%d", port)
+	}
 	// A key renamed in cli would otherwise be ignored without a word.
 	keys := cli.Keys()
 	for k := range s {
@@ -318,4 +326,46 @@ func (r *rssPeak) end() int {
 	close(r.stop)
 	<-r.done
 	return r.maxKB
+}
+
+// serverProfile fetches a CPU profile of the server over d from its
+// debug.pprof_addr (set with -profile) into cpu-server-NAME.pprof of the
+// profile directory, and returns a func that waits until it is written.
+func (e *env) serverProfile(ctx context.Context, name string, d time.Duration) (wait func()) {
+	addr, dir := e.settings["debug.pprof_addr"], e.profDir
+	if dir == "" || addr == "" {
+		return func() {}
+	}
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+			if err != nil {
+				return err
+			}
+			resp, err := e.http.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s", resp.Status)
+			}
+			f, err := os.Create(filepath.Join(dir, "cpu-server-"+name+".pprof"))
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}()
+		if err != nil {
+			e.logger.Warn("server profile", "name", name, "err", err)
+		}
+	}()
+	return func() { <-done }
 }

@@ -65,6 +65,30 @@ type Config struct {
 	// Media is the "media" section: the limits of media previews, and
 	// allow_private for tests and `make dev` (package media).
 	Media media.Config `mapstructure:"media"`
+	// Debug is the "debug" section.
+	Debug DebugConfig `mapstructure:"debug"`
+}
+
+// DebugConfig is the "debug" section.
+type DebugConfig struct {
+	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof)
+	// on this loopback host:port, apart from http.addr, to profile a
+	// running server (the bench does). Off by default: profiles show the
+	// server's internals, so only a loopback address is accepted.
+	PprofAddr string `mapstructure:"pprof_addr"`
+}
+
+func (c DebugConfig) validate() []error {
+	if c.PprofAddr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c.PprofAddr)
+	ip := net.ParseIP(host)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 || host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return []error{&ConfigError{Key: "debug.pprof_addr", Message: fmt.Sprintf("must be a loopback host:port such as 127.0.0.1:6060, got %q", c.PprofAddr)}}
+	}
+	return nil
 }
 
 // MetricsConfig is the "metrics" section.
@@ -348,6 +372,7 @@ func (c Config) Validate() error {
 	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	errs = append(errs, c.Reminders.validate()...)
 	errs = append(errs, c.Retention.validate()...)
+	errs = append(errs, c.Debug.validate()...)
 	if c.Media.MaxBytes < 0 || c.Media.Timeout < 0 || c.Media.MaxPixels < 0 {
 		errs = append(errs, &ConfigError{Key: "media", Message: "media.max_bytes, media.timeout and media.max_pixels must not be negative"})
 	}

@@ -118,6 +118,8 @@ func TestConfigErrors(t *testing.T) {
 		{"retention days malformed", map[string]string{"SIGNOFF_RETENTION_AUDIT": "-3d"}, []string{"migrate"}, `signoff: config: retention.audit: must be a positive number of days such as 30d, got "-3d"`},
 		{"idempotency keys kept too briefly", map[string]string{"SIGNOFF_RETENTION_IDEMPOTENCY_KEYS": "1h"}, []string{"migrate"}, `signoff: config: retention.idempotency_keys: must be at least 24h0m0s (a key answers that long), got "1h"`},
 		{"retention interval", map[string]string{"SIGNOFF_RETENTION_INTERVAL": "1s"}, []string{"migrate"}, `signoff: config: retention.interval: must be from 1m to 168h, got 1s`},
+		{"pprof on a public address", map[string]string{"SIGNOFF_DEBUG_PPROF_ADDR": "0.0.0.0:6060"}, []string{"serve"}, `signoff: config: debug.pprof_addr: must be a loopback host:port such as 127.0.0.1:6060, got "0.0.0.0:6060"`},
+		{"pprof without a port", map[string]string{"SIGNOFF_DEBUG_PPROF_ADDR": "127.0.0.1"}, []string{"serve"}, `signoff: config: debug.pprof_addr: must be a loopback host:port such as 127.0.0.1:6060, got "127.0.0.1"`},
 		{"unknown key", nil, []string{"migrate", "--config", typo}, `signoff: config: log.formt: unknown setting in ` + typo},
 		{"missing file", nil, []string{"migrate", "--config", filepath.Join(dir, "nope.yaml")}, `signoff: config: cannot read config file: open ` + filepath.Join(dir, "nope.yaml") + `: no such file or directory`},
 	}
@@ -210,6 +212,7 @@ func TestEnvVar(t *testing.T) {
 		"media.max_bytes":            "SIGNOFF_MEDIA_MAX_BYTES",
 		"media.max_pixels":           "SIGNOFF_MEDIA_MAX_PIXELS",
 		"media.timeout":              "SIGNOFF_MEDIA_TIMEOUT",
+		"debug.pprof_addr":           "SIGNOFF_DEBUG_PPROF_ADDR",
 	} {
 		want[k] = v
 	}

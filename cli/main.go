@@ -183,6 +183,16 @@ func (m *Main) Serve(ctx context.Context) error {
 	if m.Bot != nil {
 		wg.Go(func() { _ = m.Bot.RunActions(ctx) }) // acknowledged Slack clicks
 	}
+	if addr := m.Config.Debug.PprofAddr; addr != "" {
+		srv, ln, err := listenPprof(addr)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+		m.Logger.Info("serving Go profiles", "addr", ln.Addr().String())
+		wg.Go(func() { servePprof(ctx, srv, ln, m.Logger) })
+	}
 	if m.Bot != nil && m.Config.Slack.SocketMode() {
 		wg.Go(func() {
 			if err := m.Bot.RunSocketMode(ctx); err != nil {

@@ -27,7 +27,13 @@ func TestServe(t *testing.T) {
 	}
 	proxy := startProxy(t, u.Host)
 	u.Host = proxy.addr()
-	env := map[string]string{"SIGNOFF_DATABASE_URL": u.String()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pprofAddr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"SIGNOFF_DATABASE_URL": u.String(), "SIGNOFF_DEBUG_PPROF_ADDR": pprofAddr}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -59,6 +65,16 @@ func TestServe(t *testing.T) {
 	}
 	check("database up", "/healthz", 200)
 	check("database up", "/readyz", 200)
+	// Go's profiles: on debug.pprof_addr only, never on http.addr.
+	check("profiles", "/debug/pprof/", 404)
+	if r, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + pprofAddr + "/debug/pprof/heap?debug=1"); err != nil {
+		t.Errorf("GET the heap profile on debug.pprof_addr: %v", err)
+	} else {
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("GET the heap profile on debug.pprof_addr: %d", r.StatusCode)
+		}
+		r.Body.Close()
+	}
 
 	proxy.close()
 	start := time.Now()
