@@ -31,3 +31,6 @@ type OutboxTx interface {
 
 // OutboxOf returns t's outbox delivery methods.
 func OutboxOf(t approvals.Tx) OutboxTx { return t.(*tx) }
+
+// ClaimOutboxSQL is the outbox claim, for its plan test.
+const ClaimOutboxSQL = claimOutboxSQL

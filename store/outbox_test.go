@@ -331,6 +331,52 @@ func TestOutboxMarkPlan(t *testing.T) {
 	}
 }
 
+// TestOutboxClaimPlan: a claim reads the due rows and its groups by index,
+// whatever waits behind them (a backlog, tomorrow's rows, grouped requests
+// in their window), also under the generic plan a prepared claim gets
+// after its fifth run.
+func TestOutboxClaimPlan(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	ctx := context.Background()
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, sql := range []string{
+		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at)
+			SELECT 'email', 'tomorrow' || g, '{}', now() + interval '1 day' FROM generate_series(1, 40000) g`,
+		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at, group_key)
+			SELECT 'email', 'grouped' || g, '{}', now() + interval '5 minutes', 'requests/w1/m' || (g % 50) || '/email' FROM generate_series(1, 5000) g`,
+		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at)
+			SELECT 'slack', 'due' || g, '{}', now() - interval '1 second' FROM generate_series(1, 3000) g`,
+		`ANALYZE outbox`,
+		`PREPARE claim AS ` + store.ClaimOutboxSQL,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 7 {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE claim(now(), 50, interval '2 minutes')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = tx.Rollback(ctx)
+		if plan := strings.Join(lines, "\n"); strings.Contains(plan, "Seq Scan on outbox") || strings.Contains(plan, "outbox_state_idx") {
+			t.Fatalf("plan %d reads every pending row:\n%s", i+1, plan)
+		}
+	}
+}
+
 // TestOnEnqueue: the hook runs after a commit that added outbox rows, not
 // after one that added none or rolled back.
 func TestOnEnqueue(t *testing.T) {
