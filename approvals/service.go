@@ -128,48 +128,50 @@ func (s *Service) resolve(ctx context.Context, tx Tx, a Actor, publisher bool) (
 		}
 		return p, err
 	}
-	var ws *Workspace
-	var err error
+	var k PrincipalKey
 	switch {
 	case a.WorkspaceID != 0:
-		ws, err = tx.WorkspaceByID(ctx, a.WorkspaceID)
+		k.WorkspaceID = a.WorkspaceID
 	case a.Workspace != "":
-		ws, err = tx.WorkspaceBySlug(ctx, a.Workspace)
+		k.Workspace = a.Workspace
 	case a.Meta.SlackTeamID != "":
-		ws, err = tx.WorkspaceBySlackTeam(ctx, a.Meta.SlackTeamID)
-		if ErrorCode(err) == ENOTFOUND {
-			return nil, Errorf(EUNAUTHORIZED, "this Slack team is not connected to a Signoff workspace; ask your Signoff admin to run: signoff admin workspace set SLUG --slack-team %s", a.Meta.SlackTeamID)
-		}
+		k.SlackTeamID = a.Meta.SlackTeamID
 	default:
 		return nil, Errorf(EINVALID, "no workspace given")
 	}
-	if err != nil {
+	switch {
+	case a.Email != "":
+		k.Email = a.Email
+	case a.MemberID != 0:
+		k.MemberID = a.MemberID
+	case a.SlackUserID != "":
+		k.SlackUserID = a.SlackUserID
+	}
+	// The workspace and the member in one round trip.
+	ws, m, err := tx.Principal(ctx, k)
+	if ws == nil {
+		if k.SlackTeamID != "" && ErrorCode(err) == ENOTFOUND {
+			return nil, Errorf(EUNAUTHORIZED, "this Slack team is not connected to a Signoff workspace; ask your Signoff admin to run: signoff admin workspace set SLUG --slack-team %s", a.Meta.SlackTeamID)
+		}
 		return nil, err
 	}
 	p := &principal{ws: ws, actor: a}
 	switch {
-	case a.Email != "":
-		m, err := tx.MemberByEmail(ctx, ws.ID, a.Email)
-		if ErrorCode(err) == ENOTFOUND {
+	case err != nil && ErrorCode(err) != ENOTFOUND:
+		return p, err
+	case k.Email != "":
+		if m == nil {
 			return p, Errorf(EUNAUTHORIZED, "%q is not a member of workspace %q", a.Email, ws.Slug)
-		} else if err != nil {
-			return p, err
 		}
 		p.member = m
-	case a.MemberID != 0:
-		m, err := tx.MemberByID(ctx, ws.ID, a.MemberID)
-		if ErrorCode(err) == ENOTFOUND {
+	case k.MemberID != 0:
+		if m == nil {
 			return p, Errorf(EUNAUTHORIZED, "you are no longer a member of workspace %q", ws.Name)
-		} else if err != nil {
-			return p, err
 		}
 		p.member = m
-	case a.SlackUserID != "":
-		m, err := tx.MemberBySlackUser(ctx, ws.ID, a.SlackUserID)
-		if ErrorCode(err) == ENOTFOUND {
+	case k.SlackUserID != "":
+		if m == nil {
 			return p, Errorf(EUNAUTHORIZED, "your Slack user is not linked to a member of %q; run /signoff link, or ask an admin to run: signoff admin member set --workspace %s --email YOUR_EMAIL --slack-user %s", ws.Name, ws.Slug, a.SlackUserID)
-		} else if err != nil {
-			return p, err
 		}
 		p.member = m
 	case a.isOperator():

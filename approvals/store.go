@@ -16,6 +16,19 @@ type Store interface {
 // Tx is one transaction's view of the store. Lookups that find nothing return
 // an *Error with code ENOTFOUND naming what was looked for, never nil, nil.
 // Every lookup is scoped to a workspace: nothing crosses workspaces.
+// PrincipalKey names a workspace, by ID, slug or bound Slack team (the
+// first set), and in it a member, by email (any case), ID or linked Slack
+// user (the first set; none for the workspace alone).
+type PrincipalKey struct {
+	WorkspaceID int64
+	Workspace   string
+	SlackTeamID string
+
+	Email       string
+	MemberID    int64
+	SlackUserID string
+}
+
 type Tx interface {
 	HandoffTx     // hand-offs and API tokens (handoff.go, token.go)
 	ReminderTx    // reminders and deadline policies (reminder.go, deadline.go)
@@ -35,6 +48,10 @@ type Tx interface {
 	WorkspaceBySlug(ctx context.Context, slug string) (*Workspace, error)
 	WorkspaceByID(ctx context.Context, id int64) (*Workspace, error)
 	WorkspaceBySlackTeam(ctx context.Context, teamID string) (*Workspace, error)
+	// Principal reads the workspace and the member k names, in one round
+	// trip. Errors: ENOTFOUND with a nil workspace when there is no such
+	// workspace; ENOTFOUND with the workspace when it has no such member.
+	Principal(ctx context.Context, k PrincipalKey) (*Workspace, *Member, error)
 
 	// Members.
 	CreateMember(ctx context.Context, m *Member) error // ECONFLICT on a taken email

@@ -95,8 +95,8 @@ func TestReviewRoundTrips(t *testing.T) {
 	submit(60)
 	many, vs := waiting(64)
 	t.Logf("Waiting: %d round trips for 4 drafts, %d for 64", few, many)
-	if few != many || many > 12 {
-		t.Errorf("Waiting took %d round trips for 4 drafts and %d for 64; want the same, at most 12", few, many)
+	if few != many || many > 10 {
+		t.Errorf("Waiting took %d round trips for 4 drafts and %d for 64; want the same, at most 10", few, many)
 	}
 
 	decideAll := func(vs []*approvals.DraftView) int {
@@ -116,7 +116,7 @@ func TestReviewRoundTrips(t *testing.T) {
 	}
 	n5, n40 := decideAll(vs[:5]), decideAll(vs[5:45])
 	t.Logf("DecideEach: %d round trips for 5 drafts, %d for 40", n5, n40)
-	if n5 > 5*9 || n40 > 40*9 || n40 != 8*n5 {
-		t.Errorf("DecideEach took %d round trips for 5 drafts and %d for 40; want the same per draft, at most 9 each (one Decide's)", n5, n40)
+	if n5 > 5*7 || n40 > 40*7 || n40 != 8*n5 {
+		t.Errorf("DecideEach took %d round trips for 5 drafts and %d for 40; want the same per draft, at most 7 each (one Decide's)", n5, n40)
 	}
 }

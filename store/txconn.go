@@ -79,26 +79,9 @@ func (t *txConn) send(ctx context.Context, sql string, args []any) (pgx.BatchRes
 	}
 	b.Queue(sql, args...)
 	br := t.c.SendBatch(ctx, b)
-	for _, s := range held {
-		var err error
-		if s.read != nil {
-			var rows pgx.Rows
-			if rows, err = br.Query(); err == nil {
-				err = s.read(rows)
-				rows.Close()
-				if err == nil {
-					err = rows.Err()
-				}
-			}
-		} else {
-			_, err = br.Exec()
-		}
-		if err != nil {
-			_ = br.Close()
-			// Mapped here: the statement that pays for the round trip is
-			// not the one that failed, and its own mapping would not fit.
-			return nil, dbError(err, nil)
-		}
+	if err := readHeld(br, held); err != nil {
+		_ = br.Close()
+		return nil, err
 	}
 	return br, nil
 }
@@ -166,16 +149,49 @@ func (t *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 func (t *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if len(t.later) > 0 {
-		// Held statements go first, in a batch of their own: the caller
-		// reads b's results by position.
-		hb := &pgx.Batch{}
-		t.queue(hb)
-		if err := t.c.SendBatch(ctx, hb).Close(); err != nil {
-			return errBatch{dbError(err, nil)}
+	if len(t.later) == 0 {
+		return t.c.SendBatch(ctx, b)
+	}
+	// The held statements go first, in the same batch; their results are
+	// read here, so the caller reads b's by position as it queued them.
+	held := t.later
+	t.later = nil
+	all := &pgx.Batch{}
+	for _, s := range held {
+		all.Queue(s.sql, s.args...)
+	}
+	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
+	br := t.c.SendBatch(ctx, all)
+	if err := readHeld(br, held); err != nil {
+		_ = br.Close()
+		return errBatch{err}
+	}
+	return br
+}
+
+// readHeld reads the results of the held statements at the head of br.
+func readHeld(br pgx.BatchResults, held []laterStmt) error {
+	for _, s := range held {
+		var err error
+		if s.read != nil {
+			var rows pgx.Rows
+			if rows, err = br.Query(); err == nil {
+				err = s.read(rows)
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
+			// Mapped here: the statement that pays for the round trip is
+			// not the one that failed, and its own mapping would not fit.
+			return dbError(err, nil)
 		}
 	}
-	return t.c.SendBatch(ctx, b)
+	return nil
 }
 
 // batchRows are the rows of a batch's last statement; the batch is closed

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,4 +98,51 @@ func (t *tx) WorkspaceBySlackTeam(ctx context.Context, teamID string) (*approval
 		return nil, notFound(err, "no workspace is bound to Slack team %q", teamID)
 	}
 	return w, nil
+}
+
+// Principal reads the workspace and the member k names in one batch: the
+// member's statement finds the workspace by the same key itself.
+func (t *tx) Principal(ctx context.Context, k approvals.PrincipalKey) (*approvals.Workspace, *approvals.Member, error) {
+	var wsWhere, wsMissing string
+	var wsArg any
+	switch {
+	case k.WorkspaceID != 0:
+		wsWhere, wsArg, wsMissing = "id = $1", k.WorkspaceID, fmt.Sprintf("no workspace #%d", k.WorkspaceID)
+	case k.Workspace != "":
+		wsWhere, wsArg, wsMissing = "slug = $1", k.Workspace, fmt.Sprintf("no workspace %q", k.Workspace)
+	case k.SlackTeamID != "":
+		wsWhere, wsArg, wsMissing = "slack_team_id = $1", k.SlackTeamID, fmt.Sprintf("no workspace is bound to Slack team %q", k.SlackTeamID)
+	default:
+		return nil, nil, approvals.Errorf(approvals.EINVALID, "no workspace given")
+	}
+	var mWhere, mMissing string
+	var mArg any
+	switch {
+	case k.Email != "":
+		mWhere, mArg, mMissing = "lower(m.email) = lower($2)", k.Email, fmt.Sprintf("no member %q", k.Email)
+	case k.MemberID != 0:
+		mWhere, mArg, mMissing = "m.id = $2", k.MemberID, fmt.Sprintf("no member #%d", k.MemberID)
+	case k.SlackUserID != "":
+		mWhere, mArg, mMissing = "m.slack_user_id = $2", k.SlackUserID, fmt.Sprintf("no member is linked to Slack user %s", k.SlackUserID)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+workspaceColumns+` FROM workspaces WHERE `+wsWhere, wsArg)
+	if mWhere != "" {
+		b.Queue(`SELECT `+memberColumns+` FROM members m
+			WHERE m.workspace_id = (SELECT id FROM workspaces WHERE `+wsWhere+`) AND `+mWhere, wsArg, mArg)
+	}
+	br := t.tx.SendBatch(ctx, b)
+	defer br.Close()
+	w, err := scanWorkspace(br.QueryRow())
+	if err != nil {
+		return nil, nil, notFound(err, "%s", wsMissing)
+	}
+	if mWhere == "" {
+		return w, nil, nil
+	}
+	m, err := scanMember(br.QueryRow())
+	if err != nil {
+		return w, nil, notFound(err, "%s in %s", mMissing, w.Name)
+	}
+	return w, m, nil
 }
