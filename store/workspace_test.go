@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,4 +105,54 @@ func TestWorkspace(t *testing.T) {
 		})
 		wantErr(t, err, approvals.ECONFLICT, team)
 	})
+}
+
+// TestPrincipal: the workspace and the member read together answer as the
+// two lookups would, whichever key names them.
+func TestPrincipal(t *testing.T) {
+	db := pgtest.MustOpen(t, env.URL())
+	w := newWorld(t, db)
+	team := "T" + strings.ToUpper(w.ws.Slug)
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
+		w.ws.SlackTeamID = team
+		if err := tx.UpdateWorkspace(ctx, w.ws); err != nil {
+			return err
+		}
+		w.client.SlackUserID = "U0CLIENT"
+		return tx.UpdateMember(ctx, w.client)
+	})
+	tests := []struct {
+		name       string
+		k          approvals.PrincipalKey
+		ws, member bool // found
+	}{
+		{"by id and member id", approvals.PrincipalKey{WorkspaceID: w.ws.ID, MemberID: w.editor.ID}, true, true},
+		{"by slug and email in another case", approvals.PrincipalKey{Workspace: w.ws.Slug, Email: strings.ToUpper(w.editor.Email)}, true, true},
+		{"by team and Slack user", approvals.PrincipalKey{SlackTeamID: team, SlackUserID: "U0CLIENT"}, true, true},
+		{"the workspace alone", approvals.PrincipalKey{Workspace: w.ws.Slug}, true, false},
+		{"no such member", approvals.PrincipalKey{WorkspaceID: w.ws.ID, Email: "nobody@example.com"}, true, false},
+		{"no member with that ID", approvals.PrincipalKey{Workspace: w.ws.Slug, MemberID: -1}, true, false},
+		{"no such workspace", approvals.PrincipalKey{Workspace: "no-such-slug", Email: w.editor.Email}, false, false},
+		{"no such team", approvals.PrincipalKey{SlackTeamID: "TNONE", SlackUserID: "U0CLIENT"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_ = inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+				ws, m, err := tx.Principal(ctx, tt.k)
+				if (ws != nil) != tt.ws || (m != nil) != tt.member {
+					t.Fatalf("found workspace %v, member %v (%v); want %v, %v", ws != nil, m != nil, err, tt.ws, tt.member)
+				}
+				wantMember := tt.k.Email != "" || tt.k.MemberID != 0 || tt.k.SlackUserID != ""
+				if found := tt.ws && (tt.member || !wantMember); found != (err == nil) {
+					t.Errorf("err = %v", err)
+				} else if err != nil && approvals.ErrorCode(err) != approvals.ENOTFOUND {
+					t.Errorf("err = %v, want ENOTFOUND", err)
+				}
+				if ws != nil && ws.ID != w.ws.ID || m != nil && m.WorkspaceID != w.ws.ID {
+					t.Errorf("read workspace %+v, member %+v", ws, m)
+				}
+				return nil
+			})
+		})
+	}
 }
