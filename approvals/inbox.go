@@ -34,9 +34,31 @@ type InboxTx interface {
 	// ApproversOf returns the approvers of the accounts by account and tier,
 	// each list ordered as Tx.Approvers orders it.
 	ApproversOf(ctx context.Context, workspaceID int64, accountIDs []int64) (map[int64]map[Tier][]*Member, error)
+	// ViewRows reads at once what building views of drafts needs (see
+	// ViewQuery), as the methods above read each kind.
+	ViewRows(ctx context.Context, workspaceID int64, q ViewQuery) (*ViewRows, error)
 	// AuthoredDrafts returns at most limit of the author's drafts on the
 	// accounts in the states, newest first, with their current text.
 	AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []State, limit int) ([]*Draft, error)
+}
+
+// ViewQuery names what ViewRows reads: the members and accounts with the
+// IDs, the drafts' revisions, comments and (WithDecisions) decisions, and
+// the approvers of the accounts in Approvers.
+type ViewQuery struct {
+	Members, Accounts, Drafts, Approvers []int64
+	WithDecisions                        bool
+}
+
+// ViewRows is what ViewRows read, by ID (absent IDs left out); the
+// decisions are empty unless asked for.
+type ViewRows struct {
+	Members   map[int64]*Member
+	Accounts  map[int64]*Account
+	Revisions map[int64][]*Revision
+	Decisions map[int64][]*Decision
+	Comments  map[int64][]*Comment
+	Approvers map[int64]map[Tier][]*Member
 }
 
 // Inbox returns the actor's inbox (for Slack's App Home). It reads in a
@@ -204,31 +226,30 @@ func (t *preloadedTx) preload(ctx context.Context, ds []*Draft, alsoMembers []in
 			memberIDs = append(memberIDs, d.AuthorID)
 		}
 	}
-	var err error
-	if t.members, err = t.Tx.MembersByID(ctx, t.ws, memberIDs); err != nil {
+	q := ViewQuery{Members: memberIDs}
+	if len(draftIDs) > 0 {
+		q.Drafts, q.Approvers, q.WithDecisions = draftIDs, accountIDs, t.decisions == nil
+		if t.accounts == nil {
+			q.Accounts = accountIDs
+		}
+	}
+	// One round trip for every kind of row.
+	rows, err := t.Tx.ViewRows(ctx, t.ws, q)
+	if err != nil {
 		return err
 	}
+	t.members = rows.Members
 	if len(draftIDs) == 0 {
 		return nil
 	}
 	if t.accounts == nil {
-		if t.accounts, err = t.Tx.AccountsByID(ctx, t.ws, accountIDs); err != nil {
-			return err
-		}
-	}
-	if t.revisions, err = t.Tx.RevisionsOf(ctx, t.ws, draftIDs); err != nil {
-		return err
+		t.accounts = rows.Accounts
 	}
 	if t.decisions == nil {
-		if t.decisions, err = t.Tx.DecisionsOf(ctx, t.ws, draftIDs); err != nil {
-			return err
-		}
+		t.decisions = rows.Decisions
 	}
-	if t.comments, err = t.Tx.CommentsOf(ctx, t.ws, draftIDs); err != nil {
-		return err
-	}
-	t.approvers, err = t.Tx.ApproversOf(ctx, t.ws, accountIDs)
-	return err
+	t.revisions, t.comments, t.approvers = rows.Revisions, rows.Comments, rows.Approvers
+	return nil
 }
 
 func (t *preloadedTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {

@@ -37,12 +37,15 @@ func (t *tx) AccountsByID(ctx context.Context, workspaceID int64, ids []int64) (
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
-		SELECT `+accountColumns+` FROM accounts a WHERE a.id = ANY ($2) AND a.workspace_id = $1`, workspaceID, ids)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	err = collectBy(rows, func(row pgx.Row) (*approvals.Account, error) { return scanAccount(row) },
-		func(a *approvals.Account) { out[a.ID] = a })
-	return out, err
+	b := &pgx.Batch{}
+	queueAccountsByID(b, workspaceID, ids, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueAccountsByID(b *pgx.Batch, workspaceID int64, ids []int64, out map[int64]*approvals.Account) {
+	b.Queue(`
+		SELECT `+accountColumns+` FROM accounts a WHERE a.id = ANY ($2) AND a.workspace_id = $1`, workspaceID, ids).Query(func(rows pgx.Rows) error {
+		return collectBy(rows, func(row pgx.Row) (*approvals.Account, error) { return scanAccount(row) },
+			func(a *approvals.Account) { out[a.ID] = a })
+	})
 }

@@ -35,15 +35,18 @@ func (t *tx) DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int6
 	if len(draftIDs) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
+	b := &pgx.Batch{}
+	queueDecisionsOf(b, workspaceID, draftIDs, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueDecisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Decision) {
+	b.Queue(`
 		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
 		WHERE x.draft_id = ANY ($2) AND x.workspace_id = $1
-		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	err = collectBy(rows, scanDecision, func(d *approvals.Decision) { out[d.DraftID] = append(out[d.DraftID], d) })
-	return out, err
+		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs).Query(func(rows pgx.Rows) error {
+		return collectBy(rows, scanDecision, func(d *approvals.Decision) { out[d.DraftID] = append(out[d.DraftID], d) })
+	})
 }
 
 // RevisionsOf returns the drafts' revisions by draft, oldest first
@@ -53,15 +56,18 @@ func (t *tx) RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int6
 	if len(draftIDs) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
+	b := &pgx.Batch{}
+	queueRevisionsOf(b, workspaceID, draftIDs, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueRevisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Revision) {
+	b.Queue(`
 		SELECT `+revisionColumns+` FROM revisions r
 		WHERE r.draft_id = ANY ($2) AND r.workspace_id = $1
-		ORDER BY r.draft_id, r.number`, workspaceID, draftIDs)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	err = collectBy(rows, scanRevision, func(r *approvals.Revision) { out[r.DraftID] = append(out[r.DraftID], r) })
-	return out, err
+		ORDER BY r.draft_id, r.number`, workspaceID, draftIDs).Query(func(rows pgx.Rows) error {
+		return collectBy(rows, scanRevision, func(r *approvals.Revision) { out[r.DraftID] = append(out[r.DraftID], r) })
+	})
 }
 
 // CommentsOf returns the drafts' comments by draft, each list oldest first
@@ -71,15 +77,18 @@ func (t *tx) CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64
 	if len(draftIDs) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
+	b := &pgx.Batch{}
+	queueCommentsOf(b, workspaceID, draftIDs, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueCommentsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Comment) {
+	b.Queue(`
 		SELECT `+commentColumns+` FROM comments x LEFT JOIN members m ON m.id = x.author_id
 		WHERE x.draft_id = ANY ($2) AND x.workspace_id = $1
-		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	err = collectBy(rows, scanComment, func(c *approvals.Comment) { out[c.DraftID] = append(out[c.DraftID], c) })
-	return out, err
+		ORDER BY x.draft_id, x.created_at, x.id`, workspaceID, draftIDs).Query(func(rows pgx.Rows) error {
+		return collectBy(rows, scanComment, func(c *approvals.Comment) { out[c.DraftID] = append(out[c.DraftID], c) })
+	})
 }
 
 // MembersByID returns the workspace's members with the IDs, by ID.
@@ -88,13 +97,16 @@ func (t *tx) MembersByID(ctx context.Context, workspaceID int64, ids []int64) (m
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
-		SELECT `+memberColumns+` FROM members m WHERE m.id = ANY ($2) AND m.workspace_id = $1`, workspaceID, ids)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	err = collectBy(rows, scanMember, func(m *approvals.Member) { out[m.ID] = m })
-	return out, err
+	b := &pgx.Batch{}
+	queueMembersByID(b, workspaceID, ids, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueMembersByID(b *pgx.Batch, workspaceID int64, ids []int64, out map[int64]*approvals.Member) {
+	b.Queue(`
+		SELECT `+memberColumns+` FROM members m WHERE m.id = ANY ($2) AND m.workspace_id = $1`, workspaceID, ids).Query(func(rows pgx.Rows) error {
+		return collectBy(rows, scanMember, func(m *approvals.Member) { out[m.ID] = m })
+	})
 }
 
 // ApproversOf returns the approvers of the accounts by account and tier,
@@ -104,33 +116,69 @@ func (t *tx) ApproversOf(ctx context.Context, workspaceID int64, accountIDs []in
 	if len(accountIDs) == 0 {
 		return out, nil
 	}
-	rows, err := t.tx.Query(ctx, `
+	b := &pgx.Batch{}
+	queueApproversOf(b, workspaceID, accountIDs, out)
+	return out, t.sendBatch(ctx, b)
+}
+
+func queueApproversOf(b *pgx.Batch, workspaceID int64, accountIDs []int64, out map[int64]map[approvals.Tier][]*approvals.Member) {
+	b.Queue(`
 		SELECT ap.account_id, ap.tier, `+memberColumns+`
 		FROM approvers ap JOIN members m ON m.id = ap.member_id
 		WHERE ap.account_id = ANY ($2) AND ap.workspace_id = $1
 		ORDER BY ap.account_id, ap.tier, lower(m.email), m.id`,
-		workspaceID, accountIDs)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var accountID int64
-		var tier approvals.Tier
-		var m approvals.Member
-		if err := rows.Scan(append([]any{&accountID, &tier}, memberDest(&m)...)...); err != nil {
-			return nil, dbError(err, nil)
+		workspaceID, accountIDs).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var accountID int64
+			var tier approvals.Tier
+			var m approvals.Member
+			if err := rows.Scan(append([]any{&accountID, &tier}, memberDest(&m)...)...); err != nil {
+				return dbError(err, nil)
+			}
+			m.CreatedAt = m.CreatedAt.UTC()
+			if out[accountID] == nil {
+				out[accountID] = map[approvals.Tier][]*approvals.Member{}
+			}
+			out[accountID][tier] = append(out[accountID][tier], &m)
 		}
-		m.CreatedAt = m.CreatedAt.UTC()
-		if out[accountID] == nil {
-			out[accountID] = map[approvals.Tier][]*approvals.Member{}
+		return dbError(rows.Err(), nil)
+	})
+}
+
+// ViewRows reads what building the views of drafts needs, in one batch:
+// each kind of row with one statement on an index, as the single methods
+// above read them.
+func (t *tx) ViewRows(ctx context.Context, workspaceID int64, q approvals.ViewQuery) (*approvals.ViewRows, error) {
+	out := &approvals.ViewRows{Members: map[int64]*approvals.Member{}, Accounts: map[int64]*approvals.Account{},
+		Revisions: map[int64][]*approvals.Revision{}, Decisions: map[int64][]*approvals.Decision{},
+		Comments: map[int64][]*approvals.Comment{}, Approvers: map[int64]map[approvals.Tier][]*approvals.Member{}}
+	b := &pgx.Batch{}
+	if len(q.Members) > 0 {
+		queueMembersByID(b, workspaceID, q.Members, out.Members)
+	}
+	if len(q.Accounts) > 0 {
+		queueAccountsByID(b, workspaceID, q.Accounts, out.Accounts)
+	}
+	if len(q.Drafts) > 0 {
+		queueRevisionsOf(b, workspaceID, q.Drafts, out.Revisions)
+		if q.WithDecisions {
+			queueDecisionsOf(b, workspaceID, q.Drafts, out.Decisions)
 		}
-		out[accountID][tier] = append(out[accountID][tier], &m)
+		queueCommentsOf(b, workspaceID, q.Drafts, out.Comments)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(err, nil)
+	if len(q.Approvers) > 0 {
+		queueApproversOf(b, workspaceID, q.Approvers, out.Approvers)
 	}
-	return out, nil
+	if b.Len() == 0 {
+		return out, nil
+	}
+	return out, t.sendBatch(ctx, b)
+}
+
+// sendBatch sends b and runs its callbacks.
+func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch) error {
+	return dbError(t.tx.SendBatch(ctx, b).Close(), nil)
 }
 
 // AuthoredDrafts returns at most limit of the author's drafts on the

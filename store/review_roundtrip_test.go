@@ -95,8 +95,8 @@ func TestReviewRoundTrips(t *testing.T) {
 	submit(60)
 	many, vs := waiting(64)
 	t.Logf("Waiting: %d round trips for 4 drafts, %d for 64", few, many)
-	if few != many || many > 10 {
-		t.Errorf("Waiting took %d round trips for 4 drafts and %d for 64; want the same, at most 10", few, many)
+	if few != many || many > 6 {
+		t.Errorf("Waiting took %d round trips for 4 drafts and %d for 64; want the same, at most 6", few, many)
 	}
 
 	decideAll := func(vs []*approvals.DraftView) int {

@@ -230,4 +230,18 @@ func TestRoundTrips(t *testing.T) {
 	if six != one {
 		t.Errorf("a page of 6 approved drafts took %d round trips, one of 1 took %d: a statement per draft", six, one)
 	}
+
+	// The App Home: the same statements whatever waits on the approver
+	// (ids[6:] still wait on boss; ids[:6] were decided).
+	home := tr.count(t, func() {
+		in, err := svc.Inbox(ctx, as("boss@acme.test"))
+		ok(err)
+		if len(in.Waiting) == 0 {
+			t.Fatal("nothing waits on boss")
+		}
+	})
+	t.Logf("App Home (Inbox): %d round trips", home)
+	if home > 7 {
+		t.Errorf("the App Home took %d round trips, want at most 7", home)
+	}
 }
