@@ -457,18 +457,24 @@ func TestRetriesActOnce(t *testing.T) {
 	h.slack.Take()
 	h.request(id)
 
-	clickBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
-	for i := range 3 {
-		hd := slackfake.Sign(secret, time.Now(), clickBody)
-		if i > 0 {
-			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+	// deliverThrice sends a click and Slack's two retries of it, and
+	// checks how many clicks wait in the queue after each.
+	deliverThrice := func(body string, queued int) {
+		t.Helper()
+		for i := range 3 {
+			hd := slackfake.Sign(secret, time.Now(), body)
+			if i > 0 {
+				hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+			}
+			h.ack("/slack/interactions", "application/x-www-form-urlencoded", body, hd)
+			if n := h.queued(); n != queued {
+				t.Errorf("clicks queued after delivery %d = %d, want %d", i, n, queued)
+			}
 		}
-		h.ack("/slack/interactions", "application/x-www-form-urlencoded", clickBody, hd)
-		if n := h.queued(); n != 0 {
-			t.Errorf("clicks queued after delivery %d = %d, want 0 (decided in the request)", i, n)
-		}
+		h.work()
 	}
-	h.work()
+	clickBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
+	deliverThrice(clickBody, 0) // decided in the request
 	for range 2 { // and a retry after the click was acted on
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", clickBody, nil)
 	}
@@ -482,17 +488,7 @@ func TestRetriesActOnce(t *testing.T) {
 	h.slack.Take()
 	h.request(id2)
 	queuedBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id2), chanAcme, "1700000000.000002"))
-	for i := range 3 {
-		hd := slackfake.Sign(secret, time.Now(), queuedBody)
-		if i > 0 {
-			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
-		}
-		h.ack("/slack/interactions", "application/x-www-form-urlencoded", queuedBody, hd)
-		if n := h.queued(); n != 1 {
-			t.Errorf("clicks queued after delivery %d = %d, want 1", i, n)
-		}
-	}
-	h.work()
+	deliverThrice(queuedBody, 1)
 	h.bot.DecideBudget = time.Second
 	for range 2 {
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", queuedBody, nil)

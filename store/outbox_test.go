@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
@@ -296,25 +297,14 @@ func TestOutboxBatch(t *testing.T) {
 // the outbox was drained and a burst of rows came in since (what the
 // planner then underrates is the partial index of pending rows).
 func TestOutboxMarkPlan(t *testing.T) {
-	db := pgtest.MustOpen(t, env.NewDatabase(t))
 	ctx := context.Background()
-	conn, err := db.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	for _, sql := range []string{
+	conn := planConn(t,
 		`INSERT INTO outbox (channel, idempotency_key, payload, state, sent_at)
 			SELECT 'email', 'old' || g, '{}', 'sent', now() FROM generate_series(1, 5000) g`,
 		`ANALYZE outbox`,
 		`INSERT INTO outbox (channel, idempotency_key, payload, lease_until)
 			SELECT 'email', 'burst' || g, '{}', now() + interval '1 minute' FROM generate_series(1, 2000) g`,
-		`PREPARE mark AS ` + store.MarkOutboxSQL,
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`PREPARE mark AS `+store.MarkOutboxSQL)
 	for _, ids := range []string{"{5001}", "{5001,5002,5003,5004,5005,5006,5007,5008}"} {
 		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, now(), now())`)
 		if err != nil {
@@ -336,14 +326,8 @@ func TestOutboxMarkPlan(t *testing.T) {
 // in their window), also under the generic plan a prepared claim gets
 // after its fifth run.
 func TestOutboxClaimPlan(t *testing.T) {
-	db := pgtest.MustOpen(t, env.NewDatabase(t))
 	ctx := context.Background()
-	conn, err := db.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	for _, sql := range []string{
+	conn := planConn(t,
 		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at)
 			SELECT 'email', 'tomorrow' || g, '{}', now() + interval '1 day' FROM generate_series(1, 40000) g`,
 		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at, group_key)
@@ -351,12 +335,7 @@ func TestOutboxClaimPlan(t *testing.T) {
 		`INSERT INTO outbox (channel, idempotency_key, payload, next_attempt_at)
 			SELECT 'slack', 'due' || g, '{}', now() - interval '1 second' FROM generate_series(1, 3000) g`,
 		`ANALYZE outbox`,
-		`PREPARE claim AS ` + store.ClaimOutboxSQL,
-	} {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`PREPARE claim AS `+store.ClaimOutboxSQL)
 	for i := range 7 {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
@@ -375,6 +354,25 @@ func TestOutboxClaimPlan(t *testing.T) {
 			t.Fatalf("plan %d reads every pending row:\n%s", i+1, plan)
 		}
 	}
+}
+
+// planConn returns a connection of a new database on which stmts ran, for
+// a test of a statement's plan; it is released when the test ends.
+func planConn(t *testing.T, stmts ...string) *pgxpool.Conn {
+	t.Helper()
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	ctx := context.Background()
+	conn, err := db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Release)
+	for _, sql := range stmts {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn
 }
 
 // TestOnEnqueue: the hook runs after a commit that added outbox rows, not
