@@ -475,7 +475,8 @@ func TestRetriesActOnce(t *testing.T) {
 	}
 	clickBody := slackfake.Payload(click(uClient, "signoff_approve", fmt.Sprintf("%d/1/client", id), chanAcme, "1700000000.000001"))
 	deliverThrice(clickBody, 0) // decided in the request
-	for range 2 {               // and a retry after the click was acted on
+	// And retries after the click was acted on.
+	for range 2 {
 		h.send("/slack/interactions", "application/x-www-form-urlencoded", clickBody, nil)
 	}
 	h.dispatch()
