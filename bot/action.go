@@ -17,11 +17,12 @@ import (
 // delivery (decideNow). Otherwise (and for "Approve all" and the comment
 // modals), it claims the delivery and queues the click in Postgres
 // (slack_actions) in one statement; the worker then decides through the
-// core. Either way the clicker is told the outcome ephemerally. The message itself is
-// updated by the outbox (decision_recorded), as for every channel. A worker
-// that dies after the acknowledgement leaves the click queued: its lease
-// runs out and a worker (this replica or another) acts on it; a decision
-// made twice by one approver is a no-op in the core, so nothing acts twice.
+// core. Either way the clicker is told the outcome ephemerally. The
+// message itself is updated by the outbox (decision_recorded), as for
+// every channel. A worker that dies after the acknowledgement leaves the
+// click queued: its lease runs out and a worker (this replica or another)
+// acts on it; a decision made twice by one approver is a no-op in the
+// core, so nothing acts twice.
 
 // queuedAction is a decision click as it waits in the queue: everything
 // the worker needs to decide and to answer.
@@ -208,7 +209,8 @@ func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 	dctx, cancel := context.WithTimeout(ctx, b.DecideBudget)
 	defer cancel()
 	req := Request{Meta: q.Meta}
-	a, err := actor(req, q.TeamID, q.UserID), error(nil)
+	a := actor(req, q.TeamID, q.UserID)
+	var err error
 	if !b.linked.recent(q.TeamID, q.UserID, time.Now()) {
 		// Learn whether to link them first (identify links a user of the
 		// workspace's team on their first click).
