@@ -111,10 +111,10 @@ func (t *txConn) end(ctx context.Context) {
 
 func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	br, err := t.send(ctx, sql, args)
-	if err != nil || br == nil {
-		if err != nil {
-			return pgconn.CommandTag{}, err
-		}
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if br == nil {
 		return t.c.Exec(ctx, sql, args...)
 	}
 	tag, err := br.Exec()
@@ -126,10 +126,10 @@ func (t *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 func (t *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	br, err := t.send(ctx, sql, args)
-	if err != nil || br == nil {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	if br == nil {
 		return t.c.Query(ctx, sql, args...)
 	}
 	rows, err := br.Query()
