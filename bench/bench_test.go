@@ -18,9 +18,7 @@ import (
 // met (CI machines are noisy). Without PostgreSQL it fails, unless
 // SIGNOFF_TEST_ALLOW_SKIP=1 outside CI, as the other packages' tests do.
 func TestSmoke(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the smoke run starts PostgreSQL; skipped with -short")
-	}
+	pgtest.SkipShort(t, "the smoke run starts PostgreSQL")
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
 	cfg := SmokeConfig()

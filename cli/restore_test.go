@@ -23,9 +23,7 @@ import (
 // find the data there (a draft, read through the API with a token made
 // before the backup).
 func TestBackupRestore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a second PostgreSQL cluster")
-	}
+	pgtest.SkipShort(t, "starts a second PostgreSQL cluster")
 	ctx := context.Background()
 	pgDump, err := pgtest.Tool("pg_dump")
 	if err != nil {

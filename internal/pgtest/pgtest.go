@@ -295,3 +295,13 @@ func randomName(prefix string) string {
 	_, _ = rand.Read(b)
 	return prefix + "_" + hex.EncodeToString(b)
 }
+
+// SkipShort skips t under -short, for a test that starts PostgreSQL
+// clusters of its own and takes a while, except under CI=true, where a
+// test that did not run is a failure waiting to be missed.
+func SkipShort(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip(why + "; skipped with -short (never under CI=true)")
+	}
+}
