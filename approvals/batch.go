@@ -149,9 +149,6 @@ type ViewsTx interface {
 	// DraftsByID returns the drafts with the IDs, by ID (absent IDs are
 	// left out).
 	DraftsByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Draft, error)
-	// AccountsByID returns the accounts with the IDs, by ID (absent IDs are
-	// left out).
-	AccountsByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Account, error)
 }
 
 // preload reads, in one transaction and a few set-based statements per
@@ -232,15 +229,15 @@ func (b *Batch) preload(ctx context.Context, store Store, first Notification) er
 				return err
 			}
 			for _, id := range w.members {
-				if m, ok := pre.members[id]; ok {
+				if m, ok := pre.rows.Members[id]; ok {
 					members[[2]int64{wsID, id}] = m
 				}
 			}
 			for _, d := range list {
-				if _, ok := pre.accounts[d.AccountID]; !ok {
+				if _, ok := pre.rows.Accounts[d.AccountID]; !ok {
 					continue
 				}
-				if _, ok := pre.members[d.AuthorID]; !ok {
+				if _, ok := pre.rows.Members[d.AuthorID]; !ok {
 					continue
 				}
 				v, err := loadDraftView(ctx, pre, ws, d)

@@ -23,11 +23,6 @@ type InboxTx interface {
 	// DecisionsOf returns the drafts' decisions by draft ID, each list
 	// oldest first with Approver filled (as Tx.Decisions).
 	DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Decision, error)
-	// RevisionsOf returns the drafts' revisions by draft ID, oldest first.
-	RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Revision, error)
-	// CommentsOf returns the drafts' comments by draft ID, each list oldest
-	// first with Author filled (as Tx.Comments).
-	CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Comment, error)
 	// MembersByID returns the members with the IDs by ID (absent IDs are
 	// left out).
 	MembersByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Member, error)
@@ -35,7 +30,9 @@ type InboxTx interface {
 	// each list ordered as Tx.Approvers orders it.
 	ApproversOf(ctx context.Context, workspaceID int64, accountIDs []int64) (map[int64]map[Tier][]*Member, error)
 	// ViewRows reads at once what building views of drafts needs (see
-	// ViewQuery), as the methods above read each kind.
+	// ViewQuery): the drafts' revisions oldest first, their decisions and
+	// comments each list oldest first with Approver and Author filled, and
+	// the rest as the methods above read them.
 	ViewRows(ctx context.Context, workspaceID int64, q ViewQuery) (*ViewRows, error)
 	// AuthoredDrafts returns at most limit of the author's drafts on the
 	// accounts in the states, newest first, with their current text.
@@ -164,10 +161,10 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 		return out, nil
 	}
 	// The accounts and decisions are in hand already.
-	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, accounts: map[int64]*Account{}, decisions: decisions}
+	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, rows: ViewRows{Accounts: map[int64]*Account{}, Decisions: decisions}}
 	for _, d := range ds {
 		acc := byAccount[d.AccountID].Account
-		pre.accounts[d.AccountID] = &acc
+		pre.rows.Accounts[d.AccountID] = &acc
 	}
 	if err := pre.preload(ctx, ds, nil); err != nil {
 		return nil, err
@@ -190,14 +187,9 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 // given goes to the transaction itself.
 type preloadedTx struct {
 	Tx
-	ws        int64
-	drafts    map[int64]bool // the drafts whose revisions, decisions and comments were read
-	accounts  map[int64]*Account
-	members   map[int64]*Member
-	revisions map[int64][]*Revision
-	decisions map[int64][]*Decision
-	comments  map[int64][]*Comment
-	approvers map[int64]map[Tier][]*Member
+	ws     int64
+	drafts map[int64]bool // the drafts whose revisions, decisions and comments were read
+	rows   ViewRows       // what preload read, or was given
 }
 
 // preload reads, in a fixed number of statements whatever the number of
@@ -228,8 +220,8 @@ func (t *preloadedTx) preload(ctx context.Context, ds []*Draft, alsoMembers []in
 	}
 	q := ViewQuery{Members: memberIDs}
 	if len(draftIDs) > 0 {
-		q.Drafts, q.Approvers, q.WithDecisions = draftIDs, accountIDs, t.decisions == nil
-		if t.accounts == nil {
+		q.Drafts, q.Approvers, q.WithDecisions = draftIDs, accountIDs, t.rows.Decisions == nil
+		if t.rows.Accounts == nil {
 			q.Accounts = accountIDs
 		}
 	}
@@ -238,29 +230,29 @@ func (t *preloadedTx) preload(ctx context.Context, ds []*Draft, alsoMembers []in
 	if err != nil {
 		return err
 	}
-	t.members = rows.Members
+	t.rows.Members = rows.Members
 	if len(draftIDs) == 0 {
 		return nil
 	}
-	if t.accounts == nil {
-		t.accounts = rows.Accounts
+	if t.rows.Accounts == nil {
+		t.rows.Accounts = rows.Accounts
 	}
-	if t.decisions == nil {
-		t.decisions = rows.Decisions
+	if t.rows.Decisions == nil {
+		t.rows.Decisions = rows.Decisions
 	}
-	t.revisions, t.comments, t.approvers = rows.Revisions, rows.Comments, rows.Approvers
+	t.rows.Revisions, t.rows.Comments, t.rows.Approvers = rows.Revisions, rows.Comments, rows.Approvers
 	return nil
 }
 
 func (t *preloadedTx) AccountByID(ctx context.Context, workspaceID, id int64) (*Account, error) {
-	if a, ok := t.accounts[id]; ok && workspaceID == t.ws {
+	if a, ok := t.rows.Accounts[id]; ok && workspaceID == t.ws {
 		return a, nil
 	}
 	return t.Tx.AccountByID(ctx, workspaceID, id)
 }
 
 func (t *preloadedTx) MemberByID(ctx context.Context, workspaceID, id int64) (*Member, error) {
-	if m, ok := t.members[id]; ok && workspaceID == t.ws {
+	if m, ok := t.rows.Members[id]; ok && workspaceID == t.ws {
 		return m, nil
 	}
 	return t.Tx.MemberByID(ctx, workspaceID, id)
@@ -268,28 +260,28 @@ func (t *preloadedTx) MemberByID(ctx context.Context, workspaceID, id int64) (*M
 
 func (t *preloadedTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, error) {
 	if t.drafts[draftID] {
-		return t.revisions[draftID], nil
+		return t.rows.Revisions[draftID], nil
 	}
 	return t.Tx.Revisions(ctx, draftID)
 }
 
 func (t *preloadedTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, error) {
 	if t.drafts[draftID] {
-		return t.decisions[draftID], nil
+		return t.rows.Decisions[draftID], nil
 	}
 	return t.Tx.Decisions(ctx, draftID)
 }
 
 func (t *preloadedTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error) {
 	if t.drafts[draftID] {
-		return t.comments[draftID], nil
+		return t.rows.Comments[draftID], nil
 	}
 	return t.Tx.Comments(ctx, draftID)
 }
 
 func (t *preloadedTx) Approvers(ctx context.Context, workspaceID, accountID int64, tier Tier) ([]*Member, error) {
-	if _, ok := t.accounts[accountID]; ok && workspaceID == t.ws {
-		return t.approvers[accountID][tier], nil
+	if _, ok := t.rows.Accounts[accountID]; ok && workspaceID == t.ws {
+		return t.rows.Approvers[accountID][tier], nil
 	}
 	return t.Tx.Approvers(ctx, workspaceID, accountID, tier)
 }

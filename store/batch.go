@@ -30,18 +30,8 @@ func (t *tx) DraftsByID(ctx context.Context, workspaceID int64, ids []int64) (ma
 	return out, err
 }
 
-// AccountsByID returns the accounts with the IDs, by ID (accounts_pkey);
-// absent IDs are left out.
-func (t *tx) AccountsByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*approvals.Account, error) {
-	out := map[int64]*approvals.Account{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	b := &pgx.Batch{}
-	queueAccountsByID(b, workspaceID, ids, out)
-	return out, t.sendBatch(ctx, b)
-}
-
+// queueAccountsByID queues the read of the accounts with the IDs into out,
+// by ID (accounts_pkey); absent IDs are left out.
 func queueAccountsByID(b *pgx.Batch, workspaceID int64, ids []int64, out map[int64]*approvals.Account) {
 	b.Queue(`
 		SELECT `+accountColumns+` FROM accounts a WHERE a.id = ANY ($2) AND a.workspace_id = $1`, workspaceID, ids).Query(func(rows pgx.Rows) error {

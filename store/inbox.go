@@ -49,18 +49,8 @@ func queueDecisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map
 	})
 }
 
-// RevisionsOf returns the drafts' revisions by draft, oldest first
-// (revisions_pkey).
-func (t *tx) RevisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Revision, error) {
-	out := map[int64][]*approvals.Revision{}
-	if len(draftIDs) == 0 {
-		return out, nil
-	}
-	b := &pgx.Batch{}
-	queueRevisionsOf(b, workspaceID, draftIDs, out)
-	return out, t.sendBatch(ctx, b)
-}
-
+// queueRevisionsOf queues the read of the drafts' revisions into out, by
+// draft, oldest first (revisions_pkey).
 func queueRevisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Revision) {
 	b.Queue(`
 		SELECT `+revisionColumns+` FROM revisions r
@@ -70,18 +60,8 @@ func queueRevisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map
 	})
 }
 
-// CommentsOf returns the drafts' comments by draft, each list oldest first
-// (comments_draft_idx).
-func (t *tx) CommentsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Comment, error) {
-	out := map[int64][]*approvals.Comment{}
-	if len(draftIDs) == 0 {
-		return out, nil
-	}
-	b := &pgx.Batch{}
-	queueCommentsOf(b, workspaceID, draftIDs, out)
-	return out, t.sendBatch(ctx, b)
-}
-
+// queueCommentsOf queues the read of the drafts' comments into out, by
+// draft, each list oldest first (comments_draft_idx).
 func queueCommentsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Comment) {
 	b.Queue(`
 		SELECT `+commentColumns+` FROM comments x LEFT JOIN members m ON m.id = x.author_id
