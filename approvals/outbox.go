@@ -86,12 +86,15 @@ func (m *OutboxMessage) PayloadJSON() ([]byte, error) { return json.Marshal(m.Pa
 
 // OutboxOutcome is the result of one delivery attempt of a claimed message:
 // State OutboxSent, OutboxDead (with Error), or OutboxPending for another
-// attempt at NextAttemptAt (with Error).
+// attempt at NextAttemptAt (with Error). Lease is the message's LeaseUntil
+// as its claim set it: the outcome of a retry or a dead message applies
+// only while that claim still holds it.
 type OutboxOutcome struct {
 	ID            int64
 	State         OutboxState
 	NextAttemptAt time.Time
 	Error         string
+	Lease         time.Time
 }
 
 // Outbox lists outbox messages for operators ("" state for all).

@@ -133,6 +133,9 @@ func (d *Dispatcher) defaults() {
 // once. On return the batches out are done with.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
+	// One recorder for the batches out: their workers share its commits.
+	rec := d.startRecorder(ctx, 2*d.Batch)
+	defer rec.close()
 	var inFlight func() error // waits for the batch in delivery, if any
 	awaitBatch := func() error {
 		if inFlight == nil {
@@ -144,7 +147,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	defer awaitBatch()
 	for {
-		n, wait, err := d.claim(ctx)
+		n, wait, err := d.claim(ctx, rec)
 		if perr := awaitBatch(); perr != nil {
 			err = cmp.Or(err, fmt.Errorf("record outbox outcomes: %w", perr))
 		}
@@ -171,7 +174,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // outcomes, returning how many messages it claimed.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
-	n, wait, err := d.claim(ctx)
+	rec := d.startRecorder(ctx, d.Batch)
+	defer rec.close()
+	n, wait, err := d.claim(ctx, rec)
 	if err != nil || n == 0 {
 		return n, err
 	}
@@ -187,7 +192,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 // claim claims one batch of due messages and starts delivering it. wait
 // waits until the batch is delivered and its outcomes recorded; it is nil
 // when nothing was claimed.
-func (d *Dispatcher) claim(ctx context.Context) (n int, wait func() error, err error) {
+func (d *Dispatcher) claim(ctx context.Context, rec *recorder) (n int, wait func() error, err error) {
 	msgs, err := d.Store.ClaimOutbox(ctx, d.Now().UTC(), d.Batch, d.Lease)
 	if err != nil {
 		return 0, nil, fmt.Errorf("claim outbox: %w", err)
@@ -208,7 +213,7 @@ func (d *Dispatcher) claim(ctx context.Context) (n int, wait func() error, err e
 			d.Views.PreloadBatch(ctx, b)
 		}
 	}()
-	delivered := d.deliverAll(ctx, b, msgs)
+	delivered := d.deliverAll(ctx, rec, b, msgs)
 	return len(msgs), func() error {
 		err := delivered()
 		<-loaded
@@ -241,7 +246,7 @@ type laneKey struct {
 // outcomes go through one recorder, which commits together all those that
 // wait at the moment (group commit), so the workers share a commit instead
 // of paying one each.
-func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []*approvals.OutboxMessage) (wait func() error) {
+func (d *Dispatcher) deliverAll(ctx context.Context, rec *recorder, b *approvals.Batch, msgs []*approvals.OutboxMessage) (wait func() error) {
 	var mu sync.Mutex
 	var firstErr error
 	// A failure to record an outcome (the database is gone) stops this
@@ -269,12 +274,6 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 		}
 		lanes[k] = append(lanes[k], []int{i})
 	}
-	// A claim leases all its rows until the same time.
-	var lease time.Time
-	if m := msgs[0]; m.LeaseUntil != nil {
-		lease = *m.LeaseUntil
-	}
-	rec := d.startRecorder(ctx, lease, len(msgs))
 	var wg sync.WaitGroup
 	for _, k := range order {
 		sem := d.slots(k.ch)
@@ -333,7 +332,6 @@ func (d *Dispatcher) deliverAll(ctx context.Context, b *approvals.Batch, msgs []
 	}
 	return func() error {
 		wg.Wait()
-		rec.close()
 		if failed.Load() {
 			d.failingOut.Add(-1)
 		}
@@ -436,6 +434,10 @@ func (d *Dispatcher) outcome(ctx context.Context, m *approvals.OutboxMessage, r 
 		return approvals.OutboxOutcome{}, false
 	}
 	sendErr := r.err
+	var lease time.Time // the claim's, which the outcome applies under
+	if m.LeaseUntil != nil {
+		lease = *m.LeaseUntil
+	}
 	// throttled: put off, or answered "retry after" (Slack's 429). That is
 	// no failure of the message, so it never makes it dead, however long
 	// the channel throttles: MaxAttempts ends only real failures.
@@ -451,26 +453,26 @@ func (d *Dispatcher) outcome(ctx context.Context, m *approvals.OutboxMessage, r 
 	log := d.Logger.With("outbox_id", m.ID, "channel", m.Channel, "event", m.Payload.Event, "attempt", m.Attempts)
 	switch {
 	case sendErr == nil:
-		return approvals.OutboxOutcome{ID: m.ID, State: approvals.OutboxSent}, true
+		return approvals.OutboxOutcome{ID: m.ID, Lease: lease, State: approvals.OutboxSent}, true
 	case errors.Is(sendErr, approvals.ErrRecipientGone):
 		log.InfoContext(ctx, "recipient removed before delivery; not sent", "err", sendErr)
-		return approvals.OutboxOutcome{ID: m.ID, State: approvals.OutboxSent}, true
+		return approvals.OutboxOutcome{ID: m.ID, Lease: lease, State: approvals.OutboxSent}, true
 	case IsPermanent(sendErr) || (m.Attempts >= d.MaxAttempts && !throttled):
 		log.WarnContext(ctx, "outbox message dead", "err", sendErr)
-		return approvals.OutboxOutcome{ID: m.ID, State: approvals.OutboxDead, Error: sendErr.Error()}, true
+		return approvals.OutboxOutcome{ID: m.ID, Lease: lease, State: approvals.OutboxDead, Error: sendErr.Error()}, true
 	case r.deferred:
 		// Exactly at the end of the wait: a backoff on top would only
 		// delay the message further.
 		next := now.Add(r.wait)
 		log.DebugContext(ctx, "outbox deferred", "next", next)
-		return approvals.OutboxOutcome{ID: m.ID, State: approvals.OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
+		return approvals.OutboxOutcome{ID: m.ID, Lease: lease, State: approvals.OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
 	default:
 		next := now.Add(d.Backoff(m.Attempts))
 		if throttled && now.Add(ra.After).After(next) {
 			next = now.Add(ra.After)
 		}
 		log.InfoContext(ctx, "outbox retry", "err", sendErr, "next", next)
-		return approvals.OutboxOutcome{ID: m.ID, State: approvals.OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
+		return approvals.OutboxOutcome{ID: m.ID, Lease: lease, State: approvals.OutboxPending, NextAttemptAt: next, Error: sendErr.Error()}, true
 	}
 }
 

@@ -312,12 +312,12 @@ type recorderStore struct {
 	committed map[int64]bool
 }
 
-func (s *recorderStore) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+func (s *recorderStore) MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
 	if s.fail != nil {
 		return nil, s.fail
 	}
 	time.Sleep(s.delay) // a slow commit: more outcomes wait for the next one
-	stale, err := s.DB.MarkOutboxBatch(ctx, lease, at, outcomes)
+	stale, err := s.DB.MarkOutboxBatch(ctx, at, outcomes)
 	if err != nil {
 		return nil, err
 	}

@@ -32,17 +32,18 @@ func (d *Dispatcher) recordGroup(ctx context.Context, rec *recorder, group []*ap
 	return rec.record(outcomes...)
 }
 
-// recorder writes the outcomes of one claimed batch. The outcomes handed
-// to it while a commit is under way are written together, in one
-// transaction, as soon as that commit ends; each caller waits for the
-// commit of its own outcome. Under load the group grows to the number of
-// workers waiting, with no timer: a lone outcome is committed at once.
+// recorder writes the outcomes of a dispatcher's claimed batches (one
+// recorder serves the batches out at once, so their workers share commits
+// too). The outcomes handed to it while a commit is under way are written
+// together, in one transaction, as soon as that commit ends; each caller
+// waits for the commit of its own outcome. Under load the group grows to
+// the number of workers waiting, with no timer: a lone outcome is
+// committed at once.
 type recorder struct {
-	d     *Dispatcher
-	ctx   context.Context // the batch's, without its cancellation
-	lease time.Time
-	in    chan recordReq
-	done  chan struct{}
+	d    *Dispatcher
+	ctx  context.Context // the dispatcher's, without its cancellation
+	in   chan recordReq
+	done chan struct{}
 }
 
 // recordReq is one delivery's outcomes waiting for their commit (several
@@ -52,11 +53,9 @@ type recordReq struct {
 	err chan error
 }
 
-// startRecorder starts the recorder of a batch of n messages claimed with
-// lease.
-func (d *Dispatcher) startRecorder(ctx context.Context, lease time.Time, n int) *recorder {
-	r := &recorder{d: d, ctx: context.WithoutCancel(ctx), lease: lease,
-		in: make(chan recordReq, n), done: make(chan struct{})}
+// startRecorder starts a recorder for up to n outcomes waiting at once.
+func (d *Dispatcher) startRecorder(ctx context.Context, n int) *recorder {
+	r := &recorder{d: d, ctx: context.WithoutCancel(ctx), in: make(chan recordReq, n), done: make(chan struct{})}
 	go r.run()
 	return r
 }
@@ -73,6 +72,7 @@ func (r *recorder) record(outcomes ...approvals.OutboxOutcome) error {
 }
 
 // close stops the recorder once every outcome handed to it is committed.
+// Nothing may be recorded after.
 func (r *recorder) close() {
 	close(r.in)
 	<-r.done
@@ -108,10 +108,10 @@ func (r *recorder) run() {
 func (r *recorder) commit(outcomes []approvals.OutboxOutcome) error {
 	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 	defer cancel()
-	stale, err := r.d.Store.MarkOutboxBatch(ctx, r.lease, r.d.Now().UTC(), outcomes)
+	stale, err := r.d.Store.MarkOutboxBatch(ctx, r.d.Now().UTC(), outcomes)
 	if err == nil && len(stale) > 0 {
 		r.d.Logger.WarnContext(ctx, "outbox lease ran out before the outcome was recorded (is outbox.lease shorter than a send takes?)",
-			"outbox_ids", stale, "lease_until", r.lease)
+			"outbox_ids", stale)
 	}
 	return err
 }

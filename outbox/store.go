@@ -13,11 +13,12 @@ type Store interface {
 	// ClaimOutbox leases up to limit due pending messages until now+lease,
 	// counting the attempt; concurrent claimers never get the same row.
 	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error)
-	// MarkOutboxBatch applies the outcomes of messages claimed with the
-	// lease ending at lease (their LeaseUntil), and releases them; a sent
-	// one gets SentAt at. A retry or dead outcome applies only while the
-	// message is still pending under that very lease: a message whose lease
-	// ran out and that another claim took is left to that claim. A sent
+	// MarkOutboxBatch applies the outcomes of claimed messages, each
+	// claimed with the lease ending at its Lease (the message's LeaseUntil),
+	// and releases them; a sent one gets SentAt at. A retry or dead outcome
+	// applies only while the message is still pending under that very
+	// lease: a message whose lease ran out and that another claim took is
+	// left to that claim. A sent
 	// outcome applies to any pending message, whoever holds it — the
 	// delivery happened, and recording it keeps another claim's later
 	// failure from sending it again. It returns the IDs whose lease was no
@@ -25,7 +26,7 @@ type Store interface {
 	// takes to deliver). Run alone, the statement commits in one round trip
 	// to the database, where BEGIN, the statement and COMMIT take three: the
 	// recorder's commits are the dispatcher's critical path.
-	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error)
+	MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error)
 }
 
 // Views reads, for a claimed batch, the drafts its senders show

@@ -26,7 +26,7 @@ type OutboxTx interface {
 	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
 	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error
 	MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
-	MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
+	MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
 }
 
 // OutboxOf returns t's outbox delivery methods.

@@ -190,8 +190,8 @@ func (t *tx) MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
 
 // MarkOutboxBatch applies a claimed batch's outcomes in one statement, as
 // outbox.Store describes, inside t.
-func (t *tx) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
-	return markOutboxBatch(ctx, t.tx, lease, at, outcomes)
+func (t *tx) MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+	return markOutboxBatch(ctx, t.tx, at, outcomes)
 }
 
 // MarkOutboxBatch applies outcomes as tx.MarkOutboxBatch does, in a
@@ -199,8 +199,8 @@ func (t *tx) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes 
 // (outbox.Store). The statement runs alone, so it commits
 // implicitly: one round trip to the server where BEGIN, the statement and
 // COMMIT take three, with the same durability.
-func (db *DB) MarkOutboxBatch(ctx context.Context, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
-	return markOutboxBatch(ctx, db.pool, lease, at, outcomes)
+func (db *DB) MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+	return markOutboxBatch(ctx, db.pool, at, outcomes)
 }
 
 // ClaimOutbox claims as tx.ClaimOutbox does, in a transaction of its own
@@ -216,8 +216,9 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease t
 }
 
 // markOutboxSQL applies outcomes ($1 IDs, $2 states, $3 next attempts, $4
-// errors) of the claim with lease $5, at $6, returning the IDs that were
-// still this claim's. The row locks are taken first, so the state and lease
+// errors, $5 the leases of their claims) at $6, returning the IDs that were
+// still their claim's. The outcomes may be of several claims (one recorder
+// serves a dispatcher's batches), hence a lease per row. The row locks are taken first, so the state and lease
 // compared are the row's latest, not the statement's snapshot. The rows are
 // locked by ID alone and their state checked after: with "state =
 // 'pending'" in that WHERE the planner may walk the partial index
@@ -227,7 +228,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, limit int, lease t
 // row for each call (~1 ms each with 2,000 pending, measured by `make bench`).
 const markOutboxSQL = `
 	WITH v AS (
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[]) AS v(id, state, next_at, err)),
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[]) AS v(id, state, next_at, err, lease)),
 	old AS (
 		SELECT o.id, o.state, o.lease_until FROM outbox o
 		WHERE o.id = ANY ($1::bigint[])
@@ -238,14 +239,14 @@ const markOutboxSQL = `
 			next_attempt_at = coalesce(v.next_at, o.next_attempt_at),
 			last_error = coalesce(v.err, o.last_error)
 		FROM v JOIN old USING (id)
-		WHERE o.id = v.id AND old.state = 'pending' AND (v.state = 'sent' OR old.lease_until = $5)
-		RETURNING o.id, old.lease_until IS NOT DISTINCT FROM $5 AS ours)
+		WHERE o.id = v.id AND old.state = 'pending' AND (v.state = 'sent' OR old.lease_until = v.lease)
+		RETURNING o.id, old.lease_until IS NOT DISTINCT FROM v.lease AS ours)
 	SELECT id FROM upd WHERE ours`
 
 // markOutboxBatch runs markOutboxSQL on q.
 func markOutboxBatch(ctx context.Context, q interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+}, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
@@ -253,6 +254,7 @@ func markOutboxBatch(ctx context.Context, q interface {
 	states := make([]string, len(outcomes))
 	nexts := make([]*time.Time, len(outcomes))
 	errs := make([]*string, len(outcomes))
+	leases := make([]time.Time, len(outcomes))
 	for i, o := range outcomes {
 		switch o.State {
 		case approvals.OutboxSent, approvals.OutboxDead:
@@ -261,12 +263,12 @@ func markOutboxBatch(ctx context.Context, q interface {
 		default:
 			return nil, approvals.Errorf(approvals.EINVALID, "outbox message #%d: unknown outcome %q", o.ID, o.State)
 		}
-		ids[i], states[i] = o.ID, string(o.State)
+		ids[i], states[i], leases[i] = o.ID, string(o.State), o.Lease
 		if o.State != approvals.OutboxSent {
 			errs[i] = &outcomes[i].Error
 		}
 	}
-	rows, err := q.Query(ctx, markOutboxSQL, ids, states, nexts, errs, lease, at)
+	rows, err := q.Query(ctx, markOutboxSQL, ids, states, nexts, errs, leases, at)
 	if err != nil {
 		return nil, dbError(err, nil)
 	}

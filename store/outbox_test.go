@@ -212,20 +212,20 @@ func TestOutbox(t *testing.T) {
 // apply only under the claim's own lease, sent applies to any pending row,
 // and what was not this claim's is reported.
 func TestOutboxBatch(t *testing.T) {
-	type markFunc func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
+	type markFunc func(ctx context.Context, db *store.DB, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
 	tests := []struct {
 		name string
 		mark markFunc
 	}{
-		{"in a transaction", func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error) {
+		{"in a transaction", func(ctx context.Context, db *store.DB, at time.Time, outcomes []approvals.OutboxOutcome) (stale []int64, err error) {
 			err = inTx(db, func(ctx context.Context, tx approvals.Tx) (err error) {
-				stale, err = store.OutboxOf(tx).MarkOutboxBatch(ctx, lease, at, outcomes)
+				stale, err = store.OutboxOf(tx).MarkOutboxBatch(ctx, at, outcomes)
 				return err
 			})
 			return stale, err
 		}},
-		{"on its own", func(ctx context.Context, db *store.DB, lease, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
-			return db.MarkOutboxBatch(ctx, lease, at, outcomes)
+		{"on its own", func(ctx context.Context, db *store.DB, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {
+			return db.MarkOutboxBatch(ctx, at, outcomes)
 		}},
 	}
 	for _, tt := range tests {
@@ -240,7 +240,10 @@ func TestOutboxBatch(t *testing.T) {
 			}
 			mark := func(lease *time.Time, at time.Time, outcomes ...approvals.OutboxOutcome) []int64 {
 				t.Helper()
-				stale, err := tt.mark(context.Background(), db, *lease, at, outcomes)
+				for i := range outcomes {
+					outcomes[i].Lease = *lease
+				}
+				stale, err := tt.mark(context.Background(), db, at, outcomes)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -284,11 +287,49 @@ func TestOutboxBatch(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("rows (-want +got)\n%s", diff)
 			}
-			unknown := []approvals.OutboxOutcome{{ID: 1, State: "lost"}}
-			if _, err := tt.mark(context.Background(), db, *first[0].LeaseUntil, t0, unknown); approvals.ErrorCode(err) != approvals.EINVALID {
+			unknown := []approvals.OutboxOutcome{{ID: 1, State: "lost", Lease: *first[0].LeaseUntil}}
+			if _, err := tt.mark(context.Background(), db, t0, unknown); approvals.ErrorCode(err) != approvals.EINVALID {
 				t.Errorf("unknown outcome state: %v, want EINVALID", err)
 			}
 		})
+	}
+}
+
+// TestOutboxBatchOfClaims: one call records the outcomes of several
+// claims (the dispatcher's recorder serves all its batches), each under its
+// own claim's lease.
+func TestOutboxBatchOfClaims(t *testing.T) {
+	db := pgtest.MustOpen(t, env.NewDatabase(t))
+	w := newWorld(t, db)
+	enqueue(t, db, w.ws.ID, "a", "b", "c")
+	first := claim(t, db, t0, 1)                      // a, leased until t0+1m
+	second := claim(t, db, t0.Add(10*time.Second), 2) // b and c, until t0+1m10s
+	if len(first) != 1 || len(second) != 2 {
+		t.Fatalf("claims: %d and %d rows", len(first), len(second))
+	}
+	a, b, c := first[0], second[0], second[1]
+	next := t0.Add(time.Hour)
+	stale, err := db.MarkOutboxBatch(context.Background(), t0.Add(20*time.Second), []approvals.OutboxOutcome{
+		{ID: a.ID, State: approvals.OutboxPending, NextAttemptAt: next, Error: "421", Lease: *a.LeaseUntil},
+		{ID: b.ID, State: approvals.OutboxDead, Error: "550", Lease: *b.LeaseUntil},
+		// c's outcome names a's lease, which is not c's: left to its claim.
+		{ID: c.ID, State: approvals.OutboxDead, Error: "550", Lease: *a.LeaseUntil},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{c.ID}, stale); diff != "" {
+		t.Errorf("stale (-want +got)\n%s", diff)
+	}
+	var all []*approvals.OutboxMessage
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
+	got := map[string]string{}
+	for _, m := range all {
+		got[m.IdempotencyKey] = fmt.Sprintf("%s %q leased=%v", m.State, m.LastError, m.LeaseUntil != nil)
+	}
+	want := map[string]string{"a": `pending "421" leased=false`, "b": `dead "550" leased=false`, "c": `pending "" leased=true`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got)\n%s", diff)
 	}
 }
 
@@ -306,7 +347,7 @@ func TestOutboxMarkPlan(t *testing.T) {
 			SELECT 'email', 'burst' || g, '{}', now() + interval '1 minute' FROM generate_series(1, 2000) g`,
 		`PREPARE mark AS `+store.MarkOutboxSQL)
 	for _, ids := range []string{"{5001}", "{5001,5002,5003,5004,5005,5006,5007,5008}"} {
-		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, now(), now())`)
+		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, NULL, now())`)
 		if err != nil {
 			t.Fatal(err)
 		}
