@@ -13,6 +13,7 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/mailpit"
 	"github.com/signoff-app/signoff/mailer"
+	"github.com/signoff-app/signoff/templates"
 )
 
 var linkRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_=-]+`)
@@ -108,10 +109,18 @@ func TestSMTPDownThenUp(t *testing.T) {
 }
 
 // The server drops the kept connection between two messages: the sender
-// redials and delivers.
+// redials and delivers. One connection, so that the second message goes
+// out on the one the first used (with more, it may take one never dialed).
 func TestSMTPRedialAfterDrop(t *testing.T) {
 	mp := mailpit.Start(t)
 	f := newFixture(t, mp)
+	f.cfg.SMTP.Connections = 1
+	tmpl, err := templates.Load("")
+	f.OK(err)
+	f.send, err = mailer.NewSender(f.cfg, f.svc, f.codec, tmpl, nil)
+	f.OK(err)
+	t.Cleanup(func() { _ = f.send.Close() })
+	f.disp.Senders[approvals.ChannelEmail] = f.send
 	f.submit("First")
 	f.dispatch()
 	mp.Stop()
