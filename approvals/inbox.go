@@ -17,12 +17,10 @@ type Inbox struct {
 // all of a member's drafts at once, however many there are. Every lookup is
 // scoped to the workspace.
 type InboxTx interface {
-	// PendingDraftsIn returns the drafts of the accounts that wait on a
-	// tier, oldest first.
-	PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs []int64) ([]*Draft, error)
-	// DecisionsOf returns the drafts' decisions by draft ID, each list
-	// oldest first with Approver filled (as Tx.Decisions).
-	DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*Decision, error)
+	// InboxRows reads at once what q names (see InboxQuery): the drafts of
+	// the accounts that wait on a tier with their decisions, and the
+	// author's own drafts.
+	InboxRows(ctx context.Context, workspaceID int64, q InboxQuery) (*InboxRows, error)
 	// MembersByID returns the members with the IDs by ID (absent IDs are
 	// left out).
 	MembersByID(ctx context.Context, workspaceID int64, ids []int64) (map[int64]*Member, error)
@@ -34,9 +32,32 @@ type InboxTx interface {
 	// comments each list oldest first with Approver and Author filled, and
 	// the rest as the methods above read them.
 	ViewRows(ctx context.Context, workspaceID int64, q ViewQuery) (*ViewRows, error)
-	// AuthoredDrafts returns at most limit of the author's drafts on the
-	// accounts in the states, newest first, with their current text.
-	AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []State, limit int) ([]*Draft, error)
+}
+
+// InboxQuery names what InboxRows reads: the drafts of the accounts
+// Pending that wait on a tier, with their decisions; and, when Author is
+// set, at most AuthoredLimit of Author's drafts on the accounts Authored in
+// the states AuthoredStates.
+type InboxQuery struct {
+	Pending        []int64
+	Author         int64
+	Authored       []int64
+	AuthoredStates []State
+	AuthoredLimit  int
+}
+
+// InboxRows is what Tx.InboxRows read. The pending drafts and their
+// decisions come from one statement, so that the decisions are those of
+// exactly these drafts at one moment.
+type InboxRows struct {
+	// Pending are the waiting drafts, oldest first.
+	Pending []*Draft
+	// Decisions are the pending drafts' decisions by draft ID, each list
+	// oldest first with Approver filled (as Tx.Decisions); never nil.
+	Decisions map[int64][]*Decision
+	// Authored are the author's drafts, newest first, with their current
+	// text.
+	Authored []*Draft
 }
 
 // ViewQuery names what ViewRows reads: the members and accounts with the
@@ -59,7 +80,9 @@ type ViewRows struct {
 }
 
 // Inbox returns the actor's inbox (for Slack's App Home). It reads in a
-// fixed number of statements whatever the number of drafts.
+// fixed number of round trips whatever the number of drafts: the member's
+// access, one InboxRows batch (what waits on them, its decisions and their
+// own drafts), and one ViewRows batch for the views of what waits.
 // Errors: ENOTFOUND, EUNAUTHORIZED.
 func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 	var out *Inbox
@@ -72,30 +95,26 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 			return err
 		}
 		in := &Inbox{Member: p.member, Waiting: []*DraftView{}, Mine: []DraftSummary{}}
-		byAccount := map[int64]Access{}
-		var ids, approving []int64
+		byAccount, approving := accessByAccount(access)
+		if len(byAccount) == 0 {
+			out = in
+			return nil
+		}
+		q := InboxQuery{Pending: approving, Author: p.member.ID,
+			AuthoredStates: []State{StatePendingInternal, StatePendingClient, StateRejected}, AuthoredLimit: 200}
 		for _, acc := range access {
-			byAccount[acc.Account.ID] = acc
-			ids = append(ids, acc.Account.ID)
-			if len(acc.Tiers) > 0 {
-				approving = append(approving, acc.Account.ID)
-			}
+			q.Authored = append(q.Authored, acc.Account.ID)
 		}
-		if len(approving) > 0 {
-			if in.Waiting, err = s.waiting(ctx, tx, p, byAccount, approving); err != nil {
-				return err
-			}
+		rows, err := tx.InboxRows(ctx, p.ws.ID, q)
+		if err != nil {
+			return err
 		}
-		if len(ids) > 0 {
-			ds, err := tx.AuthoredDrafts(ctx, p.ws.ID, p.member.ID, ids,
-				[]State{StatePendingInternal, StatePendingClient, StateRejected}, 200)
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				in.Mine = append(in.Mine, DraftSummary{ID: d.ID, Account: byAccount[d.AccountID].Account.Handle, Author: p.member.Label(),
-					State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
-			}
+		if in.Waiting, err = s.waiting(ctx, tx, p, byAccount, rows); err != nil {
+			return err
+		}
+		for _, d := range rows.Authored {
+			in.Mine = append(in.Mine, DraftSummary{ID: d.ID, Account: byAccount[d.AccountID].Account.Handle, Author: p.member.Label(),
+				State: d.State, Revision: d.Revision, Text: d.Text, UpdatedAt: d.UpdatedAt})
 		}
 		out = in
 		return nil
@@ -103,12 +122,9 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 	return out, err
 }
 
-// waitingOn returns the drafts waiting on p's member, built for them.
-func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftView, error) {
-	access, err := s.memberAccess(ctx, tx, p.member, true)
-	if err != nil {
-		return nil, err
-	}
+// accessByAccount indexes the member's access by account, and lists the
+// accounts on which they approve a tier.
+func accessByAccount(access []Access) (map[int64]Access, []int64) {
 	byAccount := map[int64]Access{}
 	var approving []int64
 	for _, acc := range access {
@@ -117,37 +133,42 @@ func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftV
 			approving = append(approving, acc.Account.ID)
 		}
 	}
-	if len(approving) == 0 {
-		return []*DraftView{}, nil
-	}
-	return s.waiting(ctx, tx, p, byAccount, approving)
+	return byAccount, approving
 }
 
-// waiting returns the drafts of the approving accounts that wait on the
-// member's decision, as full views, oldest first.
-func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount map[int64]Access, approving []int64) ([]*DraftView, error) {
-	out := []*DraftView{}
-	pending, err := tx.PendingDraftsIn(ctx, p.ws.ID, approving)
-	if err != nil || len(pending) == 0 {
-		return out, err
-	}
-	pendingIDs := make([]int64, len(pending))
-	for i, d := range pending {
-		pendingIDs[i] = d.ID
-	}
-	decisions, err := tx.DecisionsOf(ctx, p.ws.ID, pendingIDs)
+// waitingOn returns the drafts waiting on p's member, built for them.
+func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftView, error) {
+	access, err := s.memberAccess(ctx, tx, p.member, true)
 	if err != nil {
 		return nil, err
 	}
+	byAccount, approving := accessByAccount(access)
+	if len(approving) == 0 {
+		return []*DraftView{}, nil
+	}
+	rows, err := tx.InboxRows(ctx, p.ws.ID, InboxQuery{Pending: approving})
+	if err != nil {
+		return nil, err
+	}
+	return s.waiting(ctx, tx, p, byAccount, rows)
+}
+
+// waiting returns the pending drafts of rows that wait on the member's
+// decision, as full views, oldest first.
+func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount map[int64]Access, rows *InboxRows) ([]*DraftView, error) {
+	out := []*DraftView{}
+	if len(rows.Pending) == 0 {
+		return out, nil
+	}
 	var ds []*Draft
-	for _, d := range pending {
+	for _, d := range rows.Pending {
 		acc := byAccount[d.AccountID]
 		t, _ := d.State.Tier()
 		if !acc.IsApprover(t) || d.AuthorID == p.member.ID || !canSee(p.member, acc, d) {
 			continue
 		}
 		decided := false
-		for _, x := range decisions[d.ID] {
+		for _, x := range rows.Decisions[d.ID] {
 			if x.Revision == d.Revision && x.Tier == t && x.ApproverID == p.member.ID {
 				decided = true
 			}
@@ -161,7 +182,7 @@ func (s *Service) waiting(ctx context.Context, tx Tx, p *principal, byAccount ma
 		return out, nil
 	}
 	// The accounts and decisions are in hand already.
-	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, rows: ViewRows{Accounts: map[int64]*Account{}, Decisions: decisions}}
+	pre := &preloadedTx{Tx: tx, ws: p.ws.ID, rows: ViewRows{Accounts: map[int64]*Account{}, Decisions: rows.Decisions}}
 	for _, d := range ds {
 		acc := byAccount[d.AccountID].Account
 		pre.rows.Accounts[d.AccountID] = &acc

@@ -9,37 +9,104 @@ import (
 )
 
 // The App Home inbox's bulk reads (approvals.InboxTx): one statement per
-// kind of row for all of a member's drafts, each on an index.
+// kind of row for all of a member's drafts, each on an index, sent in
+// batches.
 
-// PendingDraftsIn returns the drafts of the accounts that wait on a tier,
-// oldest first (drafts_list_idx).
-func (t *tx) PendingDraftsIn(ctx context.Context, workspaceID int64, accountIDs []int64) ([]*approvals.Draft, error) {
-	if len(accountIDs) == 0 {
-		return nil, nil
+// InboxRows reads what Inbox and the review page read in bulk, in one
+// batch: the pending drafts of q.Pending's accounts with their decisions,
+// and q.Author's own drafts.
+func (t *tx) InboxRows(ctx context.Context, workspaceID int64, q approvals.InboxQuery) (*approvals.InboxRows, error) {
+	out := &approvals.InboxRows{Decisions: map[int64][]*approvals.Decision{}}
+	b := &pgx.Batch{}
+	if len(q.Pending) > 0 {
+		queuePendingWithDecisions(b, workspaceID, q.Pending, out)
 	}
-	rows, err := t.tx.Query(ctx, `
-		SELECT `+draftColumns+` FROM drafts d
-		WHERE d.workspace_id = $1 AND d.account_id = ANY ($2) AND d.state = ANY ($3)
-		ORDER BY d.id`,
-		workspaceID, accountIDs, pendingStates())
-	if err != nil {
-		return nil, dbError(err, nil)
+	if q.Author != 0 && len(q.Authored) > 0 && len(q.AuthoredStates) > 0 {
+		queueAuthoredDrafts(b, workspaceID, q, out)
 	}
-	return scanDrafts(rows, false)
-}
-
-// DecisionsOf returns the drafts' decisions by draft, each list oldest
-// first (decisions_draft_idx).
-func (t *tx) DecisionsOf(ctx context.Context, workspaceID int64, draftIDs []int64) (map[int64][]*approvals.Decision, error) {
-	out := map[int64][]*approvals.Decision{}
-	if len(draftIDs) == 0 {
+	if b.Len() == 0 {
 		return out, nil
 	}
-	b := &pgx.Batch{}
-	queueDecisionsOf(b, workspaceID, draftIDs, out)
 	return out, t.sendBatch(ctx, b)
 }
 
+// pendingDecisionColumns are decisionColumns read through a LEFT JOIN: a
+// draft without decisions gives one row of zero values (ID 0).
+const pendingDecisionColumns = `coalesce(x.id, 0), coalesce(x.revision, 0), coalesce(x.tier, ''),
+	coalesce(x.approver_id, 0), coalesce(` + memberLabel + `, '` + policyApprover + `'),
+	coalesce(x.verdict, ''), coalesce(x.comment, ''), coalesce(x.channel, ''), coalesce(x.created_at, d.created_at)`
+
+// queuePendingWithDecisions queues the read of the drafts of the accounts
+// that wait on a tier, oldest first, each with its decisions, into out
+// (drafts_list_idx, then decisions_draft_idx per draft). It is one
+// statement, not two, so that under READ COMMITTED the decisions are those
+// of exactly these drafts in one snapshot: a second statement by the same
+// condition would miss those of a draft that stopped waiting in between,
+// and the decided check would then list it to an approver who decided it.
+func queuePendingWithDecisions(b *pgx.Batch, workspaceID int64, accountIDs []int64, out *approvals.InboxRows) {
+	b.Queue(`
+		SELECT `+draftColumns+`, `+pendingDecisionColumns+`
+		FROM drafts d
+		LEFT JOIN decisions x ON x.draft_id = d.id AND x.workspace_id = $1
+		LEFT JOIN members m ON m.id = x.approver_id
+		WHERE d.workspace_id = $1 AND d.account_id = ANY ($2) AND d.state = ANY ($3)
+		ORDER BY d.id, x.created_at, x.id`,
+		workspaceID, accountIDs, pendingStates()).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		var last *approvals.Draft
+		for rows.Next() {
+			var x approvals.Decision
+			d, err := scanDraft(extraDest{rows, []any{&x.ID, &x.Revision, &x.Tier, &x.ApproverID, &x.Approver,
+				&x.Verdict, &x.Comment, &x.Channel, &x.CreatedAt}}, false)
+			if err != nil {
+				return dbError(err, nil)
+			}
+			if last == nil || last.ID != d.ID {
+				out.Pending = append(out.Pending, d)
+				last = d
+			}
+			if x.ID != 0 {
+				x.DraftID, x.CreatedAt = d.ID, x.CreatedAt.UTC()
+				out.Decisions[d.ID] = append(out.Decisions[d.ID], &x)
+			}
+		}
+		return dbError(rows.Err(), nil)
+	})
+}
+
+// extraDest is a row whose Scan fills dest and then extra: a scan function
+// of the leading columns reads a row that carries more.
+type extraDest struct {
+	pgx.Row
+	extra []any
+}
+
+func (r extraDest) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extra...)...) }
+
+// queueAuthoredDrafts queues the read of at most q.AuthoredLimit of
+// q.Author's drafts on the accounts in the states, newest first, with their
+// current text, into out (drafts_list_idx, or drafts_author_idx for an
+// author of many drafts).
+func queueAuthoredDrafts(b *pgx.Batch, workspaceID int64, q approvals.InboxQuery, out *approvals.InboxRows) {
+	ss := make([]string, len(q.AuthoredStates))
+	for i, s := range q.AuthoredStates {
+		ss[i] = string(s)
+	}
+	b.Queue(`
+		SELECT `+draftColumns+`, coalesce(r.text, '') FROM drafts d
+		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = d.revision
+		WHERE d.author_id = $2 AND d.workspace_id = $1 AND d.account_id = ANY ($3) AND d.state = ANY ($4)
+		ORDER BY d.id DESC
+		LIMIT $5`,
+		workspaceID, q.Author, q.Authored, ss, q.AuthoredLimit).Query(func(rows pgx.Rows) error {
+		ds, err := scanDrafts(rows, true)
+		out.Authored = ds
+		return err
+	})
+}
+
+// queueDecisionsOf queues the read of the drafts' decisions into out, by
+// draft, each list oldest first (decisions_draft_idx).
 func queueDecisionsOf(b *pgx.Batch, workspaceID int64, draftIDs []int64, out map[int64][]*approvals.Decision) {
 	b.Queue(`
 		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
@@ -159,30 +226,6 @@ func (t *tx) ViewRows(ctx context.Context, workspaceID int64, q approvals.ViewQu
 // sendBatch sends b and runs its callbacks.
 func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch) error {
 	return dbError(t.tx.SendBatch(ctx, b).Close(), nil)
-}
-
-// AuthoredDrafts returns at most limit of the author's drafts on the
-// accounts in the states, newest first, with their current text
-// (drafts_author_idx).
-func (t *tx) AuthoredDrafts(ctx context.Context, workspaceID, authorID int64, accountIDs []int64, states []approvals.State, limit int) ([]*approvals.Draft, error) {
-	if len(accountIDs) == 0 || len(states) == 0 {
-		return nil, nil
-	}
-	ss := make([]string, len(states))
-	for i, s := range states {
-		ss[i] = string(s)
-	}
-	rows, err := t.tx.Query(ctx, `
-		SELECT `+draftColumns+`, coalesce(r.text, '') FROM drafts d
-		LEFT JOIN revisions r ON r.draft_id = d.id AND r.number = d.revision
-		WHERE d.author_id = $2 AND d.workspace_id = $1 AND d.account_id = ANY ($3) AND d.state = ANY ($4)
-		ORDER BY d.id DESC
-		LIMIT $5`,
-		workspaceID, authorID, accountIDs, ss, limit)
-	if err != nil {
-		return nil, dbError(err, nil)
-	}
-	return scanDrafts(rows, true)
 }
 
 // collectBy scans every row with scan and hands each value to add.
