@@ -6,19 +6,6 @@ import (
 	"slices"
 )
 
-// callTx is one service call's view of its transaction: it remembers the
-// rows the call has read, so that the steps of a decision (the check, the
-// notifications, settling, the resulting view) each read a row once rather
-// than once per step, and it sends the call's outbox messages in one
-// statement when the call is done (flush).
-//
-// It only serves what the call itself could not have changed since it read
-// it: the call's own writes keep it true (a decision it records joins the
-// draft's decisions; a comment or revision it adds drops what it had of
-// them), and nothing else writes the draft meanwhile, since the call holds
-// the draft's row lock. Accounts, members and approvers do not change in
-// the calls that use it. Returned rows are shared: callers must not change
-// them (none does).
 // DecisionTx reads at once what a decision on a draft needs.
 type DecisionTx interface {
 	// DecisionRows returns, for a member deciding on d: their raw access
@@ -29,6 +16,11 @@ type DecisionTx interface {
 	// Approvers and BackupApprovers) and d's author (nil if gone). Errors:
 	// ENOTFOUND (the account, or the member).
 	DecisionRows(ctx context.Context, workspaceID int64, d *Draft, memberID int64) (*DecisionRows, error)
+	// LockForDecision locks the draft as Tx.LockDraft does and returns it
+	// with what DecisionRows returns for it and the member, read in the
+	// same round trip once the lock is held. Errors: ENOTFOUND for the
+	// draft, as LockDraft (nil draft); with the draft, DecisionRows's.
+	LockForDecision(ctx context.Context, workspaceID, draftID, memberID int64) (*Draft, *DecisionRows, error)
 }
 
 // DecisionRows is what DecisionTx.DecisionRows read.
@@ -43,6 +35,19 @@ type DecisionRows struct {
 	Author          *Member
 }
 
+// callTx is one service call's view of its transaction: it remembers the
+// rows the call has read, so that the steps of a decision (the check, the
+// notifications, settling, the resulting view) each read a row once rather
+// than once per step, and it sends the call's outbox messages in one
+// statement when the call is done (flush).
+//
+// It only serves what the call itself could not have changed since it read
+// it: the call's own writes keep it true (a decision it records joins the
+// draft's decisions; a comment or revision it adds drops what it had of
+// them), and nothing else writes the draft meanwhile, since the call holds
+// the draft's row lock. Accounts, members and approvers do not change in
+// the calls that use it. Returned rows are shared: callers must not change
+// them (none does).
 type callTx struct {
 	Tx
 	ws        int64
@@ -54,6 +59,16 @@ type callTx struct {
 	comments  map[int64][]*Comment
 	backups   map[[2]int64]map[Tier][]*Member // by (draft, revision)
 	outbox    []*OutboxMessage
+	locked    *lockedRows // what LockForDecision read, for the next DecisionRows
+}
+
+// lockedRows are LockForDecision's answer, kept for the DecisionRows call
+// (checkDecision's) that follows it.
+type lockedRows struct {
+	draft  Draft // the row as locked
+	member int64
+	rows   *DecisionRows
+	err    error
 }
 
 // newCallTx returns a callTx over tx for a call in workspace ws, which
@@ -71,11 +86,39 @@ func newCallTx(tx Tx, ws int64, known ...*Member) *callTx {
 }
 
 // DecisionRows reads the rows and keeps them for the lookups they answer.
+// The first call after LockForDecision on the same draft, unchanged, and
+// member is answered with what that read, without a statement.
 func (t *callTx) DecisionRows(ctx context.Context, workspaceID int64, d *Draft, memberID int64) (*DecisionRows, error) {
+	if l := t.locked; l != nil && workspaceID == t.ws && memberID == l.member && d.ID == l.draft.ID &&
+		d.AccountID == l.draft.AccountID && d.Revision == l.draft.Revision && d.AuthorID == l.draft.AuthorID {
+		t.locked = nil // its lists go stale with the call's own writes
+		return l.rows, l.err
+	}
 	rows, err := t.Tx.DecisionRows(ctx, workspaceID, d, memberID)
 	if err != nil || workspaceID != t.ws {
 		return rows, err
 	}
+	t.keep(d, rows)
+	return rows, nil
+}
+
+// LockForDecision locks and reads as the store does, keeps the rows for
+// the lookups they answer, and keeps its answer for the DecisionRows call
+// that follows.
+func (t *callTx) LockForDecision(ctx context.Context, workspaceID, draftID, memberID int64) (*Draft, *DecisionRows, error) {
+	d, rows, err := t.Tx.LockForDecision(ctx, workspaceID, draftID, memberID)
+	if d == nil || workspaceID != t.ws {
+		return d, rows, err
+	}
+	if err == nil {
+		t.keep(d, rows)
+	}
+	t.locked = &lockedRows{draft: *d, member: memberID, rows: rows, err: err}
+	return d, rows, err
+}
+
+// keep keeps the rows read for a decision on d for the lookups they answer.
+func (t *callTx) keep(d *Draft, rows *DecisionRows) {
 	acc := rows.Access.Account
 	t.accounts[acc.ID] = &acc
 	t.approvers[acc.ID] = rows.Approvers
@@ -84,7 +127,6 @@ func (t *callTx) DecisionRows(ctx context.Context, workspaceID int64, d *Draft, 
 	if rows.Author != nil {
 		t.members[rows.Author.ID] = rows.Author
 	}
-	return rows, nil
 }
 
 func (t *callTx) BackupApprovers(ctx context.Context, workspaceID, draftID int64, revision int, tier Tier) ([]*Member, error) {
@@ -161,6 +203,7 @@ func (t *callTx) Revisions(ctx context.Context, draftID int64) ([]*Revision, err
 
 func (t *callTx) CreateRevision(ctx context.Context, r *Revision) error {
 	delete(t.revisions, r.DraftID)
+	t.locked = nil
 	return t.Tx.CreateRevision(ctx, r)
 }
 
@@ -171,6 +214,7 @@ func (t *callTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, err
 // CreateDecision records d and, when the draft's decisions were read, adds
 // it to them where Decisions would list it (by time, then ID).
 func (t *callTx) CreateDecision(ctx context.Context, d *Decision) error {
+	t.locked = nil
 	if err := t.Tx.CreateDecision(ctx, d); err != nil {
 		delete(t.decisions, d.DraftID)
 		return err
@@ -196,5 +240,6 @@ func (t *callTx) Comments(ctx context.Context, draftID int64) ([]*Comment, error
 
 func (t *callTx) CreateComment(ctx context.Context, c *Comment) error {
 	delete(t.comments, c.DraftID)
+	t.locked = nil
 	return t.Tx.CreateComment(ctx, c)
 }

@@ -68,7 +68,7 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		// and the call's outbox messages go out in one statement.
 		tx := newCallTx(ptx, p.ws.ID, p.member)
 		e.DraftID = in.DraftID
-		d, err := s.lockDraft(ctx, tx, p.ws, in.DraftID)
+		d, err := s.lockForDecision(ctx, tx, p, in.DraftID)
 		if err != nil {
 			return err
 		}
@@ -251,6 +251,21 @@ func pastTense(v Verdict) string {
 // Stamp words a time in the core's messages and in Slack: in UTC, since the
 // reader's zone is unknown.
 func Stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// lockForDecision locks the draft the member is about to decide on, as
+// lockDraft, and reads with the lock, in the same round trip, the rows
+// checkDecision asks for next: tx keeps them (and an error reading them,
+// which is checkDecision's to answer).
+func (s *Service) lockForDecision(ctx context.Context, tx *callTx, p *principal, id int64) (*Draft, error) {
+	d, _, err := tx.LockForDecision(ctx, p.ws.ID, id, p.member.ID)
+	if d != nil {
+		return d, nil
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, notFound(p.ws, id)
+	}
+	return nil, err
+}
 
 func (s *Service) lockDraft(ctx context.Context, tx Tx, ws *Workspace, id int64) (*Draft, error) {
 	d, err := tx.LockDraft(ctx, ws.ID, id)

@@ -53,12 +53,13 @@ func (s *Service) PreviewDecision(ctx context.Context, a Actor, in DecideInput) 
 // when there is nothing left to decide.
 func (s *Service) RequestNewLink(ctx context.Context, a Actor, draftID int64, tier Tier) (string, error) {
 	var sentTo string
-	err := s.changeDraft(ctx, a, "link.resend", draftID, func(ctx context.Context, tx Tx, p *principal, e *AuditEntry) error {
+	err := s.changeDraft(ctx, a, "link.resend", draftID, func(ctx context.Context, ptx Tx, p *principal, e *AuditEntry) error {
 		if err := requireMember(p); err != nil {
 			return err
 		}
+		tx := newCallTx(ptx, p.ws.ID, p.member)
 		e.DraftID = draftID
-		d, err := s.lockDraft(ctx, tx, p.ws, draftID)
+		d, err := s.lockForDecision(ctx, tx, p, draftID)
 		if err != nil {
 			return err
 		}
@@ -73,7 +74,10 @@ func (s *Service) RequestNewLink(ctx context.Context, a Actor, draftID int64, ti
 		m.IdempotencyKey += "/resend/" + s.now().Truncate(resendWindow).Format("20060102T1504")
 		e.Detail = string(tier) + " tier: new link requested"
 		sentTo = p.member.Email
-		return s.enqueue(ctx, tx, []*OutboxMessage{m})
+		if err := s.enqueue(ctx, tx, []*OutboxMessage{m}); err != nil {
+			return err
+		}
+		return tx.flush(ctx)
 	})
 	return sentTo, err
 }

@@ -11,9 +11,10 @@ import "context"
 //     triggers take the same lock through lock_account()). Submit and
 //     Revise take Tx.ShareAccount (FOR SHARE) before they check who may
 //     approve the draft: it conflicts with LockAccount, not with itself.
-//  2. drafts, by id: Tx.LockDraft, Tx.LockPendingDrafts, Tx.ClaimDueDraft
-//     (FOR NO KEY UPDATE). All decisions on a draft serialise on it. Rows
-//     that hang off a draft (its clock, revisions, decisions) come after it.
+//  2. drafts, by id: Tx.LockDraft (and Tx.LockForDecision, which sends its
+//     statement), Tx.LockPendingDrafts, Tx.ClaimDueDraft (FOR NO KEY
+//     UPDATE). All decisions on a draft serialise on it. Rows that hang
+//     off a draft (its clock, revisions, decisions) come after it.
 //  3. members: deleted or changed last; the foreign keys of a draft,
 //     revision, decision or added approver take KEY SHARE on theirs, which
 //     a member's deletion waits for.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,76 +21,157 @@ import (
 // Revisions, Comments, Approvers, BackupApprovers, MemberByID), on the same
 // indexes.
 func (t *tx) DecisionRows(ctx context.Context, workspaceID int64, d *approvals.Draft, memberID int64) (*approvals.DecisionRows, error) {
-	out := &approvals.DecisionRows{Approvers: map[approvals.Tier][]*approvals.Member{}, BackupApprovers: map[approvals.Tier][]*approvals.Member{}}
-	var memberExists, accountFound bool
-	var authorErr error
 	b := &pgx.Batch{}
+	l := queueDecisionLookups(b, draftValues(workspaceID, d), memberID)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, dbError(err, nil)
+	}
+	return l.result(ctx, t, workspaceID, d.AccountID, memberID)
+}
+
+// LockForDecision locks the draft as LockDraft does and reads what
+// DecisionRows reads for it, in one round trip: LockDraft's statement
+// goes first in the batch, and the lookups name the draft's columns by
+// subqueries on its row. The server runs a batch's statements one after
+// another, each (READ COMMITTED) with a snapshot taken as it starts, so the
+// lookups run once the lock is granted and read the row as locked.
+func (t *tx) LockForDecision(ctx context.Context, workspaceID, draftID, memberID int64) (*approvals.Draft, *approvals.DecisionRows, error) {
+	var d *approvals.Draft
+	b := &pgx.Batch{}
+	b.Queue(lockDraftSQL, workspaceID, draftID).QueryRow(func(row pgx.Row) error {
+		var err error
+		if d, err = scanDraft(row, false); errors.Is(err, pgx.ErrNoRows) {
+			return nil // reported below; the lookups then found nothing
+		}
+		return err
+	})
+	l := queueDecisionLookups(b, decisionDraft{ws: workspaceID, id: draftID, byRow: true}, memberID)
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, dbError(err, nil)
+	}
+	if d == nil {
+		return nil, nil, t.draftNotFound(ctx, pgx.ErrNoRows, workspaceID, draftID)
+	}
+	rows, err := l.result(ctx, t, workspaceID, d.AccountID, memberID)
+	return d, rows, err
+}
+
+// decisionDraft names the draft in a decision's lookups: by the values of
+// the row the caller read, or (byRow) by its ID alone, each column then
+// read from its row by a subquery on (workspace_id, id).
+type decisionDraft struct {
+	ws, id, account, author int64
+	revision                int
+	byRow                   bool
+}
+
+func draftValues(workspaceID int64, d *approvals.Draft) decisionDraft {
+	return decisionDraft{ws: workspaceID, id: d.ID, account: d.AccountID, author: d.AuthorID, revision: d.Revision}
+}
+
+// col adds the draft's column col, whose value the caller read is v, to a
+// statement's args and returns the SQL that stands for it.
+func (r decisionDraft) col(args *[]any, col string, v any) string {
+	next := func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}
+	if r.byRow {
+		return "(SELECT d." + col + " FROM drafts d WHERE d.workspace_id = " + next(r.ws) + " AND d.id = " + next(r.id) + ")"
+	}
+	return next(v)
+}
+
+// decisionLookups are a decision's lookups queued in a batch; their
+// results are read as the batch is closed.
+type decisionLookups struct {
+	out                        *approvals.DecisionRows
+	memberExists, accountFound bool
+	authorErr                  error
+}
+
+// queueDecisionLookups queues in b the lookups DecisionRows makes for the
+// member deciding on the draft r names.
+func queueDecisionLookups(b *pgx.Batch, r decisionDraft, memberID int64) *decisionLookups {
+	l := &decisionLookups{out: &approvals.DecisionRows{Approvers: map[approvals.Tier][]*approvals.Member{}, BackupApprovers: map[approvals.Tier][]*approvals.Member{}}}
+	out := l.out
+	args := []any{r.ws, memberID}
 	b.Queue(`
 		SELECT `+accountColumns+accessColumns+`,
 			EXISTS (SELECT 1 FROM members WHERE workspace_id = $1 AND id = $2)
-		FROM accounts a WHERE a.workspace_id = $1 AND a.id = $3`,
-		workspaceID, memberID, d.AccountID).QueryRow(func(row pgx.Row) error {
-		acc, err := scanAccess(row, &memberExists)
+		FROM accounts a WHERE a.workspace_id = $1 AND a.id = `+r.col(&args, "account_id", r.account),
+		args...).QueryRow(func(row pgx.Row) error {
+		acc, err := scanAccess(row, &l.memberExists)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
-		accountFound, out.Access = err == nil, acc
+		l.accountFound, out.Access = err == nil, acc
 		return err
 	})
+	args = []any{r.ws, memberID}
 	b.Queue(`
 		SELECT tier FROM draft_extra_approvers
-		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND member_id = $4
-		ORDER BY tier DESC`, workspaceID, d.ID, d.Revision, memberID).Query(func(rows pgx.Rows) error {
+		WHERE workspace_id = $1 AND draft_id = `+r.col(&args, "id", r.id)+` AND revision = `+r.col(&args, "revision", r.revision)+` AND member_id = $2
+		ORDER BY tier DESC`, args...).Query(func(rows pgx.Rows) error {
 		var err error
 		out.BackupTiers, err = pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
 		return err
 	})
+	args = nil
 	b.Queue(`
 		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
-		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, d.ID).Query(func(rows pgx.Rows) error {
+		WHERE x.draft_id = `+r.col(&args, "id", r.id)+` ORDER BY x.created_at, x.id`, args...).Query(func(rows pgx.Rows) error {
 		return collectBy(rows, scanDecision, func(x *approvals.Decision) { out.Decisions = append(out.Decisions, x) })
 	})
-	b.Queue(`SELECT `+revisionColumns+` FROM revisions r WHERE r.draft_id = $1 ORDER BY r.number`, d.ID).Query(func(rows pgx.Rows) error {
+	args = nil
+	b.Queue(`SELECT `+revisionColumns+` FROM revisions r WHERE r.draft_id = `+r.col(&args, "id", r.id)+` ORDER BY r.number`, args...).Query(func(rows pgx.Rows) error {
 		return collectBy(rows, scanRevision, func(r *approvals.Revision) { out.Revisions = append(out.Revisions, r) })
 	})
+	args = nil
 	b.Queue(`
 		SELECT `+commentColumns+` FROM comments x LEFT JOIN members m ON m.id = x.author_id
-		WHERE x.draft_id = $1 ORDER BY x.created_at, x.id`, d.ID).Query(func(rows pgx.Rows) error {
+		WHERE x.draft_id = `+r.col(&args, "id", r.id)+` ORDER BY x.created_at, x.id`, args...).Query(func(rows pgx.Rows) error {
 		return collectBy(rows, scanComment, func(c *approvals.Comment) { out.Comments = append(out.Comments, c) })
 	})
+	args = []any{r.ws}
 	b.Queue(`
 		SELECT ap.tier, `+memberColumns+`
 		FROM approvers ap JOIN members m ON m.id = ap.member_id
-		WHERE ap.account_id = $2 AND ap.workspace_id = $1
-		ORDER BY ap.tier, lower(m.email), m.id`, workspaceID, d.AccountID).Query(func(rows pgx.Rows) error {
+		WHERE ap.account_id = `+r.col(&args, "account_id", r.account)+` AND ap.workspace_id = $1
+		ORDER BY ap.tier, lower(m.email), m.id`, args...).Query(func(rows pgx.Rows) error {
 		return collectTierMembers(rows, out.Approvers)
 	})
+	args = []any{r.ws}
 	b.Queue(`
 		SELECT x.tier, `+memberColumns+` FROM draft_extra_approvers x JOIN members m ON m.id = x.member_id
-		WHERE x.workspace_id = $1 AND x.draft_id = $2 AND x.revision = $3
-		ORDER BY m.id`, workspaceID, d.ID, d.Revision).Query(func(rows pgx.Rows) error {
+		WHERE x.workspace_id = $1 AND x.draft_id = `+r.col(&args, "id", r.id)+` AND x.revision = `+r.col(&args, "revision", r.revision)+`
+		ORDER BY m.id`, args...).Query(func(rows pgx.Rows) error {
 		return collectTierMembers(rows, out.BackupApprovers)
 	})
-	b.Queue(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND m.id = $2`, workspaceID, d.AuthorID).QueryRow(func(row pgx.Row) error {
-		out.Author, authorErr = scanMember(row)
-		if errors.Is(authorErr, pgx.ErrNoRows) {
+	args = []any{r.ws}
+	b.Queue(`SELECT `+memberColumns+` FROM members m WHERE m.workspace_id = $1 AND m.id = `+r.col(&args, "author_id", r.author), args...).QueryRow(func(row pgx.Row) error {
+		out.Author, l.authorErr = scanMember(row)
+		if errors.Is(l.authorErr, pgx.ErrNoRows) {
 			return nil
 		}
-		return authorErr
+		return l.authorErr
 	})
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, dbError(err, nil)
-	}
+	return l
+}
+
+// result is what the lookups found, once their batch is closed: ENOTFOUND
+// when the account or the member is missing.
+func (l *decisionLookups) result(ctx context.Context, t *tx, workspaceID, accountID, memberID int64) (*approvals.DecisionRows, error) {
 	switch {
-	case !accountFound:
-		return nil, notFound(pgx.ErrNoRows, "no account #%d in %s", d.AccountID, t.workspaceName(ctx, workspaceID))
-	case !memberExists:
+	case !l.accountFound:
+		return nil, notFound(pgx.ErrNoRows, "no account #%d in %s", accountID, t.workspaceName(ctx, workspaceID))
+	case !l.memberExists:
 		return nil, notFound(nil, "no member #%d in %s", memberID, t.workspaceName(ctx, workspaceID))
 	}
-	if authorErr != nil {
-		out.Author = nil // MemberByID reports it, if it is asked for
+	if l.authorErr != nil {
+		l.out.Author = nil // MemberByID reports it, if it is asked for
 	}
-	return out, nil
+	return l.out, nil
 }
 
 // collectTierMembers adds rows of (tier, member columns) to byTier, in order.

@@ -95,13 +95,21 @@ func (t *tx) DraftByID(ctx context.Context, workspaceID, id int64) (*approvals.D
 // serialise, but not with the KEY SHARE locks that inserting its
 // revisions, decisions and comments takes.
 func (t *tx) LockDraft(ctx context.Context, workspaceID, id int64) (*approvals.Draft, error) {
-	d, err := scanDraft(t.tx.QueryRow(ctx, `
-		SELECT `+draftColumns+` FROM drafts d WHERE d.workspace_id = $1 AND d.id = $2 FOR NO KEY UPDATE`,
-		workspaceID, id), false)
+	d, err := scanDraft(t.tx.QueryRow(ctx, lockDraftSQL, workspaceID, id), false)
 	if err != nil {
-		return nil, notFound(err, "no draft #%d in %s", id, t.workspaceName(ctx, workspaceID))
+		return nil, t.draftNotFound(ctx, err, workspaceID, id)
 	}
 	return d, nil
+}
+
+// lockDraftSQL is LockDraft's statement ($1 the workspace, $2 the draft),
+// which LockForDecision sends too.
+const lockDraftSQL = `
+	SELECT ` + draftColumns + ` FROM drafts d WHERE d.workspace_id = $1 AND d.id = $2 FOR NO KEY UPDATE`
+
+// draftNotFound is LockDraft's error when reading the draft gave err.
+func (t *tx) draftNotFound(ctx context.Context, err error, workspaceID, id int64) error {
+	return notFound(err, "no draft #%d in %s", id, t.workspaceName(ctx, workspaceID))
 }
 
 // Drafts lists the drafts f selects, newest first, with Text set to the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -34,3 +35,20 @@ func OutboxOf(t approvals.Tx) OutboxTx { return t.(*tx) }
 
 // ClaimOutboxSQL is the outbox claim, for its plan test.
 const ClaimOutboxSQL = claimOutboxSQL
+
+// DecisionLookups returns the statements, with their arguments, of
+// LockForDecision (d nil: the lock, then the lookups naming the draft by
+// draftID) or of DecisionRows (the lookups keyed by d's values), for a test
+// of their plans.
+func DecisionLookups(workspaceID int64, d *approvals.Draft, draftID, memberID int64) []*pgx.QueuedQuery {
+	b := &pgx.Batch{}
+	if d == nil {
+		b.Queue(lockDraftSQL, workspaceID, draftID)
+	}
+	r := decisionDraft{ws: workspaceID, id: draftID, byRow: true}
+	if d != nil {
+		r = draftValues(workspaceID, d)
+	}
+	queueDecisionLookups(b, r, memberID)
+	return b.QueuedQueries
+}

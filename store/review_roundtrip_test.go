@@ -118,7 +118,7 @@ func TestReviewRoundTrips(t *testing.T) {
 	}
 	n5, n40 := decideAll(vs[:5]), decideAll(vs[5:45])
 	t.Logf("DecideEach: %d round trips for 5 drafts, %d for 40", n5, n40)
-	if n5 > 5*7 || n40 > 40*7 || n40 != 8*n5 {
-		t.Errorf("DecideEach took %d round trips for 5 drafts and %d for 40; want the same per draft, at most 7 each (one Decide's)", n5, n40)
+	if n5 > 5*6 || n40 > 40*6 || n40 != 8*n5 {
+		t.Errorf("DecideEach took %d round trips for 5 drafts and %d for 40; want the same per draft, at most 6 each (one Decide's)", n5, n40)
 	}
 }

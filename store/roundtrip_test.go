@@ -173,11 +173,12 @@ func TestRoundTrips(t *testing.T) {
 	t.Logf("Decide, internal tier → client tier: %d round trips", internal)
 	t.Logf("Decide, client tier → approved: %d round trips", final)
 	// BEGIN goes with the workspace and the member (Principal, one batch),
-	// a decision's lookups in one pipelined batch (DecisionRows), and the
-	// outbox rows, the audit entry and COMMIT in one more (txConn): a
-	// statement per lookup or per row would take over 30.
-	if internal > 7 || final > 7 {
-		t.Errorf("Decide took %d and %d round trips, want at most 7", internal, final)
+	// the draft's lock with the decision's lookups in one pipelined batch
+	// (LockForDecision), and the outbox rows, the audit entry and COMMIT in
+	// one more (txConn): a statement per lookup or per row would take over
+	// 30.
+	if internal > 6 || final > 6 {
+		t.Errorf("Decide took %d and %d round trips, want at most 6", internal, final)
 	}
 
 	// A batch of approval emails, one draft each (the benchmark's shape).
