@@ -293,15 +293,7 @@ func TestDecisionLookupsPlan(t *testing.T) {
 	seqScans := regexp.MustCompile(`Seq Scan on (\w+)`)
 	explain := func(q *pgx.QueuedQuery) (string, map[string]bool) {
 		t.Helper()
-		rows, err := conn.Query(ctx, "EXPLAIN "+q.SQL, q.Arguments...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan := strings.Join(lines, "\n")
+		plan := planOf(t, conn, "EXPLAIN "+q.SQL, q.Arguments...)
 		seq := map[string]bool{}
 		for _, m := range seqScans.FindAllStringSubmatch(plan, -1) {
 			seq[m[1]] = true

@@ -338,7 +338,6 @@ func TestOutboxBatchOfClaims(t *testing.T) {
 // the outbox was drained and a burst of rows came in since (what the
 // planner then underrates is the partial index of pending rows).
 func TestOutboxMarkPlan(t *testing.T) {
-	ctx := context.Background()
 	conn := planConn(t,
 		`INSERT INTO outbox (channel, idempotency_key, payload, state, sent_at)
 			SELECT 'email', 'old' || g, '{}', 'sent', now() FROM generate_series(1, 5000) g`,
@@ -347,15 +346,7 @@ func TestOutboxMarkPlan(t *testing.T) {
 			SELECT 'email', 'burst' || g, '{}', now() + interval '1 minute' FROM generate_series(1, 2000) g`,
 		`PREPARE mark AS `+store.MarkOutboxSQL)
 	for _, ids := range []string{"{5001}", "{5001,5002,5003,5004,5005,5006,5007,5008}"} {
-		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, NULL, now())`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan := strings.Join(lines, "\n")
+		plan := planOf(t, conn, `EXPLAIN EXECUTE mark('`+ids+`', NULL, NULL, NULL, NULL, now())`)
 		if strings.Contains(plan, "outbox_due_idx") || strings.Contains(plan, "Seq Scan on outbox") {
 			t.Errorf("plan for %s reads the pending rows:\n%s", ids, plan)
 		}
@@ -382,16 +373,9 @@ func TestOutboxClaimPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := tx.Query(ctx, `EXPLAIN EXECUTE claim(now(), 50, interval '2 minutes')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		plan := planOf(t, tx, `EXPLAIN EXECUTE claim(now(), 50, interval '2 minutes')`)
 		_ = tx.Rollback(ctx)
-		if plan := strings.Join(lines, "\n"); strings.Contains(plan, "Seq Scan on outbox") || strings.Contains(plan, "outbox_state_idx") {
+		if strings.Contains(plan, "Seq Scan on outbox") || strings.Contains(plan, "outbox_state_idx") {
 			t.Fatalf("plan %d reads every pending row:\n%s", i+1, plan)
 		}
 	}
@@ -414,6 +398,22 @@ func planConn(t *testing.T, stmts ...string) *pgxpool.Conn {
 		}
 	}
 	return conn
+}
+
+// planOf runs explain, an EXPLAIN statement, on q and returns the plan.
+func planOf(t *testing.T, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, explain string, args ...any) string {
+	t.Helper()
+	rows, err := q.Query(context.Background(), explain, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // TestOnEnqueue: the hook runs after a commit that added outbox rows, not
