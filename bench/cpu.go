@@ -166,27 +166,53 @@ func parseProcStat(pid int, b []byte) (procStat, error) {
 // cutime and cstime), so that a sample taken after a client disconnected
 // still counts its backend.
 func treeCPU(pm int) time.Duration {
-	root, err := readProcStat(pm)
-	if err != nil {
-		return 0
-	}
-	total := root.own + root.reapedChilds
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return total
-	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == pm {
-			continue
+	return treeCPUOf(pm, readProcStat, procPIDs)
+}
+
+// treeCPUOf is treeCPU over read and pids. A backend the postmaster reaps
+// while the children are read would be counted twice or not at all (its
+// time moves from its own stat to the postmaster's as it goes): the read
+// is repeated until the postmaster's reaped time is the same on both
+// sides of it. That happens at the end of every pgbench run, whose
+// backends exit as the next run's first sample is taken.
+func treeCPUOf(pm int, read func(pid int) (procStat, error), pids func() []int) time.Duration {
+	var total time.Duration
+	for range 20 {
+		root, err := read(pm)
+		if err != nil {
+			return 0
 		}
-		st, err := readProcStat(pid)
-		if err != nil || st.ppid != pm {
-			continue
+		total = root.own + root.reapedChilds
+		for _, pid := range pids() {
+			if pid == pm {
+				continue
+			}
+			st, err := read(pid)
+			if err != nil || st.ppid != pm {
+				continue
+			}
+			total += st.own + st.reapedChilds
 		}
-		total += st.own + st.reapedChilds
+		if after, err := read(pm); err == nil && after.reapedChilds == root.reapedChilds {
+			break
+		}
 	}
 	return total
+}
+
+// procPIDs lists the processes in /proc.
+func procPIDs() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func (e *env) cpu() cpuSample {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -55,5 +56,41 @@ func TestParseMachineBusy(t *testing.T) {
 				t.Fatalf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTreeCPUReapDuringRead: a backend that exits and is reaped while the
+// children are read is counted once, in the postmaster's reaped time, not
+// also as a live child (nor missed).
+func TestTreeCPUReapDuringRead(t *testing.T) {
+	const pm, backend = 100, 101
+	reads := 0 // of the postmaster's stat
+	reaped := false
+	read := func(pid int) (procStat, error) {
+		switch pid {
+		case pm:
+			reads++
+			if reads == 2 {
+				reaped = true // between the backend's read and this one
+			}
+			st := procStat{own: time.Second}
+			if reaped {
+				st.reapedChilds = 5 * time.Second
+			}
+			return st, nil
+		case backend:
+			if reaped {
+				return procStat{}, errors.New("no such process")
+			}
+			return procStat{ppid: pm, own: 5 * time.Second}, nil
+		}
+		return procStat{ppid: 1, own: time.Hour}, nil // not the cluster's
+	}
+	pids := func() []int { return []int{1, pm, backend} }
+	if got, want := treeCPUOf(pm, read, pids), 6*time.Second; got != want {
+		t.Fatalf("treeCPU = %v, want %v (the reaped backend once)", got, want)
+	}
+	if reads < 3 {
+		t.Fatalf("the postmaster was read %d times: the read was not repeated", reads)
 	}
 }
