@@ -19,7 +19,7 @@ type dispatchResult struct {
 	GoMailRate  float64 // messages/s, one go-mail connection, pre-built messages
 	OutboxSpan  time.Duration
 	GoMailSpan  time.Duration
-	ComposeEach time.Duration // mean time to render one message (not in either rate)
+	ComposeEach time.Duration // mean time to compose one message alone: its view read in a transaction of its own, then rendered (in neither rate)
 	OutboxCPU   cpuUse        // from the dispatcher's first claim to the last arrival
 	GoMailCPU   cpuUse        // the go-mail loop, from dial to close
 }
