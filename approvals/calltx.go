@@ -23,6 +23,23 @@ type DecisionTx interface {
 	LockForDecision(ctx context.Context, workspaceID, draftID, memberID int64) (*Draft, *DecisionRows, error)
 }
 
+// HeldTx has the writes that settle a decided draft, held: each is sent
+// with the transaction's next statement or its commit, and an error
+// surfaces there, failing that statement (or the commit) and so the call,
+// whose transaction then commits nothing. Nothing is read back, so the
+// caller must already hold what the row will hold. callTx uses them.
+type HeldTx interface {
+	// UpdateDraftHeld is UpdateDraft held. d.UpdatedAt must be set (the
+	// service's clock; EINTERNAL if not), and is kept as stored: in UTC,
+	// to the microsecond.
+	UpdateDraftHeld(ctx context.Context, d *Draft) error
+	// CreateHandoffHeld is CreateHandoff held: h stays as given (Seq 0),
+	// and a hand-off the draft already has stays as it is.
+	CreateHandoffHeld(ctx context.Context, h *HandoffRecord) error
+	// SetTierClockHeld is SetTierClock held.
+	SetTierClockHeld(ctx context.Context, c *TierClock) error
+}
+
 // DecisionRows is what DecisionTx.DecisionRows read.
 type DecisionRows struct {
 	Access          *AccountAccess
@@ -48,6 +65,13 @@ type DecisionRows struct {
 // the draft's row lock. Accounts, members and approvers do not change in
 // the calls that use it. Returned rows are shared: callers must not change
 // them (none does).
+//
+// Its draft update, hand-off and tier clock are held (HeldTx): nothing
+// in a decision reads what they would return. The draft is the row the
+// call locked, changed by settle itself (its state, client revisions and
+// UpdatedAt from the service's clock), which is what the update would read
+// back; the hand-off and the clock are not read again in the call. So a
+// decision that settles its draft sends them with its commit.
 type callTx struct {
 	Tx
 	ws        int64
@@ -242,4 +266,23 @@ func (t *callTx) CreateComment(ctx context.Context, c *Comment) error {
 	delete(t.comments, c.DraftID)
 	t.locked = nil
 	return t.Tx.CreateComment(ctx, c)
+}
+
+// UpdateDraft is held (UpdateDraftHeld) when d carries its time, as
+// settle's updates do; otherwise it runs at once, to read now() back.
+func (t *callTx) UpdateDraft(ctx context.Context, d *Draft) error {
+	if d.UpdatedAt.IsZero() {
+		return t.Tx.UpdateDraft(ctx, d)
+	}
+	return t.Tx.UpdateDraftHeld(ctx, d)
+}
+
+// CreateHandoff is held (CreateHandoffHeld): handOff does not read the row.
+func (t *callTx) CreateHandoff(ctx context.Context, h *HandoffRecord) error {
+	return t.Tx.CreateHandoffHeld(ctx, h)
+}
+
+// SetTierClock is held (SetTierClockHeld): startClock does not read it.
+func (t *callTx) SetTierClock(ctx context.Context, c *TierClock) error {
+	return t.Tx.SetTierClockHeld(ctx, c)
 }

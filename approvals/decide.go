@@ -278,7 +278,9 @@ func (s *Service) lockDraft(ctx context.Context, tx Tx, ws *Workspace, id int64)
 // settle moves a pending draft on as far as its decisions and the current
 // approvers allow: a reject ends it; a completed tier passes to the next
 // required tier or approves it; a tier left with no eligible approver sends
-// it back to its author (never approves it by default).
+// it back to its author (never approves it by default). It sets d's new
+// values itself and reads nothing back from its writes: in a decision
+// (callTx) they are held to the commit.
 func (s *Service) settle(ctx context.Context, tx Tx, p *principal, acc *Account, d *Draft, ch Channel) error {
 	tier, ok := d.State.Tier()
 	if !ok {

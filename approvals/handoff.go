@@ -115,7 +115,8 @@ type HandoffPage struct {
 
 // handOff records a draft's approval for publishers, and queues the
 // webhook when the deployment or the workspace has one. enterState calls
-// it when a draft becomes approved.
+// it when a draft becomes approved. h is not read after CreateHandoff: a
+// decision (callTx) holds it to the commit.
 func (s *Service) handOff(ctx context.Context, tx Tx, ws *Workspace, d *Draft) error {
 	h := &HandoffRecord{WorkspaceID: d.WorkspaceID, DraftID: d.ID, AccountID: d.AccountID, Revision: d.Revision, ApprovedAt: s.now()}
 	if err := tx.CreateHandoff(ctx, h); err != nil {

@@ -67,7 +67,8 @@ type ReminderTx interface {
 }
 
 // startClock starts the clock of the tier d just entered. Called by
-// enterState with the draft's lock held.
+// enterState with the draft's lock held. Nothing reads the clock back: a
+// decision (callTx) holds it to the commit.
 func (s *Service) startClock(ctx context.Context, tx Tx, acc *Account, d *Draft, tier Tier) error {
 	c := &TierClock{DraftID: d.ID, WorkspaceID: d.WorkspaceID, Revision: d.Revision, Tier: tier, EnteredAt: s.now()}
 	rev, err := s.revision(ctx, tx, d)

@@ -35,6 +35,7 @@ type Tx interface {
 	InboxTx       // bulk reads of the App Home inbox (inbox.go)
 	ViewsTx       // bulk reads of a claimed batch's draft views (batch.go)
 	DecisionTx    // what a decision reads, in one round trip (calltx.go)
+	HeldTx        // what settling a decision writes, held to its commit (calltx.go)
 	MemberTx      // offboarding (member.go)
 	SlackLinkTx   // linking Slack users to members (slacklink.go)
 	IdempotencyTx // idempotency keys of API submissions (idempotency.go)

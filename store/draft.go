@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -62,12 +64,16 @@ func (t *tx) CreateDraft(ctx context.Context, d *approvals.Draft) error {
 	return nil
 }
 
+// updateDraftSQL saves a draft's state, revision, UpdatedAt ($5; now()
+// when NULL) and client revisions; UpdateDraft appends its RETURNING.
+const updateDraftSQL = `
+	UPDATE drafts AS d SET state = $3, revision = $4, updated_at = coalesce($5, now()), client_revisions = $6
+	WHERE d.workspace_id = $1 AND d.id = $2`
+
 // UpdateDraft saves d's state, revision, client revisions and UpdatedAt
 // (now() when zero).
 func (t *tx) UpdateDraft(ctx context.Context, d *approvals.Draft) error {
-	row := t.tx.QueryRow(ctx, `
-		UPDATE drafts AS d SET state = $3, revision = $4, updated_at = coalesce($5, now()), client_revisions = $6
-		WHERE d.workspace_id = $1 AND d.id = $2
+	row := t.tx.QueryRow(ctx, updateDraftSQL+`
 		RETURNING `+draftColumns,
 		d.WorkspaceID, d.ID, d.State, d.Revision, nullTime(d.UpdatedAt), intList(d.ClientRevisions))
 	got, err := scanDraft(row, false)
@@ -78,6 +84,27 @@ func (t *tx) UpdateDraft(ctx context.Context, d *approvals.Draft) error {
 		return dbError(err, draftViolations(d))
 	}
 	*d = *got
+	return nil
+}
+
+// UpdateDraftHeld is UpdateDraft held back (see txConn.hold): nothing is
+// read back, so d keeps its values, with UpdatedAt as the row stores it
+// (pgx sends whole microseconds). The row exists, since the caller holds
+// its lock; an update that finds none fails all the same.
+func (t *tx) UpdateDraftHeld(_ context.Context, d *approvals.Draft) error {
+	if d.UpdatedAt.IsZero() {
+		return approvals.Errorf(approvals.EINTERNAL, "held update of draft #%d without its time", d.ID)
+	}
+	d.UpdatedAt = d.UpdatedAt.UTC().Truncate(time.Microsecond)
+	id := d.ID
+	t.tx.hold(updateDraftSQL+` RETURNING d.id`,
+		func(rows pgx.Rows) error {
+			if rows.Next() {
+				return nil
+			}
+			return cmp.Or(rows.Err(), error(approvals.Errorf(approvals.ENOTFOUND, "no draft #%d in this workspace", id)))
+		},
+		d.WorkspaceID, d.ID, d.State, d.Revision, d.UpdatedAt, intList(d.ClientRevisions))
 	return nil
 }
 

@@ -31,10 +31,7 @@ func scanHandoff(row pgx.Row) (*approvals.HandoffRecord, error) {
 // shared lock, so they commit side by side (see migration 00007). A
 // draft's hand-off exists once: creating it again returns the existing row.
 func (t *tx) CreateHandoff(ctx context.Context, h *approvals.HandoffRecord) error {
-	got, err := scanHandoff(t.tx.QueryRow(ctx, `
-		INSERT INTO handoffs AS h (workspace_id, draft_id, account_id, revision, approved_at)
-		VALUES ($1, $2, $3, $4, coalesce($5, now()))
-		ON CONFLICT (draft_id) DO NOTHING
+	got, err := scanHandoff(t.tx.QueryRow(ctx, createHandoffSQL+`
 		RETURNING `+handoffColumns,
 		h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt)))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -48,6 +45,21 @@ func (t *tx) CreateHandoff(ctx context.Context, h *approvals.HandoffRecord) erro
 		return dbError(err, nil)
 	}
 	*h = *got
+	return nil
+}
+
+// createHandoffSQL inserts a hand-off unnumbered, unless the draft has
+// one; CreateHandoff appends its RETURNING.
+const createHandoffSQL = `
+	INSERT INTO handoffs AS h (workspace_id, draft_id, account_id, revision, approved_at)
+	VALUES ($1, $2, $3, $4, coalesce($5, now()))
+	ON CONFLICT (draft_id) DO NOTHING`
+
+// CreateHandoffHeld is CreateHandoff held back (see txConn.hold), h not
+// read back. Numbering is unchanged: the row is numbered by a reader
+// once committed, whenever in the transaction it was inserted.
+func (t *tx) CreateHandoffHeld(_ context.Context, h *approvals.HandoffRecord) error {
+	t.tx.hold(createHandoffSQL, nil, h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt))
 	return nil
 }
 

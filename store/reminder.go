@@ -33,17 +33,26 @@ func scanClock(row pgx.Row) (*approvals.TierClock, error) {
 	return &c, nil
 }
 
+// setTierClockSQL creates or replaces a draft's clock.
+const setTierClockSQL = `
+	INSERT INTO draft_clocks (draft_id, workspace_id, revision, tier, entered_at, due_at)
+	VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (draft_id) DO UPDATE SET revision = EXCLUDED.revision, tier = EXCLUDED.tier,
+		entered_at = EXCLUDED.entered_at, due_at = EXCLUDED.due_at`
+
 // SetTierClock creates or replaces the draft's clock.
 func (t *tx) SetTierClock(ctx context.Context, c *approvals.TierClock) error {
-	_, err := t.tx.Exec(ctx, `
-		INSERT INTO draft_clocks (draft_id, workspace_id, revision, tier, entered_at, due_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (draft_id) DO UPDATE SET revision = EXCLUDED.revision, tier = EXCLUDED.tier,
-			entered_at = EXCLUDED.entered_at, due_at = EXCLUDED.due_at`,
-		c.DraftID, c.WorkspaceID, c.Revision, c.Tier, c.EnteredAt, c.DueAt)
+	_, err := t.tx.Exec(ctx, setTierClockSQL, c.DraftID, c.WorkspaceID, c.Revision, c.Tier, c.EnteredAt, c.DueAt)
 	return dbError(err, violations{
 		"draft_clocks_draft_fkey": {Code: approvals.ENOTFOUND, Message: fmt.Sprintf("no draft #%d in this workspace", c.DraftID)},
 	})
+}
+
+// SetTierClockHeld is SetTierClock held back (see txConn.hold). Its error,
+// mapped where it surfaces, is dbError's without SetTierClock's names.
+func (t *tx) SetTierClockHeld(_ context.Context, c *approvals.TierClock) error {
+	t.tx.hold(setTierClockSQL, nil, c.DraftID, c.WorkspaceID, c.Revision, c.Tier, c.EnteredAt, c.DueAt)
+	return nil
 }
 
 // TierClock returns the draft's clock; ENOTFOUND when it has none.

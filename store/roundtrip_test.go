@@ -174,11 +174,12 @@ func TestRoundTrips(t *testing.T) {
 	t.Logf("Decide, client tier → approved: %d round trips", final)
 	// BEGIN goes with the workspace and the member (Principal, one batch),
 	// the draft's lock with the decision's lookups in one pipelined batch
-	// (LockForDecision), and the outbox rows, the audit entry and COMMIT in
-	// one more (txConn): a statement per lookup or per row would take over
-	// 30.
-	if internal > 6 || final > 6 {
-		t.Errorf("Decide took %d and %d round trips, want at most 6", internal, final)
+	// (LockForDecision), the decision alone (its ID and its conflict are
+	// read), and the draft's new state, the tier clock or hand-off, the
+	// outbox rows, the audit entry and COMMIT in one more (held: callTx,
+	// txConn): a statement per lookup or per row would take over 30.
+	if internal != 4 || final != 4 {
+		t.Errorf("Decide took %d and %d round trips, want 4", internal, final)
 	}
 
 	// A batch of approval emails, one draft each (the benchmark's shape).
