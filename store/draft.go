@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,22 +88,18 @@ func (t *tx) UpdateDraft(ctx context.Context, d *approvals.Draft) error {
 
 // UpdateDraftHeld is UpdateDraft held back (see txConn.hold): nothing is
 // read back, so d keeps its values, with UpdatedAt as the row stores it
-// (pgx sends whole microseconds). The row exists, since the caller holds
-// its lock; an update that finds none fails all the same.
+// (pgx sends whole microseconds). The row is there: the caller holds its
+// lock, taken in this transaction. Nothing checks its rows either: the
+// statement travels with COMMIT, and a check of its answer would run once
+// the commit was made, reporting a failure of what was committed. An
+// error of the statement itself (a constraint) aborts the transaction
+// before COMMIT.
 func (t *tx) UpdateDraftHeld(_ context.Context, d *approvals.Draft) error {
 	if d.UpdatedAt.IsZero() {
 		return approvals.Errorf(approvals.EINTERNAL, "held update of draft #%d without its time", d.ID)
 	}
 	d.UpdatedAt = d.UpdatedAt.UTC().Truncate(time.Microsecond)
-	id := d.ID
-	t.tx.hold(updateDraftSQL+` RETURNING d.id`,
-		func(rows pgx.Rows) error {
-			if rows.Next() {
-				return nil
-			}
-			return cmp.Or(rows.Err(), error(approvals.Errorf(approvals.ENOTFOUND, "no draft #%d in this workspace", id)))
-		},
-		d.WorkspaceID, d.ID, d.State, d.Revision, d.UpdatedAt, intList(d.ClientRevisions))
+	t.tx.hold(updateDraftSQL, nil, d.WorkspaceID, d.ID, d.State, d.Revision, d.UpdatedAt, intList(d.ClientRevisions))
 	return nil
 }
 
