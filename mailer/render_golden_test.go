@@ -314,3 +314,36 @@ func TestRenderGoldenPages(t *testing.T) {
 		})
 	}
 }
+
+// discardResponse is a ResponseWriter that keeps nothing but its headers,
+// for benchmarks of the pages' rendering alone.
+type discardResponse struct{ h http.Header }
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardResponse) WriteHeader(int)             {}
+
+// BenchmarkLinkPage renders the link pages of the compose fixture's draft:
+// the page after an email-link decision (what every decision by email
+// renders) and the form a link opens.
+func BenchmarkLinkPage(b *testing.B) {
+	h, _ := pageFixture(b)
+	_, v, _, _ := composeFixture(b)
+	r := httptest.NewRequest(http.MethodPost, "/l/TOKEN", nil)
+	l := Link{WorkspaceID: 7, DraftID: 4711, Revision: 2, Tier: approvals.TierClient, MemberID: 21, Action: approvals.VerdictApprove, IssuedAt: 1}
+	b.Run("decided", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := &discardResponse{h: http.Header{}}
+			h.message(w, r, http.StatusOK, page{Title: "Done", Tone: "ok", Draft: v, Heading: "Thank you: approved",
+				Lines: []string{"You approved revision 2 of this draft. It is now approved."}})
+		}
+	})
+	b.Run("form", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := &discardResponse{h: http.Header{}}
+			h.formPage(w, r, http.StatusOK, "TOKEN-fixture", l, v, "", "")
+		}
+	})
+}
