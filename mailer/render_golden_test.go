@@ -197,19 +197,13 @@ func TestRenderGoldenPictures(t *testing.T) {
 				}
 				return "cid:" + cid(i)
 			})
-			p := postOf(v, media)
-			p.Aspect = aspect
-			data := emailData{Name: carla.DisplayName(), Email: carla.Email, Draft: v, Account: v.Account.Name, Author: v.Author.DisplayName(),
-				Revision: v.Revision, Text: v.Current.Text, Expires: codec.Expires(), Changes: v.Changes, Again: true,
-				Feedback: feedbackOf(v), Media: media, Post: p}
-			link := Link{WorkspaceID: v.WorkspaceID, DraftID: v.ID, Revision: v.Revision, Tier: approvals.TierClient, MemberID: carla.ID}
-			var err error
-			if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+			// As compose builds it, with thumbnails inlineMedia would
+			// have loaded.
+			data := newEmailData(m.Payload, v, carla)
+			if err := s.requestData(&data, m.Payload, v, carla, media); err != nil {
 				t.Fatal(err)
 			}
-			if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
-				t.Fatal(err)
-			}
+			data.Post.Aspect = aspect
 			msg, err := s.message(m, carla.Email, data, templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML)
 			if err != nil {
 				t.Fatal(err)

@@ -176,16 +176,8 @@ func (s *Sender) Compose(ctx context.Context, b *approvals.Batch, m *approvals.O
 // returns nil when m owes none (a superseded request).
 func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *approvals.DraftView, recipient *approvals.Member) (*gomail.Msg, error) {
 	n := m.Payload
-	var err error
 	var embeds map[int]*approvals.Thumb
-	data := emailData{
-		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view,
-		Account: view.Account.Name, Author: view.Author.DisplayName(),
-		Revision: n.Revision, Text: view.Current.Text,
-	}
-	if data.Account == "" {
-		data.Account = view.Account.Handle
-	}
+	data := newEmailData(n, view, recipient)
 	var subject, text, html string
 	switch n.Event {
 	case approvals.EventApprovalRequested, approvals.EventReminder, approvals.EventEscalated:
@@ -195,19 +187,11 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 			s.logger.InfoContext(ctx, "approval request superseded before sending; not sent", "outbox_id", m.ID, "draft", n.DraftID, "revision", n.Revision)
 			return nil, nil
 		}
-		link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
-		if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+		var media []mediaItem
+		media, embeds = s.inlineMedia(ctx, view)
+		if err := s.requestData(&data, n, view, recipient, media); err != nil {
 			return nil, outbox.Permanent(err)
 		}
-		if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
-			return nil, outbox.Permanent(err)
-		}
-		data.Expires = s.codec.Expires()
-		data.Changes = view.Changes
-		data.Again = view.Changes != nil // the reader saw an earlier revision
-		data.Feedback = feedbackOf(view)
-		data.Media, embeds = s.inlineMedia(ctx, view)
-		data.Post = postOf(view, data.Media)
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
 	case approvals.EventExpired, approvals.EventAutoApproved:
@@ -217,13 +201,13 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		data.Comment = view.NoticeComment(n) // exactly as the approver typed it
 		data.Decider, data.Via = "Signoff", n.Channel
 		if d := view.Cause(n); d != nil {
-			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+			data.Decider, data.Via, data.At, data.DecidedAt = d.Approver, d.Channel, &d.CreatedAt, stamp(d.CreatedAt)
 		}
 		data.Remarks = approvalRemarks(view, n.Revision) // a tier that approved before another rejected
 		subject, text, html = templates.RejectedSubject, templates.RejectedText, templates.RejectedHTML
 	case approvals.EventApproved:
 		if d := view.Cause(n); d != nil {
-			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+			data.Decider, data.Via, data.At, data.DecidedAt = d.Approver, d.Channel, &d.CreatedAt, stamp(d.CreatedAt)
 		}
 		data.Remarks = approvalRemarks(view, n.Revision)
 		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
@@ -236,6 +220,44 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		return nil, outbox.Permanent(err)
 	}
 	return msg, nil
+}
+
+// newEmailData is what every email of n about view tells recipient.
+func newEmailData(n approvals.Notification, view *approvals.DraftView, recipient *approvals.Member) emailData {
+	data := emailData{
+		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view, DraftID: view.ID,
+		Account: view.Account.Name, Author: view.Author.DisplayName(),
+		Revision: n.Revision, Text: view.Current.Text,
+	}
+	if at := view.Current.ScheduledAt; at != nil {
+		data.Scheduled = stamp(*at)
+	}
+	if data.Account == "" {
+		data.Account = view.Account.Handle
+	}
+	return data
+}
+
+// requestData adds to data what an approval request tells: the signed
+// links, the diff, the earlier comments, and media (inlineMedia's) with the
+// post's mock-up.
+func (s *Sender) requestData(data *emailData, n approvals.Notification, view *approvals.DraftView, recipient *approvals.Member, media []mediaItem) error {
+	var err error
+	link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
+	if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+		return err
+	}
+	if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
+		return err
+	}
+	data.Expires = s.codec.Expires()
+	data.ExpiresOn = stamp(data.Expires)
+	data.Changes = view.Changes
+	data.Again = view.Changes != nil // the reader saw an earlier revision
+	data.Feedback = feedbackOf(view)
+	data.Media = media
+	data.Post = postOf(view, media)
+	return nil
 }
 
 func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
@@ -379,6 +401,7 @@ type emailData struct {
 	Name       string // the recipient's name, else email
 	Email      string
 	Draft      *approvals.DraftView
+	DraftID    int64 // Draft.ID
 	Account    string
 	Author     string
 	Revision   int    // the revision the notification is about
@@ -386,12 +409,14 @@ type emailData struct {
 	ApproveURL string
 	RejectURL  string
 	Expires    time.Time
+	ExpiresOn  string // Expires as stamp words it
 	Changes    []approvals.DiffOp
 	Again      bool // the reader saw an earlier revision (a client's first request may be for revision 2)
 	Feedback   []feedback
 	Decider    string
 	Via        approvals.Channel
 	At         *time.Time
+	DecidedAt  string // At as stamp words it; "" when At is nil
 	Comment    string
 	// Remarks are what approvers said with their approvals (EventApproved).
 	Remarks []feedback
@@ -404,6 +429,9 @@ type emailData struct {
 	// the post, for approval requests (media.go).
 	Media []mediaItem
 	Post  *post
+	// Scheduled is when the current revision is scheduled, as stamp words
+	// it; "" when it is not.
+	Scheduled string
 }
 
 // feedback is one earlier remark on a draft: a rejection's comment or a
@@ -411,6 +439,7 @@ type emailData struct {
 type feedback struct {
 	Who      string
 	At       time.Time
+	When     string // At as stamp words it
 	Revision int
 	Text     string
 }
@@ -428,7 +457,7 @@ func feedbackOf(v *approvals.DraftView) []feedback {
 		if r.Internal {
 			who += ", internal"
 		}
-		out = append(out, feedback{Who: who, At: r.At, Revision: r.Revision, Text: r.Text})
+		out = append(out, feedback{Who: who, At: r.At, When: stamp(r.At), Revision: r.Revision, Text: r.Text})
 	}
 	return out
 }
@@ -438,7 +467,7 @@ func feedbackOf(v *approvals.DraftView) []feedback {
 func approvalRemarks(v *approvals.DraftView, rev int) []feedback {
 	var out []feedback
 	for _, x := range v.ApprovalRemarks(rev) {
-		out = append(out, feedback{Who: x.Approver, At: x.CreatedAt, Revision: x.Revision, Text: x.Comment})
+		out = append(out, feedback{Who: x.Approver, At: x.CreatedAt, When: stamp(x.CreatedAt), Revision: x.Revision, Text: x.Comment})
 	}
 	return out
 }
