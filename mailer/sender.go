@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -31,6 +32,10 @@ type Sender struct {
 	cfg    Config
 	logger *slog.Logger
 	domain string // of mail.from, for Message-IDs (fromDomain)
+	// from and replyTo are mail.from and mail.reply_to parsed once; nil
+	// when unset or unparsable (message then parses them, and fails as it
+	// always did).
+	from, replyTo *mail.Address
 
 	// conns holds the idle connections; a Send takes one for its SMTP
 	// transaction and puts it back, so each is used by one at a time.
@@ -89,6 +94,10 @@ func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates
 	}
 	s := &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, conns: make(chan *conn, n)}
 	s.domain = s.fromDomain()
+	s.from, _ = mail.ParseAddress(cfg.Mail.From)
+	if cfg.Mail.ReplyTo != "" {
+		s.replyTo, _ = mail.ParseAddress(cfg.Mail.ReplyTo)
+	}
 	for range n {
 		// NewClient only configures; nothing is dialed until a Send.
 		client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
@@ -279,22 +288,29 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjec
 	if d, ok := data.(emailData); ok {
 		subject = d.SubjectPrefix + subject
 	}
-	text, err := s.tmpl.Text(textT, data)
+	text, err := s.tmpl.TextBytes(textT, data)
 	if err != nil {
 		return nil, outbox.Permanent(err)
 	}
-	html, err := s.tmpl.HTMLString(htmlT, data)
+	html, err := s.tmpl.HTMLBytes(htmlT, data)
 	if err != nil {
 		return nil, outbox.Permanent(err)
 	}
 	msg := gomail.NewMsg()
-	if err := msg.From(s.cfg.Mail.From); err != nil {
+	// A copy of the parsed address each: a message holds a pointer.
+	if s.from != nil {
+		from := *s.from
+		msg.FromMailAddress(&from)
+	} else if err := msg.From(s.cfg.Mail.From); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("mail.from: %w", err))
 	}
 	if err := msg.To(to); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("recipient address: %w", err))
 	}
-	if s.cfg.Mail.ReplyTo != "" {
+	if s.replyTo != nil {
+		replyTo := *s.replyTo
+		msg.ReplyToMailAddress(&replyTo)
+	} else if s.cfg.Mail.ReplyTo != "" {
 		if err := msg.ReplyTo(s.cfg.Mail.ReplyTo); err != nil {
 			return nil, outbox.Permanent(fmt.Errorf("mail.reply_to: %w", err))
 		}
@@ -310,9 +326,19 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjec
 	msg.SetGenHeader("X-Signoff-Ref", ref)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
-	msg.SetBodyString(gomail.TypeTextPlain, text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, html)
+	// The bodies are written as SetBodyString would write them, without
+	// its copy of each.
+	msg.SetBodyWriter(gomail.TypeTextPlain, writeBody(text))
+	msg.AddAlternativeWriter(gomail.TypeTextHTML, writeBody(html))
 	return msg, nil
+}
+
+// writeBody is a part's write function for a rendered body.
+func writeBody(b []byte) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) {
+		n, err := w.Write(b)
+		return int64(n), err
+	}
 }
 
 func (s *Sender) fromDomain() string {

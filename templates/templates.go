@@ -22,6 +22,8 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/signoff-app/signoff/approvals"
 )
@@ -176,15 +178,16 @@ func (s *Set) HTML(w io.Writer, name string, data any) error {
 	return err
 }
 
-// HTMLString executes the HTML template name with data and returns the
-// result (as HTML does, without the copy through a writer).
-func (s *Set) HTMLString(name string, data any) (string, error) {
+// HTMLBytes executes the HTML template name with data and returns the
+// result, which the caller owns: an email body, copied once from the
+// render buffer (go-mail's SetBodyString would copy a string again).
+func (s *Set) HTMLBytes(name string, data any) ([]byte, error) {
 	buf := getBuf()
 	defer putBuf(buf)
 	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
-	return buf.String(), nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // Text executes the text template name with data and returns the result.
@@ -197,6 +200,16 @@ func (s *Set) Text(name string, data any) (string, error) {
 	return buf.String(), nil
 }
 
+// TextBytes is Text returning bytes the caller owns, as HTMLBytes.
+func (s *Set) TextBytes(name string, data any) ([]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.text.ExecuteTemplate(buf, name, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
 // Subject executes a subject template and folds it to one line: a header
 // must never carry a newline, whatever an account name holds.
 func (s *Set) Subject(name string, data any) (string, error) {
@@ -204,7 +217,46 @@ func (s *Set) Subject(name string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(strings.Fields(out), " "), nil
+	return fold(out), nil
+}
+
+// fold is strings.Join(strings.Fields(s), " "): the words of s, single
+// spaced. A subject usually is that already but for the template file's
+// final newline, and then fold returns it without allocating.
+func fold(s string) string {
+	start, end := 0, len(s)
+	for start < end && asciiSpace(s[start]) {
+		start++
+	}
+	for end > start && asciiSpace(s[end-1]) {
+		end--
+	}
+	t := s[start:end]
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c >= utf8.RuneSelf {
+			// Fields splits at unicode.IsSpace too (invalid UTF-8 is
+			// no space).
+			r, w := utf8.DecodeRuneInString(t[i:])
+			if unicode.IsSpace(r) {
+				return strings.Join(strings.Fields(s), " ")
+			}
+			i += w
+			continue
+		}
+		if asciiSpace(c) && (c != ' ' || asciiSpace(t[i+1])) {
+			// A space other than one ' ' between words (t ends in no
+			// space, so t[i+1] exists).
+			return strings.Join(strings.Fields(s), " ")
+		}
+		i++
+	}
+	return t
+}
+
+// asciiSpace is the ASCII white space of strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // funcs are the helpers every template may call.
