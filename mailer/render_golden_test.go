@@ -295,6 +295,21 @@ func TestRenderGoldenPages(t *testing.T) {
 				Lines:  []string{"Links are valid for 7 days. Nothing was recorded."},
 				Resend: &resendForm{Action: h.prefix + "/l/TOKEN-x/resend", CSRF: h.codec.CSRF("TOKEN-x", purposeResend)}})
 		}},
+		{"review", func(w http.ResponseWriter) {
+			var items []reviewItem
+			for _, name := range []string{"fixture", "first", "special", "long"} {
+				items = append(items, newReviewItem(views[name]))
+			}
+			items[2].Comment, items[2].Error = "Typed <b>\"x\"</b> + y", `Refused: "<why>" & how`
+			h.renderReview(w, http.StatusOK, reviewPage{Title: "Review drafts", Heading: "Everything waiting on you", Tone: "info",
+				Lines: []string{"4 drafts wait on you."}, CSRF: h.codec.CSRF("TOKEN-r", purposeDecide), Items: items,
+				All: &allForm{Action: h.prefix + "/r/TOKEN-r/all", CSRF: "csrf+/=", Items: "4711:2,4712:1", Seal: "seal<&>", Label: "Approve all 4", Button: "approve-all"}})
+		}},
+		{"review-confirm", func(w http.ResponseWriter) {
+			h.renderReview(w, http.StatusOK, reviewPage{Title: "Approve all", Heading: "Approve these?", Tone: "warn", Back: h.prefix + "/r/TOKEN-r",
+				Confirm: []confirmItem{{ID: 4711, Revision: 2, Account: "Acme <b>", Text: "Text & \"more\""}, {ID: 4712, Revision: 1, Gone: true}},
+				Results: []resultLine{{ID: 4711, Outcome: "approved", Text: "Draft 4711: approved <ok>."}}})
+		}},
 		{"error", func(w http.ResponseWriter) {
 			h.message(w, r, http.StatusConflict, page{Title: "Already decided", Heading: `Already <decided> & "done"`, Tone: "info",
 				Lines: []string{"Comment: <b>no</b> & \"yes\" + 'maybe'", "Nothing else to do; your link changed nothing."}})
