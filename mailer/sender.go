@@ -352,7 +352,11 @@ func (s *Sender) fromDomain() string {
 
 func idempotencyRef(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return "signoff." + hex.EncodeToString(sum[:16])
+	const prefix = "signoff."
+	var b [len(prefix) + 2*16]byte
+	copy(b[:], prefix)
+	hex.Encode(b[len(prefix):], sum[:16])
+	return string(b[:])
 }
 
 // deliver sends msg on a pooled connection, dialing when it has none and
@@ -474,8 +478,12 @@ type feedback struct {
 // earlier rounds and this one, oldest first; staff see which remarks are
 // internal.
 func feedbackOf(v *approvals.DraftView) []feedback {
-	var out []feedback
-	for _, r := range v.Remarks() {
+	remarks := v.Remarks()
+	if len(remarks) == 0 {
+		return nil
+	}
+	out := make([]feedback, 0, len(remarks))
+	for _, r := range remarks {
 		who := r.Who
 		if r.Verdict != "" {
 			who += " (" + pastTense(r.Verdict) + ")"
