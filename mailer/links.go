@@ -320,6 +320,7 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 	p := page{Title: "Review draft", Draft: view, Feedback: feedbackOf(view),
 		Heading: fmt.Sprintf("%s: review revision %d", accountName(view), view.Revision),
 		Form: &decisionForm{Action: h.prefix + "/l/" + token, CSRF: h.codec.CSRF(token, purposeDecide), Intended: string(l.Action),
+			Approving: l.Action == approvals.VerdictApprove, Rejecting: l.Action == approvals.VerdictReject,
 			Revision: view.Revision, Comment: comment, Error: formErr}}
 	if approvals.DiffChanged(view.Changes) {
 		p.Changes = view.Changes
@@ -378,6 +379,10 @@ type decisionForm struct {
 	Revision int
 	Comment  string
 	Error    string
+	// Approving and Rejecting are Intended == "approve" and "reject",
+	// which the template tests without a call to eq.
+	Approving bool
+	Rejecting bool
 }
 
 type resendForm struct {

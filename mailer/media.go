@@ -153,6 +153,7 @@ type post struct {
 	Initial string
 	Picture template.URL // the first picture's source, "" when none
 	Aspect  float64      // width ÷ height the feed crops to; 0 uncropped
+	Cropped bool         // Aspect > 0 (set with it: the templates test this, not Aspect)
 	Shown   string       // the caption as the feed first shows it
 	Cut     bool         // the feed shows "… more" after Shown
 }
@@ -210,6 +211,7 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 			break
 		}
 	}
+	p.Cropped = p.Aspect > 0
 	p.Shown, p.Cut = feed.Fold(v.Current.Text)
 	return p
 }

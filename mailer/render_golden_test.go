@@ -203,7 +203,7 @@ func TestRenderGoldenPictures(t *testing.T) {
 			if err := s.requestData(&data, m.Payload, v, carla, media); err != nil {
 				t.Fatal(err)
 			}
-			data.Post.Aspect = aspect
+			data.Post.Aspect, data.Post.Cropped = aspect, aspect > 0
 			msg, err := s.message(m, carla.Email, data, templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML)
 			if err != nil {
 				t.Fatal(err)
