@@ -205,6 +205,7 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
 	case approvals.EventExpired, approvals.EventAutoApproved:
 		data.Comment, data.Outcome = view.NoticeComment(n), outcomeOf(n.Event)
+		data.Expired = data.Outcome == "expired"
 		subject, text, html = templates.DeadlineSubject, templates.DeadlineText, templates.DeadlineHTML
 	case approvals.EventRejected:
 		data.Comment = view.NoticeComment(n) // exactly as the approver typed it
@@ -453,6 +454,7 @@ type emailData struct {
 	// Outcome is the deadline policy's outcome for the deadline templates:
 	// "expired" or "auto_approved".
 	Outcome string
+	Expired bool // Outcome is "expired"
 	// SubjectPrefix goes before the rendered subject ("Reminder: ").
 	SubjectPrefix string
 	// Media and Post are the current revision's media and the mock-up of
