@@ -293,13 +293,22 @@ func stamp(v any) string {
 // escaped words: one call instead of three template actions per word run,
 // which a page of hundreds of drafts notices.
 func diffHTML(ops []approvals.DiffOp) htmltemplate.HTML {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Text) + 11
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, op := range ops {
 		switch op.Op {
 		case "+":
-			b.WriteString("<ins>" + htmltemplate.HTMLEscapeString(op.Text) + "</ins>")
+			b.WriteString("<ins>")
+			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
+			b.WriteString("</ins>")
 		case "-":
-			b.WriteString("<del>" + htmltemplate.HTMLEscapeString(op.Text) + "</del>")
+			b.WriteString("<del>")
+			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
+			b.WriteString("</del>")
 		default:
 			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
 		}
@@ -387,7 +396,12 @@ func escapeText(b *strings.Builder, s string) {
 // diffText renders a word diff for plain text: [-removed-] and {+added+},
 // the notation of git's word diff.
 func diffText(ops []approvals.DiffOp) string {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Text) + 4
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, op := range ops {
 		switch op.Op {
 		case "+":
