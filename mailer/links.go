@@ -1,7 +1,6 @@
 package mailer
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/base64"
@@ -321,6 +320,7 @@ func (h *Links) formPage(w http.ResponseWriter, r *http.Request, status int, tok
 	p := page{Title: "Review draft", Draft: view, Feedback: feedbackOf(view),
 		Heading: fmt.Sprintf("%s: review revision %d", accountName(view), view.Revision),
 		Form: &decisionForm{Action: h.prefix + "/l/" + token, CSRF: h.codec.CSRF(token, purposeDecide), Intended: string(l.Action),
+			Approving: l.Action == approvals.VerdictApprove, Rejecting: l.Action == approvals.VerdictReject,
 			Revision: view.Revision, Comment: comment, Error: formErr}}
 	if approvals.DiffChanged(view.Changes) {
 		p.Changes = view.Changes
@@ -350,18 +350,26 @@ func (h *Links) message(w http.ResponseWriter, r *http.Request, status int, p pa
 
 // page is what the page templates see.
 type page struct {
-	Nonce    string
-	Title    string
-	Heading  string
-	Tone     string // ok, info, warn, error
-	Lines    []string
-	Draft    *approvals.DraftView
-	Changes  []approvals.DiffOp
-	Feedback []feedback
-	Form     *decisionForm
-	Resend   *resendForm
-	Media    []mediaItem // the current revision's media (media.go)
-	Post     *post       // the mock-up of the post; nil on pages without the form
+	Nonce   string
+	Title   string
+	Heading string
+	Tone    string // ok, info, warn, error
+	Lines   []string
+	Draft   *approvals.DraftView
+	// DraftID, Revision, By (the author's name) and Scheduled (stamped;
+	// "" when not scheduled) are the Draft's, set by render: printed from
+	// here rather than through the view's embedded Draft and a template
+	// call each.
+	DraftID   int64
+	Revision  int
+	By        string
+	Scheduled string
+	Changes   []approvals.DiffOp
+	Feedback  []feedback
+	Form      *decisionForm
+	Resend    *resendForm
+	Media     []mediaItem // the current revision's media (media.go)
+	Post      *post       // the mock-up of the post; nil on pages without the form
 }
 
 type decisionForm struct {
@@ -371,6 +379,10 @@ type decisionForm struct {
 	Revision int
 	Comment  string
 	Error    string
+	// Approving and Rejecting are Intended == "approve" and "reject",
+	// which the template tests without a call to eq.
+	Approving bool
+	Rejecting bool
 }
 
 type resendForm struct {
@@ -380,6 +392,12 @@ type resendForm struct {
 
 // render writes a page with the security headers every link page carries.
 func (h *Links) render(w http.ResponseWriter, status int, name string, p page) {
+	if d := p.Draft; d != nil {
+		p.DraftID, p.Revision, p.By = d.ID, d.Revision, d.Author.DisplayName()
+		if at := d.Current.ScheduledAt; at != nil {
+			p.Scheduled = stamp(*at)
+		}
+	}
 	p.Nonce = nonce()
 	h.write(w, status, name, p.Nonce, p)
 }
@@ -396,17 +414,38 @@ func (h *Links) write(w http.ResponseWriter, status int, name, nonce string, dat
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Robots-Tag", "noindex, nofollow")
-	var buf bytes.Buffer
-	if err := h.tmpl.HTML(&buf, name, data); err != nil {
+	// HTML renders into a buffer of its own and writes nothing unless the
+	// whole page rendered; pw sends the status with the first byte.
+	pw := &pageWriter{w: w, status: status}
+	if err := h.tmpl.HTML(pw, name, data); err != nil && !pw.started {
 		h.logger.Error("render link page", "template", name, "err", err)
 		hd.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, "Something went wrong. Nothing was recorded.\n")
 		return
 	}
-	hd.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = buf.WriteTo(w)
+	pw.start() // a page of no bytes still has its status
+}
+
+// pageWriter writes a rendered page to w, with its Content-Type and status
+// before the first byte.
+type pageWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool
+}
+
+func (p *pageWriter) start() {
+	if !p.started {
+		p.started = true
+		p.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		p.w.WriteHeader(p.status)
+	}
+}
+
+func (p *pageWriter) Write(b []byte) (int, error) {
+	p.start()
+	return p.w.Write(b)
 }
 
 func (h *Links) actor(r *http.Request, token string, l Link) approvals.Actor {

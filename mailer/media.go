@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/securecookie"
 	gomail "github.com/wneessen/go-mail"
@@ -42,7 +43,7 @@ type MediaRef struct {
 // EncodeMedia mints the token of a signed picture URL.
 func (c *Codec) EncodeMedia(r MediaRef) (string, error) {
 	r.IssuedAt = c.Now().Unix()
-	tok, err := c.strict[0].Encode(mediaTokenName, r)
+	tok, err := c.encode(mediaTokenName, r)
 	if err != nil {
 		return "", fmt.Errorf("encode media token: %w", err)
 	}
@@ -152,6 +153,7 @@ type post struct {
 	Initial string
 	Picture template.URL // the first picture's source, "" when none
 	Aspect  float64      // width ÷ height the feed crops to; 0 uncropped
+	Cropped bool         // Aspect > 0 (set with it: the templates test this, not Aspect)
 	Shown   string       // the caption as the feed first shows it
 	Cut     bool         // the feed shows "… more" after Shown
 }
@@ -175,8 +177,12 @@ func (p *post) Padding() string {
 // The sources are Signoff's own (a path under the link, or a cid: of the
 // email), hence trusted URLs for the template.
 func mediaOf(v *approvals.DraftView, src func(i int) string) []mediaItem {
-	var out []mediaItem
-	for _, m := range v.MediaList() {
+	list := v.MediaList()
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]mediaItem, 0, len(list))
+	for _, m := range list {
 		it := mediaItem{URL: m.URL, Kind: m.Kind, About: m.Describe(), Reason: m.Reason, Width: m.Width, Height: m.Height}
 		if m.HasThumb {
 			it.Src = template.URL(src(m.Index))
@@ -195,8 +201,9 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 	}
 	feed := net.Feed()
 	p := &post{Network: net.Label(), Account: name}
-	if r := []rune(strings.TrimSpace(name)); len(r) > 0 {
-		p.Initial = strings.ToUpper(string(r[0]))
+	if t := strings.TrimSpace(name); t != "" {
+		r, _ := utf8.DecodeRuneInString(t)
+		p.Initial = strings.ToUpper(string(r))
 	}
 	for _, it := range items {
 		if it.Src != "" {
@@ -204,6 +211,7 @@ func postOf(v *approvals.DraftView, items []mediaItem) *post {
 			break
 		}
 	}
+	p.Cropped = p.Aspect > 0
 	p.Shown, p.Cut = feed.Fold(v.Current.Text)
 	return p
 }
@@ -215,10 +223,12 @@ func cid(i int) string { return fmt.Sprintf("picture-%d.jpg", i+1) }
 // and loads the thumbnails it carries as inline parts (see embed); a
 // thumbnail that cannot be loaded is left out, and its <img> with it.
 func (s *Sender) inlineMedia(ctx context.Context, v *approvals.DraftView) (items []mediaItem, embeds map[int]*approvals.Thumb) {
-	embeds = map[int]*approvals.Thumb{}
 	for _, m := range v.MediaList() {
 		if !m.HasThumb {
 			continue
+		}
+		if embeds == nil {
+			embeds = map[int]*approvals.Thumb{}
 		}
 		th, err := s.svc.ShownThumb(ctx, v.WorkspaceID, v.ID, v.Current.Number, m.Index)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -31,6 +32,10 @@ type Sender struct {
 	cfg    Config
 	logger *slog.Logger
 	domain string // of mail.from, for Message-IDs (fromDomain)
+	// from and replyTo are mail.from and mail.reply_to parsed once; nil
+	// when unset or unparsable (message then parses them, and fails as it
+	// always did).
+	from, replyTo *mail.Address
 
 	// conns holds the idle connections; a Send takes one for its SMTP
 	// transaction and puts it back, so each is used by one at a time.
@@ -89,6 +94,10 @@ func NewSender(cfg Config, svc *approvals.Service, codec *Codec, tmpl *templates
 	}
 	s := &Sender{svc: svc, codec: codec, tmpl: tmpl, cfg: cfg, logger: logger, conns: make(chan *conn, n)}
 	s.domain = s.fromDomain()
+	s.from, _ = mail.ParseAddress(cfg.Mail.From)
+	if cfg.Mail.ReplyTo != "" {
+		s.replyTo, _ = mail.ParseAddress(cfg.Mail.ReplyTo)
+	}
 	for range n {
 		// NewClient only configures; nothing is dialed until a Send.
 		client, err := gomail.NewClient(cfg.SMTP.Host, opts...)
@@ -176,16 +185,8 @@ func (s *Sender) Compose(ctx context.Context, b *approvals.Batch, m *approvals.O
 // returns nil when m owes none (a superseded request).
 func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *approvals.DraftView, recipient *approvals.Member) (*gomail.Msg, error) {
 	n := m.Payload
-	var err error
 	var embeds map[int]*approvals.Thumb
-	data := emailData{
-		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view,
-		Account: view.Account.Name, Author: view.Author.DisplayName(),
-		Revision: n.Revision, Text: view.Current.Text,
-	}
-	if data.Account == "" {
-		data.Account = view.Account.Handle
-	}
+	data := newEmailData(n, view, recipient)
 	var subject, text, html string
 	switch n.Event {
 	case approvals.EventApprovalRequested, approvals.EventReminder, approvals.EventEscalated:
@@ -195,35 +196,28 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 			s.logger.InfoContext(ctx, "approval request superseded before sending; not sent", "outbox_id", m.ID, "draft", n.DraftID, "revision", n.Revision)
 			return nil, nil
 		}
-		link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
-		if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+		var media []mediaItem
+		media, embeds = s.inlineMedia(ctx, view)
+		if err := s.requestData(&data, n, view, recipient, media); err != nil {
 			return nil, outbox.Permanent(err)
 		}
-		if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
-			return nil, outbox.Permanent(err)
-		}
-		data.Expires = s.codec.Expires()
-		data.Changes = view.Changes
-		data.Again = view.Changes != nil // the reader saw an earlier revision
-		data.Feedback = feedbackOf(view)
-		data.Media, embeds = s.inlineMedia(ctx, view)
-		data.Post = postOf(view, data.Media)
 		subject, text, html = templates.ApprovalRequestSubject, templates.ApprovalRequestText, templates.ApprovalRequestHTML
 		data.SubjectPrefix = subjectPrefix(n) // reminder.go
 	case approvals.EventExpired, approvals.EventAutoApproved:
 		data.Comment, data.Outcome = view.NoticeComment(n), outcomeOf(n.Event)
+		data.Expired = data.Outcome == "expired"
 		subject, text, html = templates.DeadlineSubject, templates.DeadlineText, templates.DeadlineHTML
 	case approvals.EventRejected:
 		data.Comment = view.NoticeComment(n) // exactly as the approver typed it
 		data.Decider, data.Via = "Signoff", n.Channel
 		if d := view.Cause(n); d != nil {
-			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+			data.Decider, data.Via, data.At, data.DecidedAt = d.Approver, d.Channel, &d.CreatedAt, stamp(d.CreatedAt)
 		}
 		data.Remarks = approvalRemarks(view, n.Revision) // a tier that approved before another rejected
 		subject, text, html = templates.RejectedSubject, templates.RejectedText, templates.RejectedHTML
 	case approvals.EventApproved:
 		if d := view.Cause(n); d != nil {
-			data.Decider, data.Via, data.At = d.Approver, d.Channel, &d.CreatedAt
+			data.Decider, data.Via, data.At, data.DecidedAt = d.Approver, d.Channel, &d.CreatedAt, stamp(d.CreatedAt)
 		}
 		data.Remarks = approvalRemarks(view, n.Revision)
 		subject, text, html = templates.ApprovedSubject, templates.ApprovedText, templates.ApprovedHTML
@@ -236,6 +230,44 @@ func (s *Sender) compose(ctx context.Context, m *approvals.OutboxMessage, view *
 		return nil, outbox.Permanent(err)
 	}
 	return msg, nil
+}
+
+// newEmailData is what every email of n about view tells recipient.
+func newEmailData(n approvals.Notification, view *approvals.DraftView, recipient *approvals.Member) emailData {
+	data := emailData{
+		Name: recipient.DisplayName(), Email: recipient.Email, Draft: view, DraftID: view.ID,
+		Account: view.Account.Name, Author: view.Author.DisplayName(),
+		Revision: n.Revision, Text: view.Current.Text,
+	}
+	if at := view.Current.ScheduledAt; at != nil {
+		data.Scheduled = stamp(*at)
+	}
+	if data.Account == "" {
+		data.Account = view.Account.Handle
+	}
+	return data
+}
+
+// requestData adds to data what an approval request tells: the signed
+// links, the diff, the earlier comments, and media (inlineMedia's) with the
+// post's mock-up.
+func (s *Sender) requestData(data *emailData, n approvals.Notification, view *approvals.DraftView, recipient *approvals.Member, media []mediaItem) error {
+	var err error
+	link := Link{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID, Revision: n.Revision, Tier: n.Tier, MemberID: recipient.ID}
+	if data.ApproveURL, err = s.linkURL(link, approvals.VerdictApprove); err != nil {
+		return err
+	}
+	if data.RejectURL, err = s.linkURL(link, approvals.VerdictReject); err != nil {
+		return err
+	}
+	data.Expires = s.codec.Expires()
+	data.ExpiresOn = stamp(data.Expires)
+	data.Changes = view.Changes
+	data.Again = view.Changes != nil // the reader saw an earlier revision
+	data.Feedback = feedbackOf(view)
+	data.Media = media
+	data.Post = postOf(view, media)
+	return nil
 }
 
 func (s *Sender) linkURL(l Link, action approvals.Verdict) (string, error) {
@@ -257,22 +289,29 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjec
 	if d, ok := data.(emailData); ok {
 		subject = d.SubjectPrefix + subject
 	}
-	text, err := s.tmpl.Text(textT, data)
+	text, err := s.tmpl.TextBytes(textT, data)
 	if err != nil {
 		return nil, outbox.Permanent(err)
 	}
-	html, err := s.tmpl.HTMLString(htmlT, data)
+	html, err := s.tmpl.HTMLBytes(htmlT, data)
 	if err != nil {
 		return nil, outbox.Permanent(err)
 	}
 	msg := gomail.NewMsg()
-	if err := msg.From(s.cfg.Mail.From); err != nil {
+	// A copy of the parsed address each: a message holds a pointer.
+	if s.from != nil {
+		from := *s.from
+		msg.FromMailAddress(&from)
+	} else if err := msg.From(s.cfg.Mail.From); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("mail.from: %w", err))
 	}
 	if err := msg.To(to); err != nil {
 		return nil, outbox.Permanent(fmt.Errorf("recipient address: %w", err))
 	}
-	if s.cfg.Mail.ReplyTo != "" {
+	if s.replyTo != nil {
+		replyTo := *s.replyTo
+		msg.ReplyToMailAddress(&replyTo)
+	} else if s.cfg.Mail.ReplyTo != "" {
 		if err := msg.ReplyTo(s.cfg.Mail.ReplyTo); err != nil {
 			return nil, outbox.Permanent(fmt.Errorf("mail.reply_to: %w", err))
 		}
@@ -288,9 +327,19 @@ func (s *Sender) message(m *approvals.OutboxMessage, to string, data any, subjec
 	msg.SetGenHeader("X-Signoff-Ref", ref)
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
-	msg.SetBodyString(gomail.TypeTextPlain, text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, html)
+	// The bodies are written as SetBodyString would write them, without
+	// its copy of each.
+	msg.SetBodyWriter(gomail.TypeTextPlain, writeBody(text))
+	msg.AddAlternativeWriter(gomail.TypeTextHTML, writeBody(html))
 	return msg, nil
+}
+
+// writeBody is a part's write function for a rendered body.
+func writeBody(b []byte) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) {
+		n, err := w.Write(b)
+		return int64(n), err
+	}
 }
 
 func (s *Sender) fromDomain() string {
@@ -304,7 +353,11 @@ func (s *Sender) fromDomain() string {
 
 func idempotencyRef(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return "signoff." + hex.EncodeToString(sum[:16])
+	const prefix = "signoff."
+	var b [len(prefix) + 2*16]byte
+	copy(b[:], prefix)
+	hex.Encode(b[len(prefix):], sum[:16])
+	return string(b[:])
 }
 
 // deliver sends msg on a pooled connection, dialing when it has none and
@@ -379,6 +432,7 @@ type emailData struct {
 	Name       string // the recipient's name, else email
 	Email      string
 	Draft      *approvals.DraftView
+	DraftID    int64 // Draft.ID
 	Account    string
 	Author     string
 	Revision   int    // the revision the notification is about
@@ -386,24 +440,30 @@ type emailData struct {
 	ApproveURL string
 	RejectURL  string
 	Expires    time.Time
+	ExpiresOn  string // Expires as stamp words it
 	Changes    []approvals.DiffOp
 	Again      bool // the reader saw an earlier revision (a client's first request may be for revision 2)
 	Feedback   []feedback
 	Decider    string
 	Via        approvals.Channel
 	At         *time.Time
+	DecidedAt  string // At as stamp words it; "" when At is nil
 	Comment    string
 	// Remarks are what approvers said with their approvals (EventApproved).
 	Remarks []feedback
 	// Outcome is the deadline policy's outcome for the deadline templates:
 	// "expired" or "auto_approved".
 	Outcome string
+	Expired bool // Outcome is "expired"
 	// SubjectPrefix goes before the rendered subject ("Reminder: ").
 	SubjectPrefix string
 	// Media and Post are the current revision's media and the mock-up of
 	// the post, for approval requests (media.go).
 	Media []mediaItem
 	Post  *post
+	// Scheduled is when the current revision is scheduled, as stamp words
+	// it; "" when it is not.
+	Scheduled string
 }
 
 // feedback is one earlier remark on a draft: a rejection's comment or a
@@ -411,6 +471,7 @@ type emailData struct {
 type feedback struct {
 	Who      string
 	At       time.Time
+	When     string // At as stamp words it
 	Revision int
 	Text     string
 }
@@ -419,8 +480,12 @@ type feedback struct {
 // earlier rounds and this one, oldest first; staff see which remarks are
 // internal.
 func feedbackOf(v *approvals.DraftView) []feedback {
-	var out []feedback
-	for _, r := range v.Remarks() {
+	remarks := v.Remarks()
+	if len(remarks) == 0 {
+		return nil
+	}
+	out := make([]feedback, 0, len(remarks))
+	for _, r := range remarks {
 		who := r.Who
 		if r.Verdict != "" {
 			who += " (" + pastTense(r.Verdict) + ")"
@@ -428,7 +493,7 @@ func feedbackOf(v *approvals.DraftView) []feedback {
 		if r.Internal {
 			who += ", internal"
 		}
-		out = append(out, feedback{Who: who, At: r.At, Revision: r.Revision, Text: r.Text})
+		out = append(out, feedback{Who: who, At: r.At, When: stamp(r.At), Revision: r.Revision, Text: r.Text})
 	}
 	return out
 }
@@ -438,7 +503,7 @@ func feedbackOf(v *approvals.DraftView) []feedback {
 func approvalRemarks(v *approvals.DraftView, rev int) []feedback {
 	var out []feedback
 	for _, x := range v.ApprovalRemarks(rev) {
-		out = append(out, feedback{Who: x.Approver, At: x.CreatedAt, Revision: x.Revision, Text: x.Comment})
+		out = append(out, feedback{Who: x.Approver, At: x.CreatedAt, When: stamp(x.CreatedAt), Revision: x.Revision, Text: x.Comment})
 	}
 	return out
 }

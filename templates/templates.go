@@ -22,6 +22,8 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/signoff-app/signoff/approvals"
 )
@@ -176,15 +178,16 @@ func (s *Set) HTML(w io.Writer, name string, data any) error {
 	return err
 }
 
-// HTMLString executes the HTML template name with data and returns the
-// result (as HTML does, without the copy through a writer).
-func (s *Set) HTMLString(name string, data any) (string, error) {
+// HTMLBytes executes the HTML template name with data and returns the
+// result, which the caller owns: an email body, copied once from the
+// render buffer (go-mail's SetBodyString would copy a string again).
+func (s *Set) HTMLBytes(name string, data any) ([]byte, error) {
 	buf := getBuf()
 	defer putBuf(buf)
 	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
-	return buf.String(), nil
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // Text executes the text template name with data and returns the result.
@@ -197,6 +200,16 @@ func (s *Set) Text(name string, data any) (string, error) {
 	return buf.String(), nil
 }
 
+// TextBytes is Text returning bytes the caller owns, as HTMLBytes.
+func (s *Set) TextBytes(name string, data any) ([]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := s.text.ExecuteTemplate(buf, name, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
 // Subject executes a subject template and folds it to one line: a header
 // must never carry a newline, whatever an account name holds.
 func (s *Set) Subject(name string, data any) (string, error) {
@@ -204,7 +217,46 @@ func (s *Set) Subject(name string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(strings.Fields(out), " "), nil
+	return fold(out), nil
+}
+
+// fold is strings.Join(strings.Fields(s), " "): the words of s, single
+// spaced. A subject usually is that already but for the template file's
+// final newline, and then fold returns it without allocating.
+func fold(s string) string {
+	start, end := 0, len(s)
+	for start < end && asciiSpace(s[start]) {
+		start++
+	}
+	for end > start && asciiSpace(s[end-1]) {
+		end--
+	}
+	t := s[start:end]
+	for i := 0; i < len(t); {
+		c := t[i]
+		if c >= utf8.RuneSelf {
+			// Fields splits at unicode.IsSpace too (invalid UTF-8 is
+			// no space).
+			r, w := utf8.DecodeRuneInString(t[i:])
+			if unicode.IsSpace(r) {
+				return strings.Join(strings.Fields(s), " ")
+			}
+			i += w
+			continue
+		}
+		if asciiSpace(c) && (c != ' ' || asciiSpace(t[i+1])) {
+			// A space other than one ' ' between words (t ends in no
+			// space, so t[i+1] exists).
+			return strings.Join(strings.Fields(s), " ")
+		}
+		i++
+	}
+	return t
+}
+
+// asciiSpace is the ASCII white space of strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // funcs are the helpers every template may call.
@@ -213,6 +265,7 @@ func funcs() map[string]any {
 		"stamp":    stamp,
 		"diffText": diffText,
 		"diffHTML": diffHTML,
+		"diffMail": diffMail,
 		"name":     approvals.Member.DisplayName,
 		"add":      func(a, b int) int { return a + b },
 	}
@@ -240,13 +293,22 @@ func stamp(v any) string {
 // escaped words: one call instead of three template actions per word run,
 // which a page of hundreds of drafts notices.
 func diffHTML(ops []approvals.DiffOp) htmltemplate.HTML {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Text) + 11
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, op := range ops {
 		switch op.Op {
 		case "+":
-			b.WriteString("<ins>" + htmltemplate.HTMLEscapeString(op.Text) + "</ins>")
+			b.WriteString("<ins>")
+			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
+			b.WriteString("</ins>")
 		case "-":
-			b.WriteString("<del>" + htmltemplate.HTMLEscapeString(op.Text) + "</del>")
+			b.WriteString("<del>")
+			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
+			b.WriteString("</del>")
 		default:
 			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
 		}
@@ -254,10 +316,92 @@ func diffHTML(ops []approvals.DiffOp) htmltemplate.HTML {
 	return htmltemplate.HTML(b.String())
 }
 
+// diffMail renders a word diff as an email's HTML, whose mail clients drop
+// <style>: <ins style="INS"> and <del style="DEL"> around the words, each
+// escaped exactly as html/template escapes a {{.Text}} in a text node
+// (escapeText: unlike diffHTML's HTMLEscapeString, it also escapes '+').
+// The styles are the template's own text and are written as they are,
+// like the markup around them; one that could leave its attribute is an
+// error. It is one call where a range over the runs, with an eq or two and
+// an escaper each, called a function through reflection three times a run:
+// most of an approval email's rendering.
+func diffMail(ops []approvals.DiffOp, ins, del string) (htmltemplate.HTML, error) {
+	for _, style := range []string{ins, del} {
+		if strings.ContainsAny(style, "\"<>&\x00") {
+			return "", fmt.Errorf("diffMail: style %q holds a character it may not", style)
+		}
+	}
+	n := 0
+	for _, op := range ops {
+		n += len(op.Text) + len(ins) + len(del) + 24
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, op := range ops {
+		switch op.Op {
+		case "+":
+			b.WriteString(`<ins style="`)
+			b.WriteString(ins)
+			b.WriteString(`">`)
+			escapeText(&b, op.Text)
+			b.WriteString("</ins>")
+		case "-":
+			b.WriteString(`<del style="`)
+			b.WriteString(del)
+			b.WriteString(`">`)
+			escapeText(&b, op.Text)
+			b.WriteString("</del>")
+		default:
+			escapeText(&b, op.Text)
+		}
+	}
+	return htmltemplate.HTML(b.String()), nil
+}
+
+// escapeText writes s escaped as html/template escapes a string in a text
+// node or a quoted attribute (its htmlEscaper): NUL becomes U+FFFD and
+// " & ' + < > character references; every other byte, invalid UTF-8
+// included, is copied. Only ASCII bytes are replaced, and no byte of a
+// multi-byte UTF-8 sequence is ASCII, so working on bytes is working on
+// runes.
+func escapeText(b *strings.Builder, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var repl string
+		switch s[i] {
+		case 0:
+			repl = "\uFFFD"
+		case '"':
+			repl = "&#34;"
+		case '&':
+			repl = "&amp;"
+		case '\'':
+			repl = "&#39;"
+		case '+':
+			repl = "&#43;"
+		case '<':
+			repl = "&lt;"
+		case '>':
+			repl = "&gt;"
+		default:
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(repl)
+		last = i + 1
+	}
+	b.WriteString(s[last:])
+}
+
 // diffText renders a word diff for plain text: [-removed-] and {+added+},
 // the notation of git's word diff.
 func diffText(ops []approvals.DiffOp) string {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Text) + 4
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, op := range ops {
 		switch op.Op {
 		case "+":
