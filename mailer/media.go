@@ -43,7 +43,7 @@ type MediaRef struct {
 // EncodeMedia mints the token of a signed picture URL.
 func (c *Codec) EncodeMedia(r MediaRef) (string, error) {
 	r.IssuedAt = c.Now().Unix()
-	tok, err := c.encode(mediaTokenName, r)
+	tok, err := c.strict[0].Encode(mediaTokenName, r)
 	if err != nil {
 		return "", fmt.Errorf("encode media token: %w", err)
 	}

@@ -33,7 +33,7 @@ func (l *ReviewLink) valid() bool {
 // codec's clock.
 func (c *Codec) EncodeReview(l ReviewLink) (string, error) {
 	l.IssuedAt = c.Now().Unix()
-	tok, err := c.encode(reviewTokenName, l)
+	tok, err := c.strict[0].Encode(reviewTokenName, l)
 	if err != nil {
 		return "", fmt.Errorf("encode review token: %w", err)
 	}

@@ -52,7 +52,7 @@ func (t SlackLinkToken) valid() bool {
 // clock. It expires after links.ttl, like decision links.
 func (c *Codec) EncodeSlackLink(t SlackLinkToken) (string, error) {
 	t.IssuedAt = c.Now().Unix()
-	tok, err := c.encode(slackLinkTokenName, t)
+	tok, err := c.strict[0].Encode(slackLinkTokenName, t)
 	if err != nil {
 		return "", fmt.Errorf("encode slack link token: %w", err)
 	}

@@ -1,20 +1,14 @@
 package mailer
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -56,12 +50,8 @@ type Codec struct {
 	// expired token (410, with a resend button) from a forged one (400).
 	strict  []securecookie.Codec
 	lenient []securecookie.Codec
-	// seal mints tokens under the first pair as strict[0] would; nil
-	// when its keys do not make a sealer (then strict[0] mints, and fails
-	// as it always did).
-	seal *sealer
-	csrf [][]byte // one key per pair, derived from its hash key
-	ttl  time.Duration
+	csrf    [][]byte // one key per pair, derived from its hash key
+	ttl     time.Duration
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -91,7 +81,6 @@ func NewCodec(pairs []KeyPair, ttl time.Duration) (*Codec, error) {
 		l := c.lenient[i].(*securecookie.SecureCookie)
 		l.MaxAge(0).SetSerializer(securecookie.JSONEncoder{})
 	}
-	c.seal = newSealer(pairs[0])
 	for _, p := range pairs {
 		m := hmac.New(sha256.New, p.Hash)
 		m.Write([]byte("signoff link csrf key v1"))
@@ -106,86 +95,9 @@ func (c *Codec) TTL() time.Duration { return c.ttl }
 // Encode mints a token for l, stamping IssuedAt with the codec's clock.
 func (c *Codec) Encode(l Link) (string, error) {
 	l.IssuedAt = c.Now().Unix()
-	tok, err := c.encode(tokenName, l)
+	tok, err := c.strict[0].Encode(tokenName, l)
 	if err != nil {
 		return "", fmt.Errorf("encode link token: %w", err)
-	}
-	return tok, nil
-}
-
-// encode mints a token of the given name for v under the first key pair.
-func (c *Codec) encode(name string, v any) (string, error) {
-	if c.seal != nil {
-		return c.seal.encode(name, v)
-	}
-	return c.strict[0].Encode(name, v)
-}
-
-// sealer mints the tokens securecookie's SecureCookie.Encode mints, with
-// the JSON serializer and AES: the same format, so that securecookie (and
-// every Signoff that ever ran) decodes them, in a few allocations instead
-// of some twenty (no fmt, no HMAC set up per token, no copies between the
-// steps). A token is, in URL-safe base64 with padding,
-//
-//	DATE|VALUE|MAC
-//
-// where DATE is the Unix time in decimal, VALUE the URL-safe base64 of a
-// random IV followed by the AES-CTR encryption of the JSON of the payload
-// and a newline, and MAC the HMAC-SHA256, under the hash key, of
-// "NAME|DATE|VALUE".
-type sealer struct {
-	block cipher.Block
-	macs  sync.Pool // of hash.Hash, HMAC-SHA256 under the hash key
-}
-
-// maxTokenLen is securecookie's default length limit of an encoded value.
-const maxTokenLen = 4096
-
-// newSealer returns the sealer of p, or nil when p's keys make no
-// SecureCookie that encodes (no hash key, or a block key AES refuses).
-func newSealer(p KeyPair) *sealer {
-	if len(p.Hash) == 0 || p.Block == nil {
-		return nil
-	}
-	block, err := aes.NewCipher(p.Block)
-	if err != nil {
-		return nil
-	}
-	hashKey := p.Hash
-	return &sealer{block: block, macs: sync.Pool{New: func() any { return hmac.New(sha256.New, hashKey) }}}
-}
-
-func (s *sealer) encode(name string, v any) (string, error) {
-	// 1. Serialize, as securecookie.JSONEncoder does: json.Encoder's
-	// output, which is json.Marshal's and a newline.
-	plain, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	plain = append(plain, '\n')
-	// 2. Encrypt: IV || AES-CTR(plain).
-	bs := s.block.BlockSize()
-	sealed := make([]byte, bs+len(plain))
-	iv := sealed[:bs]
-	_, _ = rand.Read(iv) // never fails (Go 1.24+)
-	cipher.NewCTR(s.block, iv).XORKeyStream(sealed[bs:], plain)
-	// 3. MAC "name|date|value"; the token is "date|value|mac".
-	buf := make([]byte, 0, len(name)+22+base64.URLEncoding.EncodedLen(len(sealed))+1+sha256.Size)
-	buf = append(buf, name...)
-	buf = append(buf, '|')
-	buf = strconv.AppendInt(buf, time.Now().UTC().Unix(), 10)
-	buf = append(buf, '|')
-	buf = base64.URLEncoding.AppendEncode(buf, sealed)
-	mac := s.macs.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(buf)
-	buf = append(buf, '|')
-	buf = mac.Sum(buf)
-	s.macs.Put(mac)
-	// 4. Encode to base64, without the name.
-	tok := base64.URLEncoding.EncodeToString(buf[len(name)+1:])
-	if len(tok) > maxTokenLen {
-		return "", fmt.Errorf("securecookie: the value is too long: %d", len(tok))
 	}
 	return tok, nil
 }
