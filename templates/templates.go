@@ -169,45 +169,58 @@ func putBuf(b *bytes.Buffer) {
 // HTML executes the HTML template name with data into w. It renders into a
 // buffer first so a failing template never leaves half a page.
 func (s *Set) HTML(w io.Writer, name string, data any) error {
-	buf := getBuf()
-	defer putBuf(buf)
-	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
-	}
-	_, err := buf.WriteTo(w)
-	return err
+	return execute(s.html, name, data, func(b *bytes.Buffer) error {
+		_, err := b.WriteTo(w)
+		return err
+	})
 }
 
 // HTMLBytes executes the HTML template name with data and returns the
 // result, which the caller owns: an email body, copied once from the
 // render buffer (go-mail's SetBodyString would copy a string again).
 func (s *Set) HTMLBytes(name string, data any) ([]byte, error) {
-	buf := getBuf()
-	defer putBuf(buf)
-	if err := s.html.ExecuteTemplate(buf, name, data); err != nil {
-		return nil, fmt.Errorf("render %s: %w", name, err)
-	}
-	return bytes.Clone(buf.Bytes()), nil
+	return executeBytes(s.html, name, data)
 }
 
 // Text executes the text template name with data and returns the result.
 func (s *Set) Text(name string, data any) (string, error) {
-	buf := getBuf()
-	defer putBuf(buf)
-	if err := s.text.ExecuteTemplate(buf, name, data); err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
-	}
-	return buf.String(), nil
+	var out string
+	err := execute(s.text, name, data, func(b *bytes.Buffer) error {
+		out = b.String()
+		return nil
+	})
+	return out, err
 }
 
 // TextBytes is Text returning bytes the caller owns, as HTMLBytes.
 func (s *Set) TextBytes(name string, data any) ([]byte, error) {
+	return executeBytes(s.text, name, data)
+}
+
+// executeBytes is execute returning a copy of what was rendered.
+func executeBytes(t executor, name string, data any) ([]byte, error) {
+	var out []byte
+	err := execute(t, name, data, func(b *bytes.Buffer) error {
+		out = bytes.Clone(b.Bytes())
+		return nil
+	})
+	return out, err
+}
+
+// executor is what html/template and text/template templates share.
+type executor interface {
+	ExecuteTemplate(w io.Writer, name string, data any) error
+}
+
+// execute renders the template name of t with data into a pooled buffer
+// and hands the buffer to use, unless the template failed.
+func execute(t executor, name string, data any, use func(*bytes.Buffer) error) error {
 	buf := getBuf()
 	defer putBuf(buf)
-	if err := s.text.ExecuteTemplate(buf, name, data); err != nil {
-		return nil, fmt.Errorf("render %s: %w", name, err)
+	if err := t.ExecuteTemplate(buf, name, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	return use(buf)
 }
 
 // Subject executes a subject template and folds it to one line: a header
@@ -338,22 +351,21 @@ func diffMail(ops []approvals.DiffOp, ins, del string) (htmltemplate.HTML, error
 	var b strings.Builder
 	b.Grow(n)
 	for _, op := range ops {
+		tag, style := "", ""
 		switch op.Op {
 		case "+":
-			b.WriteString(`<ins style="`)
-			b.WriteString(ins)
-			b.WriteString(`">`)
-			escapeText(&b, op.Text)
-			b.WriteString("</ins>")
+			tag, style = "ins", ins
 		case "-":
-			b.WriteString(`<del style="`)
-			b.WriteString(del)
-			b.WriteString(`">`)
-			escapeText(&b, op.Text)
-			b.WriteString("</del>")
+			tag, style = "del", del
 		default:
 			escapeText(&b, op.Text)
+			continue
 		}
+		b.WriteString("<" + tag + ` style="`)
+		b.WriteString(style)
+		b.WriteString(`">`)
+		escapeText(&b, op.Text)
+		b.WriteString("</" + tag + ">")
 	}
 	return htmltemplate.HTML(b.String()), nil
 }
