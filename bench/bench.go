@@ -295,7 +295,7 @@ func (e *env) decisions(ctx context.Context, cfg Config, rep *Report, w *world, 
 			return err
 		}
 		logf("hand-written decision, %d clients, %ds", c, secs)
-		hwTPS, _, err := e.handwritten(ctx, pgb, c, secs)
+		hwTPS, hwTxs, hwCPU, err := e.handwritten(ctx, pgb, c, secs)
 		if err != nil {
 			return err
 		}
@@ -328,7 +328,7 @@ func (e *env) decisions(ctx context.Context, cfg Config, rep *Report, w *world, 
 			Note: "bench/handwritten.sql with pgbench -M prepared on the bench database"})
 		rep.add(Figure{Name: fmt.Sprintf("decisions/s, %d clients", c), Value: round1(r.perSecond()), Unit: "/s", Note: note})
 		rep.add(Figure{Name: fmt.Sprintf("pgbench tpcb-like TPS, %d clients", c), Value: round1(tps), Unit: "/s"})
-		e.decisionCPU(rep, c, r.Done, pgCPU, txs, decCPU)
+		e.decisionCPU(rep, c, decisionCPUs{decisions: r.Done, dec: decCPU, hwTxs: hwTxs, hw: hwCPU, tpcbTxs: txs, tpcb: pgCPU})
 		if err := e.drainOutbox(ctx, 2*time.Minute); err != nil {
 			logf("%v", err)
 		}

@@ -45,7 +45,7 @@ func TestSmoke(t *testing.T) {
 		"review page p99 with 30 drafts waiting", "approve all of 10 drafts p99",
 		// Where the CPU went (/proc). The dispatch's CPU figures are not
 		// required: the tiny go-mail run may end within one clock tick.
-		"CPU per decision ÷ per pgbench tx, 2 clients", "ratio bound by PostgreSQL's CPU per decision, 2 clients",
+		"CPU per decision ÷ per hand-written decision, 2 clients", "ratio bound by PostgreSQL's CPU per decision, 2 clients",
 	}
 	got := map[string]Figure{}
 	for _, f := range rep.Figures {

@@ -228,18 +228,28 @@ func (e *env) cpu() cpuSample {
 // rates is the inverse ratio of their CPU per transaction; the CPU
 // PostgreSQL alone spends per decision bounds the ratio any Go-side
 // saving could reach.
-func (e *env) decisionCPU(rep *Report, clients, decisions int, pg cpuUse, txs int, dec cpuUse) {
-	if decisions == 0 || txs == 0 || dec.Machine == 0 || pg.Machine == 0 {
+// decisionCPUs is the CPU of one client count's decision run and of its
+// two pgbench runs, with their counts of work done.
+type decisionCPUs struct {
+	decisions, hwTxs, tpcbTxs int
+	dec, hw, tpcb             cpuUse
+}
+
+func (e *env) decisionCPU(rep *Report, clients int, u decisionCPUs) {
+	if u.decisions == 0 || u.hwTxs == 0 || u.tpcbTxs == 0 || u.dec.Machine == 0 || u.hw.Machine == 0 || u.tpcb.Machine == 0 {
 		return
 	}
-	txMachine, txPostgres := per(pg.Machine, txs), per(pg.Postgres, txs)
-	decMachine, decPostgres, decServer, decSelf := per(dec.Machine, decisions), per(dec.Postgres, decisions), per(dec.Server, decisions), per(dec.Self, decisions)
-	note := fmt.Sprintf("CPU per decision %.2f ms (PostgreSQL %.2f, signoff serve %.2f, the bench process %.2f: load generators, Slack and SMTP fakes), %.1f cores busy; per pgbench transaction %.2f ms (PostgreSQL %.2f, pgbench %.2f), %.1f cores busy",
-		decMachine, decPostgres, decServer, decSelf, dec.cores(), txMachine, txPostgres, per(pg.Children, txs), pg.cores())
-	rep.add(Figure{Name: fmt.Sprintf("CPU per decision ÷ per pgbench tx, %d clients", clients), Value: round3(decMachine / txMachine), Unit: "x", Note: note})
+	hwMachine := per(u.hw.Machine, u.hwTxs)
+	decMachine, decPostgres := per(u.dec.Machine, u.decisions), per(u.dec.Postgres, u.decisions)
+	note := fmt.Sprintf("CPU per decision %.2f ms (PostgreSQL %.2f, signoff serve %.2f, the bench process %.2f: load generators, Slack and SMTP fakes), %.1f cores busy; "+
+		"per hand-written decision %.2f ms (PostgreSQL %.2f, pgbench %.2f), %.1f cores busy; per pgbench tpcb-like transaction %.2f ms (PostgreSQL %.2f, pgbench %.2f), %.1f cores busy",
+		decMachine, decPostgres, per(u.dec.Server, u.decisions), per(u.dec.Self, u.decisions), u.dec.cores(),
+		hwMachine, per(u.hw.Postgres, u.hwTxs), per(u.hw.Children, u.hwTxs), u.hw.cores(),
+		per(u.tpcb.Machine, u.tpcbTxs), per(u.tpcb.Postgres, u.tpcbTxs), per(u.tpcb.Children, u.tpcbTxs), u.tpcb.cores())
+	rep.add(Figure{Name: fmt.Sprintf("CPU per decision ÷ per hand-written decision, %d clients", clients), Value: round3(decMachine / hwMachine), Unit: "x", Note: note})
 	if decPostgres > 0 {
-		rep.add(Figure{Name: fmt.Sprintf("ratio bound by PostgreSQL's CPU per decision, %d clients", clients), Value: round3(txMachine / decPostgres), Unit: "x",
-			Note: "the decisions ÷ pgbench ratio if everything outside PostgreSQL cost nothing: pgbench's CPU per transaction ÷ PostgreSQL's CPU per decision"})
+		rep.add(Figure{Name: fmt.Sprintf("ratio bound by PostgreSQL's CPU per decision, %d clients", clients), Value: round3(hwMachine / decPostgres), Unit: "x",
+			Note: "the decisions ÷ hand-written decision ratio if everything outside PostgreSQL cost nothing: the hand-written decision's CPU per transaction ÷ PostgreSQL's CPU per decision"})
 	}
 }
 

@@ -88,27 +88,29 @@ func prefixed(p, cols string) string {
 }
 
 // handwritten runs the hand-written decision with clients for secs seconds
-// on the drafts seedHandwritten made, and returns its TPS and how many
-// transactions it ran. It then removes what the run left: the copies no
-// client reached and the notifications it queued.
-func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int) (tps float64, txs int, err error) {
+// on the drafts seedHandwritten made, and returns its TPS, how many
+// transactions it ran and the CPU the run took. It then removes what the
+// run left: the copies no client reached and the notifications it queued.
+func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int) (tps float64, txs int, use cpuUse, err error) {
 	dir, err := os.MkdirTemp("", "signoff-bench-")
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: %w", err)
+		return 0, 0, cpuUse{}, fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	script := filepath.Join(dir, "handwritten.sql")
 	if err := os.WriteFile(script, []byte(handwrittenScript), 0o644); err != nil {
-		return 0, 0, fmt.Errorf("bench: %w", err)
+		return 0, 0, cpuUse{}, fmt.Errorf("bench: %w", err)
 	}
 	// Prepared statements, as pgx's statement cache gives the server.
+	c0 := e.cpu()
 	out, err := p.run(ctx, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(secs),
 		"-D", "i=0", "-f", script, e.cluster.DatabaseURL(benchDB))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
+	use = c0.to(e.cpu())
 	if tps, txs, err = parseTPS(out); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
 	// One transaction: a draft and its current revision point at each
 	// other (the draft's key to it is deferred).
@@ -119,7 +121,7 @@ func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int) (t
 		DELETE FROM drafts d USING bench_handwritten q WHERE d.id = q.draft_id AND d.state = 'pending_client';
 		TRUNCATE bench_handwritten`
 	if err := e.exec(ctx, e.cluster.DatabaseURL(benchDB), tidy); err != nil {
-		return 0, 0, err
+		return 0, 0, cpuUse{}, err
 	}
-	return tps, txs, nil
+	return tps, txs, use, nil
 }
