@@ -350,7 +350,7 @@ func (e *env) slackAck(ctx context.Context, cfg Config, rep *Report, w *world, l
 	// 2. Slack acknowledgement latency while decisions commit. A second of
 	// clicks goes first, untimed: run alone, the phase would otherwise time
 	// a server that has just started (its pool dialing, its statements
-	// being prepared), as no run in production is timed.
+	// being prepared), which is not what a deployment's clicks meet.
 	warm, timed := latencyPool[:cfg.SlackRate], latencyPool[cfg.SlackRate:]
 	logf("Slack Approve clicks at %d/s: %d untimed, then %d timed", cfg.SlackRate, len(warm), len(timed))
 	if wr := e.clickOpen(ctx, w, warm, cfg.SlackRate); wr.Done == 0 {
