@@ -22,8 +22,6 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/signoff-app/signoff/approvals"
 )
@@ -230,46 +228,7 @@ func (s *Set) Subject(name string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fold(out), nil
-}
-
-// fold is strings.Join(strings.Fields(s), " "): the words of s, single
-// spaced. A subject usually is that already but for the template file's
-// final newline, and then fold returns it without allocating.
-func fold(s string) string {
-	start, end := 0, len(s)
-	for start < end && asciiSpace(s[start]) {
-		start++
-	}
-	for end > start && asciiSpace(s[end-1]) {
-		end--
-	}
-	t := s[start:end]
-	for i := 0; i < len(t); {
-		c := t[i]
-		if c >= utf8.RuneSelf {
-			// Fields splits at unicode.IsSpace too (invalid UTF-8 is
-			// no space).
-			r, w := utf8.DecodeRuneInString(t[i:])
-			if unicode.IsSpace(r) {
-				return strings.Join(strings.Fields(s), " ")
-			}
-			i += w
-			continue
-		}
-		if asciiSpace(c) && (c != ' ' || asciiSpace(t[i+1])) {
-			// A space other than one ' ' between words (t ends in no
-			// space, so t[i+1] exists).
-			return strings.Join(strings.Fields(s), " ")
-		}
-		i++
-	}
-	return t
-}
-
-// asciiSpace is the ASCII white space of strings.Fields.
-func asciiSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+	return strings.Join(strings.Fields(out), " "), nil
 }
 
 // funcs are the helpers every template may call.
@@ -306,27 +265,9 @@ func stamp(v any) string {
 // escaped words: one call instead of three template actions per word run,
 // which a page of hundreds of drafts notices.
 func diffHTML(ops []approvals.DiffOp) htmltemplate.HTML {
-	n := 0
-	for _, op := range ops {
-		n += len(op.Text) + 11
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, op := range ops {
-		switch op.Op {
-		case "+":
-			b.WriteString("<ins>")
-			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
-			b.WriteString("</ins>")
-		case "-":
-			b.WriteString("<del>")
-			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
-			b.WriteString("</del>")
-		default:
-			b.WriteString(htmltemplate.HTMLEscapeString(op.Text))
-		}
-	}
-	return htmltemplate.HTML(b.String())
+	return writeDiff(ops, "<ins>", "<del>", func(b *strings.Builder, s string) {
+		b.WriteString(htmltemplate.HTMLEscapeString(s))
+	})
 }
 
 // diffMail renders a word diff as an email's HTML, whose mail clients drop
@@ -344,30 +285,34 @@ func diffMail(ops []approvals.DiffOp, ins, del string) (htmltemplate.HTML, error
 			return "", fmt.Errorf("diffMail: style %q holds a character it may not", style)
 		}
 	}
+	return writeDiff(ops, `<ins style="`+ins+`">`, `<del style="`+del+`">`, escapeText), nil
+}
+
+// writeDiff writes a word diff as HTML: each added run between ins and
+// </ins>, each removed one between del and </del>, every run's text
+// escaped by esc.
+func writeDiff(ops []approvals.DiffOp, ins, del string, esc func(*strings.Builder, string)) htmltemplate.HTML {
 	n := 0
 	for _, op := range ops {
-		n += len(op.Text) + len(ins) + len(del) + 24
+		n += len(op.Text) + len(ins) + len(del) + 12
 	}
 	var b strings.Builder
 	b.Grow(n)
 	for _, op := range ops {
-		tag, style := "", ""
 		switch op.Op {
 		case "+":
-			tag, style = "ins", ins
+			b.WriteString(ins)
+			esc(&b, op.Text)
+			b.WriteString("</ins>")
 		case "-":
-			tag, style = "del", del
+			b.WriteString(del)
+			esc(&b, op.Text)
+			b.WriteString("</del>")
 		default:
-			escapeText(&b, op.Text)
-			continue
+			esc(&b, op.Text)
 		}
-		b.WriteString("<" + tag + ` style="`)
-		b.WriteString(style)
-		b.WriteString(`">`)
-		escapeText(&b, op.Text)
-		b.WriteString("</" + tag + ">")
 	}
-	return htmltemplate.HTML(b.String()), nil
+	return htmltemplate.HTML(b.String())
 }
 
 // escapeText writes s escaped as html/template escapes a string in a text
