@@ -43,8 +43,30 @@ func effective(m *Member, raw *AccountAccess) Access {
 	return Access{Account: raw.Account, Caps: EffectiveCaps(m.Role, raw.Direct, raw.Groups...), Tiers: raw.Tiers}
 }
 
+// AccessScope says which accounts of the workspace Tx.MemberAccess returns.
+type AccessScope int
+
+const (
+	// AllAccounts is every account, those with no grant to the member
+	// included (with empty caps).
+	AllAccounts AccessScope = iota
+	// GrantedAccounts is the accounts with a grant to the member, in
+	// person or through a group (whatever its caps).
+	GrantedAccounts
+)
+
+// memberAccess returns m's effective access to every account of the
+// workspace, or (onlyVisible) to those m may view.
 func (s *Service) memberAccess(ctx context.Context, tx Tx, m *Member, onlyVisible bool) ([]Access, error) {
-	raws, err := tx.MemberAccess(ctx, m.WorkspaceID, m.ID)
+	scope := AllAccounts
+	if onlyVisible && !EffectiveCaps(m.Role, Caps{}).Has(CapView) {
+		// The role shows no account without a grant (every role but the
+		// owner's): the accounts m may view are among those granted to
+		// them, and the store need not read the workspace's others (a
+		// client of a large agency is granted a few of its hundreds).
+		scope = GrantedAccounts
+	}
+	raws, err := tx.MemberAccess(ctx, m.WorkspaceID, m.ID, scope)
 	if err != nil {
 		return nil, err
 	}

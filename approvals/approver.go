@@ -40,7 +40,7 @@ func lockMemberAccess(ctx context.Context, tx Tx, ws *Workspace, m *Member) ([]A
 	if _, err := tx.LockPendingDrafts(ctx, ws.ID); err != nil {
 		return nil, err
 	}
-	return tx.MemberAccess(ctx, ws.ID, m.ID)
+	return tx.MemberAccess(ctx, ws.ID, m.ID, AllAccounts)
 }
 
 // requireApproversRemain refuses, naming the account and the tier, the loss

@@ -90,9 +90,9 @@ type Tx interface {
 	// the approver flags of members who thereby lose all access to the account.
 	SetGrant(ctx context.Context, g *Grant) error
 	DeleteGrant(ctx context.Context, g *Grant) error
-	// MemberAccess returns the raw access of a member to every account of the
-	// workspace (accounts with no grant included, with empty caps).
-	MemberAccess(ctx context.Context, workspaceID, memberID int64) ([]AccountAccess, error)
+	// MemberAccess returns the raw access of a member to the accounts of the
+	// workspace that scope names, ordered by handle.
+	MemberAccess(ctx context.Context, workspaceID, memberID int64, scope AccessScope) ([]AccountAccess, error)
 	// AccountMemberAccess returns the raw access of one member on one account.
 	AccountMemberAccess(ctx context.Context, workspaceID, accountID, memberID int64) (*AccountAccess, error)
 

@@ -57,11 +57,19 @@ func TestAccess(t *testing.T) {
 	}
 	var got []approvals.AccountAccess
 	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
-		got, err = tx.MemberAccess(ctx, w.ws.ID, w.client.ID)
+		got, err = tx.MemberAccess(ctx, w.ws.ID, w.client.ID, approvals.AllAccounts)
 		return err
 	})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("MemberAccess (-want +got)\n%s", diff)
+	}
+	// Only the granted accounts: "acme-fb" has no grant to the client.
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+		got, err = tx.MemberAccess(ctx, w.ws.ID, w.client.ID, approvals.GrantedAccounts)
+		return err
+	})
+	if diff := cmp.Diff(want[1:], got); diff != "" {
+		t.Errorf("MemberAccess of the granted accounts (-want +got)\n%s", diff)
 	}
 	var one *approvals.AccountAccess
 	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
@@ -99,7 +107,11 @@ func TestAccess(t *testing.T) {
 			return tx.AddApprover(ctx, &approvals.Approver{WorkspaceID: w.ws.ID, AccountID: w.account.ID, MemberID: w.client.ID, Tier: approvals.TierClient})
 		}, approvals.ECONFLICT, []string{"already a client approver"}},
 		{"access of a member of no workspace", func(ctx context.Context, tx approvals.Tx) error {
-			_, err := tx.MemberAccess(ctx, w.ws.ID, -1)
+			_, err := tx.MemberAccess(ctx, w.ws.ID, -1, approvals.AllAccounts)
+			return err
+		}, approvals.ENOTFOUND, []string{"no member #-1"}},
+		{"granted access of a member of no workspace", func(ctx context.Context, tx approvals.Tx) error {
+			_, err := tx.MemberAccess(ctx, w.ws.ID, -1, approvals.GrantedAccounts)
 			return err
 		}, approvals.ENOTFOUND, []string{"no member #-1"}},
 	}
