@@ -36,6 +36,9 @@ func OutboxOf(t approvals.Tx) OutboxTx { return t.(*tx) }
 // ClaimOutboxSQL is the outbox claim, for its plan test.
 const ClaimOutboxSQL = claimOutboxSQL
 
+// OutboxStatsSQL is the metrics' count of the outbox, for its plan test.
+const OutboxStatsSQL = outboxStatsSQL
+
 // DecisionLookups returns the statements, with their arguments, of
 // LockForDecision (d nil: the lock, then the lookups naming the draft by
 // draftID) or of DecisionRows (the lookups keyed by d's values), for a test
