@@ -201,7 +201,8 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 // reports false when the click must be queued instead: a transient
 // failure, or no answer in time. Nothing was recorded then, unless the
 // commit landed as time ran out, in which case queueing finds the delivery
-// recorded and leaves it be (the message still shows the decision).
+// recorded and the clicker is answered from what the core says of the
+// draft (answerDecided).
 func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 	if b.DecideBudget <= 0 {
 		return false
@@ -235,6 +236,25 @@ func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 		return nil
 	})
 	return true
+}
+
+// answerDecided answers a click whose decision committed as decideNow's
+// budget ran out, unanswered: the core's preview of the decision, a read
+// that writes no audit entry, says it is made ("you already approved draft
+// 12 at …"). Should it not be made after all, it is made now.
+func (b *Bot) answerDecided(ctx context.Context, q queuedAction) {
+	b.later(ctx, "answer", func(ctx context.Context) error {
+		a, _, err := b.identify(ctx, Request{Meta: q.Meta}, q.TeamID, q.UserID)
+		in := approvals.DecideInput{DraftID: q.DraftID, Revision: q.Revision, Tier: q.Tier, Verdict: q.Verdict, Comment: q.Comment}
+		var res *approvals.DecisionResult
+		if err == nil {
+			if _, err = b.svc.PreviewDecision(ctx, a, in); err == nil {
+				res, err = b.svc.Decide(ctx, a, in)
+			}
+		}
+		b.answerClick(ctx, q, time.Time{}, res, nil, err)
+		return nil
+	})
 }
 
 // linkedUsers remembers, for a minute, the Slack users found linked to a

@@ -54,8 +54,15 @@ func (b *Bot) blockAction(ctx context.Context, req Request, cb slack.Interaction
 		if b.decideNow(ctx, key, q) {
 			return
 		}
-		if _, err := b.enqueue(ctx, key, q); err != nil {
+		queued, err := b.enqueue(ctx, key, q)
+		switch {
+		case err != nil:
 			b.answer(ctx, cb, b.userMessage(ctx, err))
+		case !queued && req.Retry == 0:
+			// Slack sends a click once, but for its retries: the key was
+			// recorded by decideNow's own decision, committed as its budget
+			// ran out, and nobody has answered it.
+			b.answerDecided(ctx, q)
 		}
 		return // queued, or a retry or a duplicate of a click already queued
 	}
