@@ -55,11 +55,11 @@ const (
 	GrantedAccounts
 )
 
-// memberAccess returns m's effective access to every account of the
-// workspace, or (onlyVisible) to those m may view.
-func (s *Service) memberAccess(ctx context.Context, tx Tx, m *Member, onlyVisible bool) ([]Access, error) {
+// memberAccess returns m's effective access to the accounts of the
+// workspace m may view.
+func (s *Service) memberAccess(ctx context.Context, tx Tx, m *Member) ([]Access, error) {
 	scope := AllAccounts
-	if onlyVisible && !EffectiveCaps(m.Role, Caps{}).Has(CapView) {
+	if !EffectiveCaps(m.Role, Caps{}).Has(CapView) {
 		// The role shows no account without a grant (every role but the
 		// owner's): the accounts m may view are among those granted to
 		// them, and the store need not read the workspace's others (a
@@ -73,7 +73,7 @@ func (s *Service) memberAccess(ctx context.Context, tx Tx, m *Member, onlyVisibl
 	out := []Access{}
 	for i := range raws {
 		acc := effective(m, &raws[i])
-		if onlyVisible && !acc.Can(CapView) {
+		if !acc.Can(CapView) {
 			continue
 		}
 		out = append(out, acc)
@@ -203,7 +203,7 @@ func (s *Service) MemberAccess(ctx context.Context, a Actor, email, handle strin
 			out = []Access{x}
 			return nil
 		}
-		out, err = s.memberAccess(ctx, tx, m, true)
+		out, err = s.memberAccess(ctx, tx, m)
 		return err
 	})
 	return out, err

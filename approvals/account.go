@@ -298,7 +298,7 @@ func (s *Service) Accounts(ctx context.Context, a Actor) ([]Access, error) {
 			return nil
 		}
 		var err error
-		out, err = s.memberAccess(ctx, tx, p.member, true)
+		out, err = s.memberAccess(ctx, tx, p.member)
 		return err
 	})
 	return out, err

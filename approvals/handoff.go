@@ -227,7 +227,7 @@ func (s *Service) readableAccounts(ctx context.Context, tx Tx, p *principal) ([]
 		}
 		return ids, nil
 	}
-	access, err := s.memberAccess(ctx, tx, p.member, true)
+	access, err := s.memberAccess(ctx, tx, p.member)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (s *Service) Inbox(ctx context.Context, a Actor) (*Inbox, error) {
 		if err := requireMember(p); err != nil {
 			return err
 		}
-		access, err := s.memberAccess(ctx, tx, p.member, true)
+		access, err := s.memberAccess(ctx, tx, p.member)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func accessByAccount(access []Access) (map[int64]Access, []int64) {
 
 // waitingOn returns the drafts waiting on p's member, built for them.
 func (s *Service) waitingOn(ctx context.Context, tx Tx, p *principal) ([]*DraftView, error) {
-	access, err := s.memberAccess(ctx, tx, p.member, true)
+	access, err := s.memberAccess(ctx, tx, p.member)
 	if err != nil {
 		return nil, err
 	}

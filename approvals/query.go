@@ -73,7 +73,7 @@ func (s *Service) List(ctx context.Context, a Actor, in ListInput) ([]DraftSumma
 		if err := requireMember(p); err != nil {
 			return err
 		}
-		access, err := s.memberAccess(ctx, tx, p.member, true)
+		access, err := s.memberAccess(ctx, tx, p.member)
 		if err != nil {
 			return err
 		}
