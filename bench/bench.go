@@ -295,7 +295,9 @@ func (e *env) decisions(ctx context.Context, cfg Config, rep *Report, w *world, 
 			return err
 		}
 		logf("hand-written decision, %d clients, %ds", c, secs)
-		hwTPS, hwTxs, hwCPU, err := e.handwritten(ctx, pgb, c, secs)
+		// Its statements beside the decisions' (-profile): where the two
+		// differ is what a decision does beyond the least it must.
+		hwTPS, hwTxs, hwCPU, err := e.handwritten(ctx, pgb, c, secs, profile(fmt.Sprintf("handwritten-%d", c)))
 		if err != nil {
 			return err
 		}

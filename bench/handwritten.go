@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -91,7 +92,10 @@ func prefixed(p, cols string) string {
 // on the drafts seedHandwritten made, and returns its TPS, how many
 // transactions it ran and the CPU the run took. It then removes what the
 // run left: the copies no client reached and the notifications it queued.
-func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int) (tps float64, txs int, use cpuUse, err error) {
+// stopProfile ends the run's profile (-profile), before that tidying.
+func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int, stopProfile func()) (tps float64, txs int, use cpuUse, err error) {
+	stopProfile = sync.OnceFunc(stopProfile)
+	defer stopProfile()
 	dir, err := os.MkdirTemp("", "signoff-bench-")
 	if err != nil {
 		return 0, 0, cpuUse{}, fmt.Errorf("bench: %w", err)
@@ -109,6 +113,7 @@ func (e *env) handwritten(ctx context.Context, p *pgbench, clients, secs int) (t
 		return 0, 0, cpuUse{}, err
 	}
 	use = c0.to(e.cpu())
+	stopProfile()
 	if tps, txs, err = parseTPS(out); err != nil {
 		return 0, 0, cpuUse{}, err
 	}
