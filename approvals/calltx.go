@@ -21,6 +21,13 @@ type DecisionTx interface {
 	// same round trip once the lock is held. Errors: ENOTFOUND for the
 	// draft, as LockDraft (nil draft); with the draft, DecisionRows's.
 	LockForDecision(ctx context.Context, workspaceID, draftID, memberID int64) (*Draft, *DecisionRows, error)
+	// CreateDecisionLocked is CreateDecision for a draft the transaction
+	// locked and found no decision of d's approver on d's revision and
+	// tier in, once locked: it sets ID only (Approver stays as given),
+	// d.CreatedAt must be set (EINTERNAL if not) and is kept as stored, in
+	// UTC to the microsecond, and a conflict (which the lock rules out)
+	// fails the transaction with ECONFLICT.
+	CreateDecisionLocked(ctx context.Context, workspaceID int64, d *Decision) error
 }
 
 // HeldTx has the writes that settle a decided draft, held: each is sent
@@ -238,8 +245,20 @@ func (t *callTx) Decisions(ctx context.Context, draftID int64) ([]*Decision, err
 // CreateDecision records d and, when the draft's decisions were read, adds
 // it to them where Decisions would list it (by time, then ID).
 func (t *callTx) CreateDecision(ctx context.Context, d *Decision) error {
+	return t.recorded(d, t.Tx.CreateDecision(ctx, d))
+}
+
+// CreateDecisionLocked records d as Tx's does and, as CreateDecision,
+// adds it to the draft's decisions read.
+func (t *callTx) CreateDecisionLocked(ctx context.Context, workspaceID int64, d *Decision) error {
+	return t.recorded(d, t.Tx.CreateDecisionLocked(ctx, workspaceID, d))
+}
+
+// recorded keeps what the call read true after recording d (err nil) or
+// failing to.
+func (t *callTx) recorded(d *Decision, err error) error {
 	t.locked = nil
-	if err := t.Tx.CreateDecision(ctx, d); err != nil {
+	if err != nil {
 		delete(t.decisions, d.DraftID)
 		return err
 	}

@@ -99,7 +99,8 @@ func (s *Service) Decide(ctx context.Context, a Actor, in DecideInput) (*Decisio
 		}
 		dec := &Decision{DraftID: d.ID, Revision: rev, Tier: tier, ApproverID: p.member.ID, Approver: p.member.Label(),
 			Verdict: in.Verdict, Comment: in.Comment, Channel: a.Channel, CreatedAt: s.now()}
-		if err := tx.CreateDecision(ctx, dec); err != nil {
+		// checkDecision found no decision of the actor's under the lock.
+		if err := tx.CreateDecisionLocked(ctx, p.ws.ID, dec); err != nil {
 			return err
 		}
 		e.Detail = string(tier) + " tier"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -249,6 +250,33 @@ func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
 			prev.Approver, prev.Revision, prev.DraftID, prev.Verdict, prev.CreatedAt.Format("2006-01-02 15:04 UTC"), prev.Channel),
 		Decision: prev,
 	}
+}
+
+// CreateDecisionLocked records d as a plain insert and sets its ID: the
+// caller holds the draft's row lock, taken in this transaction, and found
+// no decision of d's approver on its revision and tier once it held it, so
+// there is no conflict to look for, no draft to join for the workspace and
+// nothing else to read back. d.CreatedAt must be set (EINTERNAL if not) and
+// is kept as stored: in UTC, to the microsecond. A conflict all the same
+// (a writer that skipped the lock) fails the statement, and so the
+// transaction, with ECONFLICT.
+func (t *tx) CreateDecisionLocked(ctx context.Context, workspaceID int64, d *approvals.Decision) error {
+	if d.CreatedAt.IsZero() {
+		return approvals.Errorf(approvals.EINTERNAL, "decision on draft #%d without its time", d.DraftID)
+	}
+	d.CreatedAt = d.CreatedAt.UTC().Truncate(time.Microsecond)
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		workspaceID, d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, d.CreatedAt).Scan(&d.ID)
+	return dbError(err, violations{
+		"decisions_once_key": {Code: approvals.ECONFLICT, Reason: approvals.ReasonDecided,
+			Message: fmt.Sprintf("draft #%d was decided meanwhile", d.DraftID)},
+		"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
+			Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
+		"decisions_approver_fkey": {Code: approvals.ENOTFOUND,
+			Message: fmt.Sprintf("no member #%d in the draft's workspace", d.ApproverID)},
+	})
 }
 
 // Decisions returns the draft's decisions, oldest first, Approver filled

@@ -128,6 +128,74 @@ func TestDecision(t *testing.T) {
 	})
 }
 
+// TestCreateDecisionLocked: the plain insert a decision makes under its
+// draft's lock stores what CreateDecision stores, and the conflict the lock
+// rules out still fails (aborting the transaction: nothing of it commits).
+func TestCreateDecisionLocked(t *testing.T) {
+	db := pgtest.MustOpen(t, env.URL())
+	w := newWorld(t, db)
+	d := w.draft(t, db, w.account, w.editor, approvals.StatePendingClient)
+	at := t0.Add(1500 * time.Nanosecond).In(time.FixedZone("CET", 3600))
+	dec := &approvals.Decision{DraftID: d.ID, Revision: 1, Tier: approvals.TierClient, ApproverID: w.client.ID,
+		Approver: w.client.Label(), Verdict: approvals.VerdictReject, Comment: "the logo is old", Channel: approvals.ChannelSlack, CreatedAt: at}
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
+		if _, err := tx.LockDraft(ctx, w.ws.ID, d.ID); err != nil {
+			return err
+		}
+		return tx.CreateDecisionLocked(ctx, w.ws.ID, dec)
+	})
+	if dec.ID == 0 || !dec.CreatedAt.Equal(t0.Add(time.Microsecond)) || dec.CreatedAt.Location() != time.UTC {
+		t.Errorf("CreateDecisionLocked set ID %d, CreatedAt %v; want an ID and %v in UTC", dec.ID, dec.CreatedAt, t0.Add(time.Microsecond))
+	}
+	var got []*approvals.Decision
+	mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+		got, err = tx.Decisions(ctx, d.ID)
+		return err
+	})
+	if diff := cmp.Diff([]*approvals.Decision{dec}, got); diff != "" {
+		t.Errorf("Decisions (-want +got)\n%s", diff)
+	}
+
+	t.Run("conflict", func(t *testing.T) {
+		again := &approvals.Decision{DraftID: d.ID, Revision: 1, Tier: approvals.TierClient, ApproverID: w.client.ID,
+			Verdict: approvals.VerdictApprove, Channel: approvals.ChannelEmail, CreatedAt: t0}
+		err := inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+			if err := tx.AppendAudit(ctx, &approvals.AuditEntry{WorkspaceID: w.ws.ID, Actor: "test", Channel: approvals.ChannelCLI,
+				Action: "draft.approve", Outcome: "ok", Detail: "locked conflict"}); err != nil {
+				return err
+			}
+			return tx.CreateDecisionLocked(ctx, w.ws.ID, again)
+		})
+		wantErr(t, err, approvals.ECONFLICT, "was decided meanwhile")
+		if got := approvals.ErrorReason(err); got != approvals.ReasonDecided {
+			t.Errorf("reason = %q", got)
+		}
+		var audited int
+		if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE detail = 'locked conflict'`).Scan(&audited); err != nil {
+			t.Fatal(err)
+		} else if audited != 0 {
+			t.Errorf("the failed transaction's audit entry was committed")
+		}
+	})
+
+	t.Run("no time", func(t *testing.T) {
+		err := inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+			return tx.CreateDecisionLocked(ctx, w.ws.ID, &approvals.Decision{DraftID: d.ID, Revision: 1, Tier: approvals.TierInternal,
+				ApproverID: w.admin.ID, Verdict: approvals.VerdictApprove, Channel: approvals.ChannelSlack})
+		})
+		wantErr(t, err, approvals.EINTERNAL)
+	})
+
+	t.Run("another workspace's draft", func(t *testing.T) {
+		other := newWorld(t, db)
+		err := inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+			return tx.CreateDecisionLocked(ctx, other.ws.ID, &approvals.Decision{DraftID: d.ID, Revision: 1, Tier: approvals.TierInternal,
+				ApproverID: other.admin.ID, Verdict: approvals.VerdictApprove, Channel: approvals.ChannelSlack, CreatedAt: t0})
+		})
+		wantErr(t, err, approvals.ENOTFOUND)
+	})
+}
+
 // TestLockForDecision: the draft as LockDraft returns it and the rows as
 // DecisionRows reads them, in one call; LockDraft's error for a draft that
 // is missing or in another workspace, DecisionRows's for a missing member.
