@@ -66,24 +66,40 @@ func (t *tx) EnqueueOutbox(ctx context.Context, msgs []*approvals.OutboxMessage)
 			WITH ORDINALITY AS u (w, c, k, p, n, cr, g, ord)
 		ORDER BY u.ord
 		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING `+outboxColumns,
+		RETURNING idempotency_key, id, state, attempts, next_attempt_at, created_at`,
+		// Only what the insert set: the rest is the message as given (its
+		// payload read back would cost a jsonb output and a decode).
 		func(rows pgx.Rows) error {
-			got, err := scanOutboxes(rows)
-			if err != nil {
+			type row struct {
+				id            int64
+				state         approvals.OutboxState
+				attempts      int
+				next, created time.Time
+			}
+			got := make(map[string]row, len(msgs))
+			for rows.Next() {
+				var k string
+				var r row
+				if err := rows.Scan(&k, &r.id, &r.state, &r.attempts, &r.next, &r.created); err != nil {
+					return err
+				}
+				got[k] = r
+			}
+			if err := rows.Err(); err != nil {
 				return err
 			}
 			// Skipped rows (duplicates, within msgs too: the first one
 			// wins) are not returned and keep their fields.
-			byKey := make(map[string]*approvals.OutboxMessage, len(got))
-			for _, g := range got {
-				byKey[g.IdempotencyKey] = g
-			}
 			for _, m := range msgs {
-				if g, ok := byKey[m.IdempotencyKey]; ok {
-					*m = *g
-					delete(byKey, m.IdempotencyKey)
-					t.enqueued = true
+				r, ok := got[m.IdempotencyKey]
+				if !ok {
+					continue
 				}
+				delete(got, m.IdempotencyKey)
+				m.ID, m.State, m.Attempts = r.id, r.state, r.attempts
+				m.NextAttemptAt, m.CreatedAt = r.next.UTC(), r.created.UTC()
+				m.LastError, m.SentAt, m.LeaseUntil = "", nil, nil
+				t.enqueued = true
 			}
 			return nil
 		},
