@@ -227,12 +227,7 @@ func (t *tx) CreateDecision(ctx context.Context, d *approvals.Decision) error {
 		return nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return dbError(err, violations{
-			"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
-				Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
-			"decisions_approver_fkey": {Code: approvals.ENOTFOUND,
-				Message: fmt.Sprintf("no member #%d in the draft's workspace", d.ApproverID)},
-		})
+		return dbError(err, decisionViolations(d))
 	}
 	// Nothing inserted: either the draft does not exist or the decision was
 	// already made.
@@ -269,14 +264,21 @@ func (t *tx) CreateDecisionLocked(ctx context.Context, workspaceID int64, d *app
 		INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		workspaceID, d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, d.CreatedAt).Scan(&d.ID)
-	return dbError(err, violations{
-		"decisions_once_key": {Code: approvals.ECONFLICT, Reason: approvals.ReasonDecided,
-			Message: fmt.Sprintf("draft #%d was decided meanwhile", d.DraftID)},
+	v := decisionViolations(d)
+	v["decisions_once_key"] = approvals.Error{Code: approvals.ECONFLICT, Reason: approvals.ReasonDecided,
+		Message: fmt.Sprintf("draft #%d was decided meanwhile", d.DraftID)}
+	return dbError(err, v)
+}
+
+// decisionViolations names what inserting d can violate that a caller can
+// be told of.
+func decisionViolations(d *approvals.Decision) violations {
+	return violations{
 		"decisions_revision_fkey": {Code: approvals.ENOTFOUND,
 			Message: fmt.Sprintf("draft #%d has no revision %d", d.DraftID, d.Revision)},
 		"decisions_approver_fkey": {Code: approvals.ENOTFOUND,
 			Message: fmt.Sprintf("no member #%d in the draft's workspace", d.ApproverID)},
-	})
+	}
 }
 
 // Decisions returns the draft's decisions, oldest first, Approver filled

@@ -186,6 +186,14 @@ func TestCreateDecisionLocked(t *testing.T) {
 		wantErr(t, err, approvals.EINTERNAL)
 	})
 
+	t.Run("no such revision", func(t *testing.T) {
+		err := inTx(db, func(ctx context.Context, tx approvals.Tx) error {
+			return tx.CreateDecisionLocked(ctx, w.ws.ID, &approvals.Decision{DraftID: d.ID, Revision: 7, Tier: approvals.TierInternal,
+				ApproverID: w.admin.ID, Verdict: approvals.VerdictApprove, Channel: approvals.ChannelSlack, CreatedAt: t0})
+		})
+		wantErr(t, err, approvals.ENOTFOUND, "has no revision 7")
+	})
+
 	t.Run("another workspace's draft", func(t *testing.T) {
 		other := newWorld(t, db)
 		err := inTx(db, func(ctx context.Context, tx approvals.Tx) error {
