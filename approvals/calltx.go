@@ -40,8 +40,10 @@ type HeldTx interface {
 	// service's clock; EINTERNAL if not), and is kept as stored: in UTC,
 	// to the microsecond.
 	UpdateDraftHeld(ctx context.Context, d *Draft) error
-	// CreateHandoffHeld is CreateHandoff held: h stays as given (Seq 0),
-	// and a hand-off the draft already has stays as it is.
+	// CreateHandoffHeld is CreateHandoff held: h stays as given (Seq 0).
+	// The caller holds the draft's lock and has just moved it to approved,
+	// so it has no hand-off: one it has already fails the commit
+	// (ECONFLICT), where CreateHandoff would keep it.
 	CreateHandoffHeld(ctx context.Context, h *HandoffRecord) error
 	// SetTierClockHeld is SetTierClock held.
 	SetTierClockHeld(ctx context.Context, c *TierClock) error

@@ -56,10 +56,17 @@ const createHandoffSQL = `
 	ON CONFLICT (draft_id) DO NOTHING`
 
 // CreateHandoffHeld is CreateHandoff held back (see txConn.hold), h not
-// read back. Numbering is unchanged: the row is numbered by a reader
-// once committed, whenever in the transaction it was inserted.
+// read back, and a plain insert: its caller holds the draft's lock and
+// has seen the draft enter approved, which it never leaves, so the draft
+// has no hand-off yet and there is no conflict to arbitrate. Should one
+// exist anyway, the primary key fails the commit. Numbering is
+// unchanged: the row is numbered by a reader once committed, whenever in
+// the transaction it was inserted.
 func (t *tx) CreateHandoffHeld(_ context.Context, h *approvals.HandoffRecord) error {
-	t.tx.hold(createHandoffSQL, nil, h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt))
+	t.tx.hold(`
+		INSERT INTO handoffs (workspace_id, draft_id, account_id, revision, approved_at)
+		VALUES ($1, $2, $3, $4, coalesce($5, now()))`,
+		nil, h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt))
 	return nil
 }
 

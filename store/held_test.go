@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -127,4 +128,30 @@ func TestHeldSettleFails(t *testing.T) {
 func exec(w *corefix.World, sql string) error {
 	_, err := w.DB.Pool().Exec(w.Ctx, sql)
 	return err
+}
+
+// TestHeldHandoffConflict: a decision's hand-off is a plain insert, since
+// the draft it approves had none. Should the draft have one anyway (a
+// bug: here a row the test slips in), the commit fails with ECONFLICT and
+// nothing of the decision stays; the hand-off is not silently kept.
+func TestHeldHandoffConflict(t *testing.T) {
+	w := corefix.Standard(t)
+	v := w.Submit("ed@acme.test", "client", "handed off twice")
+	w.Now = w.Now.Add(time.Minute)
+	w.OK(exec(w, fmt.Sprintf(`INSERT INTO handoffs (workspace_id, draft_id, account_id, revision)
+		SELECT workspace_id, id, account_id, revision FROM drafts WHERE id = %d`, v.ID)))
+	before := readSettled(t, w, v.ID)
+	in := approvals.DecideInput{DraftID: v.ID, Verdict: approvals.VerdictApprove}
+	_, err := w.Svc.Decide(w.Ctx, w.As("c1@client.test"), in)
+	wantErr(t, err, approvals.ECONFLICT)
+	if d := cmp.Diff(before, readSettled(t, w, v.ID)); d != "" {
+		t.Fatalf("the failed decision left rows (-before +after):\n%s", d)
+	}
+
+	w.OK(exec(w, fmt.Sprintf(`DELETE FROM handoffs WHERE draft_id = %d`, v.ID)))
+	_, err = w.Svc.Decide(w.Ctx, w.As("c1@client.test"), in)
+	w.OK(err)
+	if got := readSettled(t, w, v.ID); got.State != string(approvals.StateApproved) || got.Handoffs != 1 || got.Decisions != before.Decisions+1 {
+		t.Fatalf("after the decision: %+v (before %+v)", got, before)
+	}
 }
