@@ -59,12 +59,12 @@ type Dispatcher struct {
 	mu          sync.Mutex
 	pausedUntil map[approvals.Channel]time.Time
 
-	// laneMu guards sem and lanes, which hold across batches (Run has two
-	// out at once): sem, per channel, a token for each send that may be
-	// under way; lanes, per lane, the done channel of the last batch that
-	// has messages in it, which the next one waits for to keep them in order.
+	// laneMu guards pools and lanes, which hold across batches (Run has
+	// two out at once): pools, per channel, the workers that make its
+	// sends; lanes, per lane, the done channel of the last batch that has
+	// messages in it, which the next one waits for to keep them in order.
 	laneMu sync.Mutex
-	sem    map[approvals.Channel]chan struct{}
+	pools  map[approvals.Channel]*pool
 	lanes  map[laneKey]chan struct{}
 	// recordFailures counts outcomes that could not be recorded; a batch
 	// stops sending when it changes (see deliverAll).
@@ -276,25 +276,12 @@ func (d *Dispatcher) deliverAll(ctx context.Context, rec *recorder, b *approvals
 	}
 	var wg sync.WaitGroup
 	for _, k := range order {
-		sem := d.slots(k.ch)
+		workers := d.pool(k.ch)
 		after, done := d.enterLane(k)
 		idx := lanes[k]
-		wg.Go(func() {
+		lane := func() {
+			defer wg.Done()
 			defer d.leaveLane(k, done)
-			// The lane's messages of the batch before go first.
-			if after != nil {
-				select {
-				case <-after:
-				case <-ctx.Done():
-					return
-				}
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
 			for _, unit := range idx {
 				if poisoned || ctx.Err() != nil || d.recordFailures.Load() != failures {
 					return
@@ -328,7 +315,23 @@ func (d *Dispatcher) deliverAll(ctx context.Context, rec *recorder, b *approvals
 					mu.Unlock()
 				}
 			}
-		})
+		}
+		wg.Add(1)
+		if after == nil {
+			workers.submit(lane)
+			continue
+		}
+		// The lane's messages of the batch before go first: the lane
+		// waits for them without taking a worker.
+		go func() {
+			select {
+			case <-after:
+				workers.submit(lane)
+			case <-ctx.Done():
+				d.leaveLane(k, done)
+				wg.Done()
+			}
+		}()
 	}
 	return func() error {
 		wg.Wait()
@@ -339,21 +342,26 @@ func (d *Dispatcher) deliverAll(ctx context.Context, rec *recorder, b *approvals
 	}
 }
 
-// slots returns ch's semaphore: a token for each send of ch that may be
+// pool returns ch's workers: a goroutine for each send of ch that may be
 // under way, shared by the batches out at once.
-func (d *Dispatcher) slots(ch approvals.Channel) chan struct{} {
+func (d *Dispatcher) pool(ch approvals.Channel) *pool {
 	d.laneMu.Lock()
 	defer d.laneMu.Unlock()
-	if d.sem == nil {
-		d.sem = map[approvals.Channel]chan struct{}{}
+	if d.pools == nil {
+		d.pools = map[approvals.Channel]*pool{}
 	}
-	sem, ok := d.sem[ch]
+	p, ok := d.pools[ch]
 	if !ok {
-		sem = make(chan struct{}, d.workers(ch))
-		d.sem[ch] = sem
+		// Two batches are out at once, so their lanes fit in the queue.
+		p = newPool(d.workers(ch), 2*d.Batch, workerLinger)
+		d.pools[ch] = p
 	}
-	return sem
+	return p
 }
+
+// workerLinger is how long a worker waits for its next send before it
+// ends: longer than the claims between batches take.
+const workerLinger = time.Second
 
 // enterLane makes a batch the last in line for lane k. after, when not nil,
 // is closed once the batch before it is done with k; the caller closes done
