@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 // DecisionRows reads what a decision on d by the member needs
 // (approvals.DecisionTx), in one round trip: the statements go to the
 // server as one pipelined batch. Each is the statement the single lookup
-// it stands for runs (AccountMemberAccess, BackupTiers, Decisions,
-// Revisions, Comments, Approvers, BackupApprovers, MemberByID), on the same
-// indexes.
+// it stands for runs (AccountMemberAccess, Decisions, Revisions,
+// Comments, Approvers, BackupApprovers, MemberByID), on the same indexes;
+// the member's backup tiers are read off the backup approvers.
 func (t *tx) DecisionRows(ctx context.Context, workspaceID int64, d *approvals.Draft, memberID int64) (*approvals.DecisionRows, error) {
 	b := &pgx.Batch{}
 	l := queueDecisionLookups(b, draftValues(workspaceID, d), memberID)
@@ -109,15 +110,6 @@ func queueDecisionLookups(b *pgx.Batch, r decisionDraft, memberID int64) *decisi
 		l.accountFound, out.Access = err == nil, acc
 		return err
 	})
-	args = []any{r.ws, memberID}
-	b.Queue(`
-		SELECT tier FROM draft_extra_approvers
-		WHERE workspace_id = $1 AND draft_id = `+r.col(&args, "id", r.id)+` AND revision = `+r.col(&args, "revision", r.revision)+` AND member_id = $2
-		ORDER BY tier DESC`, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		out.BackupTiers, err = pgx.CollectRows(rows, pgx.RowTo[approvals.Tier])
-		return err
-	})
 	args = nil
 	b.Queue(`
 		SELECT `+decisionColumns+` FROM decisions x LEFT JOIN members m ON m.id = x.approver_id
@@ -171,6 +163,12 @@ func (l *decisionLookups) result(ctx context.Context, t *tx, workspaceID, accoun
 	}
 	if l.authorErr != nil {
 		l.out.Author = nil // MemberByID reports it, if it is asked for
+	}
+	// The member's backup tiers are those of the backup approvers read.
+	for _, tier := range approvals.Tiers {
+		if slices.ContainsFunc(l.out.BackupApprovers[tier], func(m *approvals.Member) bool { return m.ID == memberID }) {
+			l.out.BackupTiers = append(l.out.BackupTiers, tier)
+		}
 	}
 	return l.out, nil
 }
