@@ -262,6 +262,9 @@ func (t *tx) CreateDecisionLocked(ctx context.Context, workspaceID int64, d *app
 		INSERT INTO decisions (workspace_id, draft_id, revision, tier, approver_id, verdict, comment, channel, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		workspaceID, d.DraftID, d.Revision, d.Tier, d.ApproverID, d.Verdict, d.Comment, d.Channel, d.CreatedAt).Scan(&d.ID)
+	if err == nil {
+		return nil
+	}
 	v := decisionViolations(d)
 	v["decisions_once_key"] = approvals.Error{Code: approvals.ECONFLICT, Reason: approvals.ReasonDecided,
 		Message: fmt.Sprintf("draft #%d was decided meanwhile", d.DraftID)}

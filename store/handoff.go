@@ -48,12 +48,15 @@ func (t *tx) CreateHandoff(ctx context.Context, h *approvals.HandoffRecord) erro
 	return nil
 }
 
-// createHandoffSQL inserts a hand-off unnumbered, unless the draft has
-// one; CreateHandoff appends its RETURNING.
-const createHandoffSQL = `
+// insertHandoffSQL inserts a hand-off unnumbered; createHandoffSQL does
+// unless the draft has one, and CreateHandoff appends its RETURNING.
+const (
+	insertHandoffSQL = `
 	INSERT INTO handoffs AS h (workspace_id, draft_id, account_id, revision, approved_at)
-	VALUES ($1, $2, $3, $4, coalesce($5, now()))
+	VALUES ($1, $2, $3, $4, coalesce($5, now()))`
+	createHandoffSQL = insertHandoffSQL + `
 	ON CONFLICT (draft_id) DO NOTHING`
+)
 
 // CreateHandoffHeld is CreateHandoff held back (see txConn.hold), h not
 // read back, and a plain insert: its caller holds the draft's lock and
@@ -63,10 +66,7 @@ const createHandoffSQL = `
 // unchanged: the row is numbered by a reader once committed, whenever in
 // the transaction it was inserted.
 func (t *tx) CreateHandoffHeld(_ context.Context, h *approvals.HandoffRecord) error {
-	t.tx.hold(`
-		INSERT INTO handoffs (workspace_id, draft_id, account_id, revision, approved_at)
-		VALUES ($1, $2, $3, $4, coalesce($5, now()))`,
-		nil, h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt))
+	t.tx.hold(insertHandoffSQL, nil, h.WorkspaceID, h.DraftID, h.AccountID, h.Revision, nullTime(h.ApprovedAt))
 	return nil
 }
 

@@ -59,15 +59,21 @@ func TestOutbox(t *testing.T) {
 		if first[1].ID == 0 || again[0].ID != 0 || again[1].ID == 0 {
 			t.Errorf("IDs: first %d %d, again %d %d; want the duplicate b unset", first[0].ID, first[1].ID, again[0].ID, again[1].ID)
 		}
+		payload := approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: w.ws.ID, DraftID: 1, Revision: 1, Target: "c@x.test"}
 		want := &approvals.OutboxMessage{ID: first[0].ID, WorkspaceID: w.ws.ID, Channel: "email", IdempotencyKey: "a",
-			Payload: first[0].Payload, State: approvals.OutboxPending, NextAttemptAt: t0, CreatedAt: t0}
+			Payload: payload, State: approvals.OutboxPending, NextAttemptAt: t0, CreatedAt: t0}
 		if diff := cmp.Diff(want, first[0]); diff != "" {
 			t.Errorf("enqueued (-want +got)\n%s", diff)
 		}
 		var all []*approvals.OutboxMessage
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) { all, err = tx.Outbox(ctx, "", 0); return err })
 		if diff := cmp.Diff([]string{"c", "b", "a"}, keys(all)); diff != "" {
-			t.Errorf("Outbox (-want +got)\n%s", diff)
+			t.Fatalf("Outbox (-want +got)\n%s", diff)
+		}
+		// The answer, what the insert set and the rest as given, is the
+		// row as stored, payload included.
+		if diff := cmp.Diff(all[2], first[0]); diff != "" {
+			t.Errorf("enqueued message differs from the stored row (-stored +answered)\n%s", diff)
 		}
 	})
 
