@@ -55,6 +55,9 @@ type MediaTx interface {
 	// revision that carries its media over.
 	CopyThumbs(ctx context.Context, workspaceID, draftID int64, from, to int) error
 	Thumb(ctx context.Context, workspaceID, draftID int64, revision, index int) (*Thumb, error)
+	// Thumbs returns those of the indexes' thumbnails of a revision that
+	// exist, by index.
+	Thumbs(ctx context.Context, workspaceID, draftID int64, revision int, indexes []int) ([]*Thumb, error)
 }
 
 // MediaHostsMax bounds a workspace's list of media hosts.
@@ -290,12 +293,27 @@ func (s *Service) MediaThumb(ctx context.Context, a Actor, draftID int64, rev, i
 }
 
 // ShownThumb returns a thumbnail of a revision that a channel showed to a
-// reader who may see it: an email built from the reader's view, or a URL
-// Signoff signed for such a message (Slack fetches pictures from public
-// URLs, without a member), whose signature the caller verified.
+// reader who may see it: a URL Signoff signed for such a message (Slack
+// fetches pictures from public URLs, without a member), whose signature
+// the caller verified.
 // Errors: ENOTFOUND.
 func (s *Service) ShownThumb(ctx context.Context, workspaceID, draftID int64, rev, index int) (*Thumb, error) {
-	var out *Thumb
+	ths, err := s.ShownThumbs(ctx, workspaceID, draftID, rev, []int{index})
+	if err != nil {
+		return nil, err
+	}
+	if len(ths) == 0 {
+		return nil, Errorf(ENOTFOUND, "no such picture")
+	}
+	return ths[0], nil
+}
+
+// ShownThumbs is ShownThumb for the pictures of one revision an email
+// built from its reader's view carries, read in one transaction: those of
+// indexes that exist, by index.
+// Errors: ENOTFOUND for a draft that is gone or withdrawn.
+func (s *Service) ShownThumbs(ctx context.Context, workspaceID, draftID int64, rev int, indexes []int) ([]*Thumb, error) {
+	var out []*Thumb
 	err := s.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		// A withdrawn draft's pictures are no longer anyone's to fetch.
 		d, err := tx.DraftByID(ctx, workspaceID, draftID)
@@ -305,7 +323,7 @@ func (s *Service) ShownThumb(ctx context.Context, workspaceID, draftID int64, re
 		if d.State == StateWithdrawn {
 			return Errorf(ENOTFOUND, "no such picture")
 		}
-		out, err = tx.Thumb(ctx, workspaceID, draftID, rev, index)
+		out, err = tx.Thumbs(ctx, workspaceID, draftID, rev, indexes)
 		return err
 	})
 	if err != nil && ErrorCode(err) == ENOTFOUND {

@@ -223,19 +223,26 @@ func cid(i int) string { return fmt.Sprintf("picture-%d.jpg", i+1) }
 // and loads the thumbnails it carries as inline parts (see embed); a
 // thumbnail that cannot be loaded is left out, and its <img> with it.
 func (s *Sender) inlineMedia(ctx context.Context, v *approvals.DraftView) (items []mediaItem, embeds map[int]*approvals.Thumb) {
+	var want []int
 	for _, m := range v.MediaList() {
-		if !m.HasThumb {
-			continue
+		if m.HasThumb {
+			want = append(want, m.Index)
 		}
-		if embeds == nil {
-			embeds = map[int]*approvals.Thumb{}
-		}
-		th, err := s.svc.ShownThumb(ctx, v.WorkspaceID, v.ID, v.Current.Number, m.Index)
+	}
+	if len(want) > 0 {
+		// One read for all of them: an email goes to each approver.
+		ths, err := s.svc.ShownThumbs(ctx, v.WorkspaceID, v.ID, v.Current.Number, want)
 		if err != nil {
-			s.logger.WarnContext(ctx, "load thumbnail for email", "draft", v.ID, "revision", v.Current.Number, "index", m.Index, "err", err)
-			continue
+			s.logger.WarnContext(ctx, "load thumbnails for email", "draft", v.ID, "revision", v.Current.Number, "err", err)
 		}
-		embeds[m.Index] = th
+		embeds = make(map[int]*approvals.Thumb, len(ths))
+		for _, th := range ths {
+			embeds[th.Index] = th
+		}
+		if len(ths) < len(want) && err == nil {
+			s.logger.WarnContext(ctx, "thumbnails missing for email", "draft", v.ID, "revision", v.Current.Number,
+				"want", len(want), "found", len(ths))
+		}
 	}
 	items = mediaOf(v, func(i int) string {
 		if embeds[i] == nil {

@@ -42,13 +42,33 @@ func (t *tx) CopyThumbs(ctx context.Context, workspaceID, draftID int64, from, t
 
 // Thumb returns one thumbnail of a draft of the workspace.
 func (t *tx) Thumb(ctx context.Context, workspaceID, draftID int64, revision, index int) (*approvals.Thumb, error) {
-	th := &approvals.Thumb{DraftID: draftID, Revision: revision, Index: index}
-	err := t.tx.QueryRow(ctx, `
-		SELECT content_type, data FROM media_thumbs
-		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND idx = $4`,
-		workspaceID, draftID, revision, index).Scan(&th.ContentType, &th.Data)
+	ths, err := t.Thumbs(ctx, workspaceID, draftID, revision, []int{index})
 	if err != nil {
-		return nil, notFound(err, "no thumbnail %d of revision %d of draft #%d", index, revision, draftID)
+		return nil, err
 	}
-	return th, nil
+	if len(ths) == 0 {
+		return nil, notFound(pgx.ErrNoRows, "no thumbnail %d of revision %d of draft #%d", index, revision, draftID)
+	}
+	return ths[0], nil
+}
+
+// Thumbs returns the thumbnails of the indexes of a revision of a draft of
+// the workspace that exist, by index, in one statement.
+func (t *tx) Thumbs(ctx context.Context, workspaceID, draftID int64, revision int, indexes []int) ([]*approvals.Thumb, error) {
+	rows, err := t.tx.Query(ctx, `
+		SELECT idx, content_type, data FROM media_thumbs
+		WHERE workspace_id = $1 AND draft_id = $2 AND revision = $3 AND idx = ANY ($4)
+		ORDER BY idx`,
+		workspaceID, draftID, revision, indexes)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	ths, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*approvals.Thumb, error) {
+		th := &approvals.Thumb{DraftID: draftID, Revision: revision}
+		return th, row.Scan(&th.Index, &th.ContentType, &th.Data)
+	})
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return ths, nil
 }

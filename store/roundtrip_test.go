@@ -252,4 +252,32 @@ func TestRoundTrips(t *testing.T) {
 	if home > 5 {
 		t.Errorf("the App Home took %d round trips, want at most 5", home)
 	}
+
+	// An email's inline pictures: as many statements for 4 as for 1 (was a
+	// transaction per picture).
+	wsID := r.Draft.WorkspaceID
+	var thumbs []*approvals.Thumb
+	for i := range 4 {
+		thumbs = append(thumbs, &approvals.Thumb{DraftID: ids[0], Revision: 1, Index: i, ContentType: "image/png", Data: []byte{byte(i)}})
+	}
+	ok(db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.SaveThumbs(ctx, wsID, thumbs) }))
+	shown := func(indexes []int) int {
+		return tr.count(t, func() {
+			got, err := svc.ShownThumbs(ctx, wsID, ids[0], 1, indexes)
+			ok(err)
+			if len(got) != len(indexes) {
+				t.Fatalf("ShownThumbs(%v) = %d thumbnails", indexes, len(got))
+			}
+			for i, th := range got {
+				if th.Index != indexes[i] || th.Data[0] != byte(indexes[i]) {
+					t.Fatalf("thumbnail %d is picture %d (%v), want %d", i, th.Index, th.Data, indexes[i])
+				}
+			}
+		})
+	}
+	pic1, pic4 := shown([]int{2}), shown([]int{0, 1, 2, 3})
+	t.Logf("an email's pictures: %d round trips for 1, %d for 4", pic1, pic4)
+	if pic4 != pic1 || pic1 > 3 {
+		t.Errorf("4 pictures took %d round trips, 1 took %d: want the same, at most 3", pic4, pic1)
+	}
 }
