@@ -45,11 +45,14 @@ type Store interface {
 	DeleteSlackActions(ctx context.Context, ids []int64) error
 	// RetrySlackAction releases a click that failed for now, due at next.
 	RetrySlackAction(ctx context.Context, id int64, next time.Time, lastErr string) error
-	// SaveSlackMessage records a posted approval request.
-	SaveSlackMessage(ctx context.Context, m *slackstate.Message) error
+	// SaveSlackMessages records posted approval requests, each once.
+	SaveSlackMessages(ctx context.Context, ms ...*slackstate.Message) error
 	// SlackMessages returns the posted requests of a draft revision; tier ""
 	// and target "" match any.
 	SlackMessages(ctx context.Context, draftID int64, revision int, tier approvals.Tier, target string) ([]*slackstate.Message, error)
+	// SlackMessagesTo returns the requests posted to target for the
+	// drafts.
+	SlackMessagesTo(ctx context.Context, target string, draftIDs []int64) ([]*slackstate.Message, error)
 	// SlackMessagesAt returns the requests posted in one Slack message
 	// (several for a grouped DM).
 	SlackMessagesAt(ctx context.Context, channel, ts string) ([]*slackstate.Message, error)

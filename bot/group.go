@@ -1,9 +1,11 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -34,21 +36,33 @@ type groupEntry struct {
 // redraws it in place.
 func (s *sender) SendGroup(ctx context.Context, b *approvals.Batch, group []*approvals.OutboxMessage) error {
 	_, items, err := s.b.svc.GroupViews(ctx, b, group)
-	if err != nil {
+	if err != nil || len(items) == 0 {
 		return err
 	}
 	target := group[0].Payload.Target
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.Notification.DraftID
+	}
+	have, err := s.b.store.SlackMessagesTo(ctx, target, ids)
+	if err != nil {
+		return err
+	}
+	posted := map[requestKey]bool{}
+	for _, m := range have {
+		posted[requestKey{m.DraftID, m.Revision, m.Tier}] = true
+	}
 	var fresh []approvals.GroupItem
 	for _, it := range items {
 		n := it.Notification
-		have, err := s.b.store.SlackMessages(ctx, n.DraftID, n.Revision, n.Tier, target)
-		if err != nil {
-			return err
-		}
-		if len(have) == 0 { // posted already: a redelivery after a crash
+		if !posted[requestKey{n.DraftID, n.Revision, n.Tier}] { // posted already: a redelivery after a crash
 			fresh = append(fresh, it)
 		}
 	}
+	// In draft order, as a redraw reads them back (SlackMessagesAt).
+	slices.SortFunc(fresh, func(a, b approvals.GroupItem) int {
+		return cmp.Compare(a.Notification.DraftID, b.Notification.DraftID)
+	})
 	if len(fresh) == 1 {
 		return slackError(s.request(ctx, fresh[0].View, fresh[0].Notification))
 	}
@@ -60,6 +74,13 @@ func (s *sender) SendGroup(ctx context.Context, b *approvals.Batch, group []*app
 		}
 	}
 	return nil
+}
+
+// requestKey names an approval request: a draft's revision and tier.
+type requestKey struct {
+	draftID  int64
+	revision int
+	tier     approvals.Tier
 }
 
 // postGroup posts one grouped DM, stores its requests and, should one of
@@ -75,16 +96,27 @@ func (s *sender) postGroup(ctx context.Context, target string, items []approvals
 	if err != nil {
 		return fmt.Errorf("chat.postMessage grouped request: %w", err)
 	}
-	for _, it := range items {
+	stored := make([]*slackstate.Message, len(items))
+	for i, it := range items {
 		n := it.Notification
-		if err := s.b.store.SaveSlackMessage(ctx, &slackstate.Message{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
-			Revision: n.Revision, Tier: n.Tier, Target: target, Channel: channel, TS: ts}); err != nil {
-			return err
-		}
+		stored[i] = &slackstate.Message{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
+			Revision: n.Revision, Tier: n.Tier, Target: target, Channel: channel, TS: ts}
 	}
-	return s.redraw(ctx, channel, ts, items[0].Notification.RecipientID, func(now []groupEntry) bool {
-		for i, e := range now {
-			if e.v.Awaits(e.rev, e.tier) != entries[i].v.Awaits(e.rev, e.tier) {
+	if err := s.b.store.SaveSlackMessages(ctx, stored...); err != nil {
+		return err
+	}
+	// The message is new: what it holds is what was just stored, in the
+	// order it shows them.
+	posted := make(map[int64]bool, len(entries))
+	for _, e := range entries {
+		posted[e.v.ID] = e.v.Awaits(e.rev, e.tier)
+	}
+	return s.redraw(ctx, stored, items[0].Notification.RecipientID, func(now []groupEntry) bool {
+		if len(now) != len(entries) {
+			return true // a draft is gone since
+		}
+		for _, e := range now {
+			if e.v.Awaits(e.rev, e.tier) != posted[e.v.ID] {
 				return true
 			}
 		}
@@ -92,28 +124,37 @@ func (s *sender) postGroup(ctx context.Context, target string, items []approvals
 	})
 }
 
-// redraw updates grouped message (channel, ts) to show its drafts as they
-// stand now, for recipientID, when changed (nil: always) says it changed.
-func (s *sender) redraw(ctx context.Context, channel, ts string, recipientID int64, changed func([]groupEntry) bool) error {
-	stored, err := s.b.store.SlackMessagesAt(ctx, channel, ts)
-	if err != nil {
-		return err
+// redraw updates the grouped message that holds the requests stored (all
+// in one message, in the order it shows them) to show their drafts as
+// they stand now, for recipientID, when changed (nil: always) says it
+// changed. The drafts' views are read together, as a dispatcher's batch.
+func (s *sender) redraw(ctx context.Context, stored []*slackstate.Message, recipientID int64, changed func([]groupEntry) bool) error {
+	if len(stored) == 0 {
+		return nil
 	}
+	msgs := make([]*approvals.OutboxMessage, len(stored))
+	for i, m := range stored {
+		msgs[i] = &approvals.OutboxMessage{WorkspaceID: m.WorkspaceID, Channel: approvals.ChannelSlack,
+			Payload: approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: m.WorkspaceID,
+				DraftID: m.DraftID, Revision: m.Revision, Tier: m.Tier, RecipientID: recipientID}}
+	}
+	b := approvals.NewBatch(msgs)
 	var entries []groupEntry
-	for _, m := range stored {
-		v, _, err := s.b.svc.NotificationView(ctx, nil, approvals.Notification{Event: approvals.EventApprovalRequested,
-			WorkspaceID: m.WorkspaceID, DraftID: m.DraftID, Revision: m.Revision, Tier: m.Tier, RecipientID: recipientID})
+	for _, m := range msgs {
+		n := m.Payload
+		v, _, err := s.b.svc.NotificationView(ctx, b, n)
 		if err != nil {
 			if approvals.ErrorCode(err) == approvals.ENOTFOUND || errors.Is(err, approvals.ErrRecipientGone) {
 				continue
 			}
 			return err
 		}
-		entries = append(entries, groupEntry{v: v, rev: m.Revision, tier: m.Tier})
+		entries = append(entries, groupEntry{v: v, rev: n.Revision, tier: n.Tier})
 	}
 	if len(entries) == 0 || (changed != nil && !changed(entries)) {
 		return nil
 	}
+	channel, ts := stored[0].Channel, stored[0].TS
 	if _, _, _, err := s.b.api.UpdateMessageContext(ctx, channel, ts,
 		slack.MsgOptionText(groupText(entries), false), slack.MsgOptionBlocks(groupBlocks(entries)...)); err != nil {
 		return fmt.Errorf("chat.update grouped request: %w", err)

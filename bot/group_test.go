@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/signoff-app/signoff/approvals"
+	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/internal/slackfake"
+	"github.com/signoff-app/signoff/outbox"
 )
 
 // decideBlocks lists the drafts whose Approve/Reject buttons a message
@@ -89,5 +91,56 @@ func TestGroupedDMs(t *testing.T) {
 	}
 	if !redrawn[cleo.TS] || !redrawn[byUser[uCx].TS] {
 		t.Errorf("updated %v, want both grouped DMs redrawn", redrawn)
+	}
+}
+
+// A grouped DM costs the same statements whatever the number of drafts it
+// holds: posting it (whether each was posted before, storing each
+// request) and redrawing it after a decision (every draft's view) read
+// and write its drafts together, not one by one.
+func TestGroupedDMRoundTrips(t *testing.T) {
+	trips := func(n int) (post, redraw int) {
+		db, tr := pgtest.OpenCounted(t, env.NewDatabase(t), 0)
+		h := newHarnessOn(t, db)
+		none := ""
+		_, err := h.svc.SetAccount(h.ctx, approvals.Operator(h.slug), "acme", approvals.AccountSettings{SlackChannel: &none})
+		h.must(err)
+		cleo := h.members[uClient]
+		var group []*approvals.OutboxMessage
+		var ids []int64
+		for i := range n {
+			v, err := h.svc.Submit(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI},
+				approvals.DraftInput{Account: "acme", Text: fmt.Sprintf("Grouped post %d", i+1)})
+			h.must(err)
+			ids = append(ids, v.ID)
+			group = append(group, &approvals.OutboxMessage{WorkspaceID: v.WorkspaceID, Channel: approvals.ChannelSlack,
+				Payload: approvals.Notification{Event: approvals.EventApprovalRequested, WorkspaceID: v.WorkspaceID, DraftID: v.ID,
+					Revision: 1, Tier: approvals.TierClient, RecipientID: cleo.ID, Target: uClient}})
+		}
+		send := h.bot.Sender().(outbox.GroupSender)
+		h.slack.Take()
+		post = tr.Count(t, func() { h.must(send.SendGroup(h.ctx, approvals.NewBatch(group), group)) })
+		posts := slackfake.Only(h.slack.Take(), "chat.postMessage")
+		if len(posts) != 1 || len(decideBlocks(posts[0])) != n {
+			t.Fatalf("%d drafts: %d posts, want one grouped DM with %d drafts' buttons", n, len(posts), n)
+		}
+
+		_, err = h.svc.Approve(h.ctx, approvals.Actor{Workspace: h.slug, Email: cleo.Email, Channel: approvals.ChannelCLI}, ids[0])
+		h.must(err)
+		decided := group[0].Payload
+		decided.Event = approvals.EventDecisionRecorded
+		m := &approvals.OutboxMessage{WorkspaceID: decided.WorkspaceID, Channel: approvals.ChannelSlack, Payload: decided}
+		redraw = tr.Count(t, func() { h.must(send.Send(h.ctx, approvals.NewBatch([]*approvals.OutboxMessage{m}), m)) })
+		updates := slackfake.Only(h.slack.Take(), "chat.update")
+		if len(updates) != 1 || len(decideBlocks(updates[0])) != n-1 {
+			t.Fatalf("%d drafts: %d updates, want the grouped DM redrawn with %d drafts' buttons", n, len(updates), n-1)
+		}
+		return post, redraw
+	}
+	post3, redraw3 := trips(3)
+	post9, redraw9 := trips(9)
+	t.Logf("grouped DM of 3 drafts: %d round trips to post, %d to redraw; of 9: %d and %d", post3, redraw3, post9, redraw9)
+	if post9 != post3 || redraw9 != redraw3 {
+		t.Errorf("a grouped DM of 9 drafts took %d and %d round trips, one of 3 took %d and %d: want the same", post9, redraw9, post3, redraw3)
 	}
 }

@@ -57,8 +57,13 @@ const (
 
 func newHarness(t *testing.T, cfgs ...func(*bot.Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, pgtest.MustOpen(t, env.NewDatabase(t)), cfgs...)
+}
+
+// newHarnessOn is newHarness on db, a fresh migrated database.
+func newHarnessOn(t *testing.T, db *store.DB, cfgs ...func(*bot.Config)) *harness {
+	t.Helper()
 	ctx := context.Background()
-	db := pgtest.MustOpen(t, env.NewDatabase(t))
 	svc := corefix.Service(db, nil)
 	logger := svc.Logger
 	fs := slackfake.New(t, team)

@@ -82,7 +82,7 @@ func (s *sender) request(ctx context.Context, v *approvals.DraftView, n approval
 	if err != nil {
 		return fmt.Errorf("chat.postMessage request: %w", err)
 	}
-	return s.b.store.SaveSlackMessage(ctx, &slackstate.Message{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
+	return s.b.store.SaveSlackMessages(ctx, &slackstate.Message{WorkspaceID: n.WorkspaceID, DraftID: n.DraftID,
 		Revision: n.Revision, Tier: n.Tier, Target: n.Target, Channel: channel, TS: ts})
 }
 
@@ -101,7 +101,7 @@ func (s *sender) update(ctx context.Context, v *approvals.DraftView, n approvals
 			return err
 		}
 		if len(shared) > 1 { // a grouped DM (group.go): redraw every draft of it
-			if err := s.redraw(ctx, msg.Channel, msg.TS, n.RecipientID, nil); err != nil {
+			if err := s.redraw(ctx, shared, n.RecipientID, nil); err != nil {
 				return err
 			}
 		} else {

@@ -63,6 +63,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open for a pool configuration the caller built (a tracer,
+// a size).
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, &approvals.Error{Code: approvals.EINVALID, Message: "invalid database configuration", Err: err}

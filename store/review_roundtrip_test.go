@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/store"
@@ -22,19 +20,8 @@ import (
 // TestRoundTrips).
 func TestReviewRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &countingTracer{}
-	cfg.ConnConfig.Tracer = tr
-	cfg.MaxConns = 1
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := store.FromPool(pool)
-	t.Cleanup(db.Close)
+	db, tr := pgtest.OpenCounted(t, pgtest.NewDatabase(t), 1)
+	pool := db.Pool()
 	if err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +69,7 @@ func TestReviewRoundTrips(t *testing.T) {
 	}
 	waiting := func(want int) (int, []*approvals.DraftView) {
 		var vs []*approvals.DraftView
-		n := tr.count(t, func() {
+		n := tr.Count(t, func() {
 			vs, err = svc.Waiting(ctx, reader)
 			ok(err)
 		})
@@ -106,7 +93,7 @@ func TestReviewRoundTrips(t *testing.T) {
 		for i, v := range vs {
 			ins[i] = approvals.DecideInput{DraftID: v.ID, Revision: v.Revision, Tier: v.CurrentTier, Verdict: approvals.VerdictApprove}
 		}
-		return tr.count(t, func() {
+		return tr.Count(t, func() {
 			out, err := svc.DecideEach(ctx, reader, ins)
 			ok(err)
 			for _, o := range out {

@@ -3,13 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/corefix"
@@ -18,59 +14,6 @@ import (
 	"github.com/signoff-app/signoff/store"
 )
 
-// countingTracer counts the round trips a connection makes: every query
-// outside a batch, and every batch (its queries travel together) once.
-type countingTracer struct {
-	on      atomic.Bool
-	n       atomic.Int64
-	inBatch atomic.Bool
-	log     []string
-}
-
-func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if c.on.Load() && !c.inBatch.Load() {
-		c.n.Add(1)
-		c.log = append(c.log, strings.Join(strings.Fields(d.SQL), " "))
-	}
-	return ctx
-}
-
-func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	if c.on.Load() {
-		c.n.Add(1)
-		c.inBatch.Store(true)
-		c.log = append(c.log, fmt.Sprintf("batch of %d", d.Batch.Len()))
-	}
-	return ctx
-}
-
-func (c *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-
-func (c *countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {
-	c.inBatch.Store(false)
-}
-
-// count runs f with the tracer on and returns the round trips it made.
-func (c *countingTracer) count(t *testing.T, f func()) int {
-	t.Helper()
-	c.log = nil
-	c.n.Store(0)
-	c.on.Store(true)
-	f()
-	c.on.Store(false)
-	if testing.Verbose() {
-		for _, q := range c.log {
-			if len(q) > 110 {
-				q = q[:110]
-			}
-			t.Log(q)
-		}
-	}
-	return int(c.n.Load())
-}
-
 // TestRoundTrips counts the statements (round trips, BEGIN and COMMIT
 // included) of the hot paths the benchmark drives: one approval, the
 // delivery of a batch of approval emails, a page of approved drafts and the
@@ -78,19 +21,9 @@ func (c *countingTracer) count(t *testing.T, f func()) int {
 // statements.
 func TestRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &countingTracer{}
-	cfg.ConnConfig.Tracer = tr
-	cfg.MaxConns = 1 // one connection: the counts are of one caller
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := store.FromPool(pool)
-	t.Cleanup(db.Close)
+	// One connection: the counts are of one caller.
+	db, tr := pgtest.OpenCounted(t, pgtest.NewDatabase(t), 1)
+	pool := db.Pool()
 	if err := store.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +89,15 @@ func TestRoundTrips(t *testing.T) {
 	drain()
 
 	var r *approvals.DecisionResult
-	internal := tr.count(t, func() {
+	var err error
+	internal := tr.Count(t, func() {
 		r, err = svc.Approve(ctx, as("boss@acme.test"), ids[0])
 		ok(err)
 	})
 	if r.Draft.State != approvals.StatePendingClient {
 		t.Fatalf("state = %s", r.Draft.State)
 	}
-	final := tr.count(t, func() {
+	final := tr.Count(t, func() {
 		r, err = svc.Approve(ctx, as("c1@client.test"), ids[0])
 		ok(err)
 	})
@@ -194,7 +128,7 @@ func TestRoundTrips(t *testing.T) {
 	drain()
 	ok(db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.EnqueueOutbox(ctx, msgs) }))
 	views.Store(0)
-	batch := tr.count(t, func() {
+	batch := tr.Count(t, func() {
 		n, err := disp.RunOnce(ctx)
 		ok(err)
 		if n != drafts {
@@ -217,7 +151,7 @@ func TestRoundTrips(t *testing.T) {
 	// statements for 1 draft as for 6.
 	list := func() int {
 		must(svc.ApprovedDrafts(ctx, op, approvals.HandoffQuery{})) // numbers what is new, uncounted
-		return tr.count(t, func() {
+		return tr.Count(t, func() {
 			page, err := svc.ApprovedDrafts(ctx, op, approvals.HandoffQuery{})
 			ok(err)
 			if len(page.Drafts) == 0 {
@@ -241,7 +175,7 @@ func TestRoundTrips(t *testing.T) {
 	// workspace and member, their access, one InboxRows batch (the pending
 	// drafts with their decisions, their own drafts), one ViewRows batch,
 	// COMMIT.
-	home := tr.count(t, func() {
+	home := tr.Count(t, func() {
 		in, err := svc.Inbox(ctx, as("boss@acme.test"))
 		ok(err)
 		if len(in.Waiting) == 0 {
@@ -262,7 +196,7 @@ func TestRoundTrips(t *testing.T) {
 	}
 	ok(db.InTx(ctx, func(ctx context.Context, tx approvals.Tx) error { return tx.SaveThumbs(ctx, wsID, thumbs) }))
 	shown := func(indexes []int) int {
-		return tr.count(t, func() {
+		return tr.Count(t, func() {
 			got, err := svc.ShownThumbs(ctx, wsID, ids[0], 1, indexes)
 			ok(err)
 			if len(got) != len(indexes) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,18 +53,44 @@ func (db *DB) PruneSlackDeliveries(ctx context.Context, before time.Time) error 
 	return nil
 }
 
-// SaveSlackMessage records a posted approval request. Saving the same
-// (draft, revision, tier, target) again replaces the channel and ts.
-func (db *DB) SaveSlackMessage(ctx context.Context, m *slackstate.Message) error {
-	err := db.pool.QueryRow(ctx, `
-		INSERT INTO slack_messages (workspace_id, draft_id, revision, tier, target, channel, ts)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (draft_id, revision, tier, target)
-		DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts
-		RETURNING created_at`,
-		m.WorkspaceID, m.DraftID, m.Revision, string(m.Tier), m.Target, m.Channel, m.TS).Scan(&m.CreatedAt)
+// SaveSlackMessages records posted approval requests (a grouped DM's in
+// one statement), setting each one's CreatedAt. Saving the same (draft,
+// revision, tier, target) again replaces the channel and ts; ms must not
+// hold one twice.
+func (db *DB) SaveSlackMessages(ctx context.Context, ms ...*slackstate.Message) error {
+	n := len(ms)
+	ws, drafts, revs := make([]int64, n), make([]int64, n), make([]int32, n)
+	tiers, targets, channels, tss := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, m := range ms {
+		ws[i], drafts[i], revs[i] = m.WorkspaceID, m.DraftID, int32(m.Revision)
+		tiers[i], targets[i], channels[i], tss[i] = string(m.Tier), m.Target, m.Channel, m.TS
+	}
+	rows, err := db.pool.Query(ctx, `
+		WITH v AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
+				WITH ORDINALITY AS v (w, d, r, tier, target, channel, ts, i)),
+		saved AS (
+			INSERT INTO slack_messages (workspace_id, draft_id, revision, tier, target, channel, ts)
+			SELECT w, d, r, tier, target, channel, ts FROM v ORDER BY i
+			ON CONFLICT (draft_id, revision, tier, target)
+			DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts
+			RETURNING draft_id, revision, tier, target, created_at)
+		SELECT s.created_at FROM saved s
+		JOIN v ON v.d = s.draft_id AND v.r = s.revision AND v.tier = s.tier AND v.target = s.target
+		ORDER BY v.i`,
+		ws, drafts, revs, tiers, targets, channels, tss)
 	if err != nil {
 		return dbError(err, nil)
+	}
+	at, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return dbError(err, nil)
+	}
+	if len(at) != n {
+		return fmt.Errorf("save slack messages: %d of %d saved", len(at), n)
+	}
+	for i, m := range ms {
+		m.CreatedAt = at[i]
 	}
 	return nil
 }
@@ -99,6 +126,20 @@ func scanSlackMessages(rows pgx.Rows) ([]*slackstate.Message, error) {
 		return nil, dbError(err, nil)
 	}
 	return out, nil
+}
+
+// SlackMessagesTo returns the requests posted to target for the drafts,
+// in one statement (a grouped DM checks its drafts at once), oldest first.
+func (db *DB) SlackMessagesTo(ctx context.Context, target string, draftIDs []int64) ([]*slackstate.Message, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT workspace_id, draft_id, revision, tier, target, channel, ts, created_at
+		FROM slack_messages
+		WHERE draft_id = ANY ($1) AND target = $2
+		ORDER BY created_at, draft_id`, draftIDs, target)
+	if err != nil {
+		return nil, dbError(err, nil)
+	}
+	return scanSlackMessages(rows)
 }
 
 // SlackMessagesAt returns the requests posted in one Slack message, oldest
