@@ -1,5 +1,11 @@
 package approvals
 
+import (
+	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
+)
+
 // Feed returns how n's feed shows a post. The figures are what each
 // network's own help pages and its apps showed in 2024–2025; they describe
 // the feed's look, not a rule a caption must meet (limits are network.go's).
@@ -43,7 +49,9 @@ func (n Network) Feed() Feed {
 
 // Fold cuts text where the feed shows "… more": the part the feed shows
 // first, and whether anything was cut. It cuts at the last space before
-// MoreAfter characters when there is one, as the apps do.
+// MoreAfter characters when there is one, as the apps do, and never inside
+// a character drawn from several code points (an emoji with its skin tone
+// or variation selector, a flag, a letter with its accent).
 func (f Feed) Fold(text string) (shown string, cut bool) {
 	if f.MoreAfter <= 0 {
 		return text, false
@@ -59,7 +67,21 @@ func (f Feed) Fold(text string) (shown string, cut bool) {
 			break
 		}
 	}
-	return string(r[:end]), true
+	// The whole characters within end code points; at least the first.
+	at, runes, state := 0, 0, -1
+	for rest := text; rest != ""; {
+		var c string
+		c, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		runes += utf8.RuneCountInString(c)
+		if runes > end && at > 0 {
+			break
+		}
+		at += len(c)
+		if runes >= end {
+			break
+		}
+	}
+	return text[:at], at < len(text)
 }
 
 // ShownAspect is the shape (width ÷ height) in which the feed shows a w×h

@@ -191,7 +191,17 @@ func TestFeed(t *testing.T) {
 		{approvals.Feed{MoreAfter: 10}, "exactly10!", "exactly10!", false},
 		{approvals.Feed{MoreAfter: 12}, "Summer is here and so are we", "Summer is", true},
 		{approvals.Feed{MoreAfter: 5}, "Sonnenschein", "Sonne", true},
-		{approvals.Feed{MoreAfter: 3}, "☀️☀️☀️☀️", "☀️☀", true},
+		// Never inside a character of several code points.
+		{approvals.Feed{MoreAfter: 3}, "☀️☀️☀️☀️", "☀️", true},
+		{approvals.Feed{MoreAfter: 4}, "☀️☀️☀️☀️", "☀️☀️", true},
+		{approvals.Feed{MoreAfter: 3}, "Go👍🏽 team", "Go", true},
+		{approvals.Feed{MoreAfter: 4}, "Go👍🏽 team", "Go👍🏽", true},
+		{approvals.Feed{MoreAfter: 3}, "🇫🇷🇩🇪🇮🇹", "🇫🇷", true},
+		{approvals.Feed{MoreAfter: 2}, "Cafe\u0301s", "Ca", true},
+		{approvals.Feed{MoreAfter: 4}, "Cafe\u0301s", "Caf", true},
+		{approvals.Feed{MoreAfter: 5}, "Cafe\u0301s", "Cafe\u0301", true},
+		// A first character longer than the fold is shown whole.
+		{approvals.Feed{MoreAfter: 3}, "👨‍👩‍👧‍👦 family day", "👨‍👩‍👧‍👦", true},
 	}
 	for _, tc := range tests {
 		shown, cut := tc.feed.Fold(tc.text)
