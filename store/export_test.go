@@ -24,9 +24,6 @@ func Hold(t approvals.Tx, sql string) { t.(*tx).tx.hold(sql, nil) }
 // not in approvals.Tx.
 type OutboxTx interface {
 	ClaimOutbox(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*approvals.OutboxMessage, error)
-	MarkOutboxSent(ctx context.Context, id int64, at time.Time) error
-	MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error
-	MarkOutboxDead(ctx context.Context, id int64, lastErr string) error
 	MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error)
 }
 

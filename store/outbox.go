@@ -153,64 +153,6 @@ const claimOutboxSQL = `
 		RETURNING *)
 	SELECT ` + outboxColumns + ` FROM claimed ORDER BY id`
 
-// outboxState explains why a Mark call changed nothing: ENOTFOUND if the
-// message does not exist, else ECONFLICT naming its state.
-func (t *tx) outboxState(ctx context.Context, id int64, want string) error {
-	var state string
-	err := t.tx.QueryRow(ctx, `SELECT state FROM outbox WHERE id = $1`, id).Scan(&state)
-	if err != nil {
-		return notFound(err, "no outbox message #%d", id)
-	}
-	return approvals.Errorf(approvals.ECONFLICT, "outbox message #%d is %s, not %s", id, state, want)
-}
-
-// MarkOutboxSent records delivery at at. Marking a sent message again is a
-// no-op: two workers may race past a lease.
-func (t *tx) MarkOutboxSent(ctx context.Context, id int64, at time.Time) error {
-	tag, err := t.tx.Exec(ctx, `
-		UPDATE outbox SET state = 'sent', sent_at = $2, lease_until = NULL
-		WHERE id = $1 AND state <> 'sent'`, id, at)
-	if err != nil {
-		return dbError(err, nil)
-	}
-	if tag.RowsAffected() == 0 {
-		var exists bool
-		if err := t.tx.QueryRow(ctx, `SELECT true FROM outbox WHERE id = $1`, id).Scan(&exists); err != nil {
-			return notFound(err, "no outbox message #%d", id)
-		}
-	}
-	return nil
-}
-
-// MarkOutboxRetry schedules another attempt at next and frees the lease.
-// Only a pending message can be retried: a sent one stays sent (ECONFLICT).
-func (t *tx) MarkOutboxRetry(ctx context.Context, id int64, next time.Time, lastErr string) error {
-	tag, err := t.tx.Exec(ctx, `
-		UPDATE outbox SET next_attempt_at = $2, last_error = $3, lease_until = NULL
-		WHERE id = $1 AND state = 'pending'`, id, next, lastErr)
-	if err != nil {
-		return dbError(err, nil)
-	}
-	if tag.RowsAffected() == 0 {
-		return t.outboxState(ctx, id, "pending")
-	}
-	return nil
-}
-
-// MarkOutboxDead gives up on a pending message (ECONFLICT if it is not pending).
-func (t *tx) MarkOutboxDead(ctx context.Context, id int64, lastErr string) error {
-	tag, err := t.tx.Exec(ctx, `
-		UPDATE outbox SET state = 'dead', last_error = $2, lease_until = NULL
-		WHERE id = $1 AND state = 'pending'`, id, lastErr)
-	if err != nil {
-		return dbError(err, nil)
-	}
-	if tag.RowsAffected() == 0 {
-		return t.outboxState(ctx, id, "pending")
-	}
-	return nil
-}
-
 // MarkOutboxBatch applies a claimed batch's outcomes in one statement, as
 // outbox.Store describes, inside t.
 func (t *tx) MarkOutboxBatch(ctx context.Context, at time.Time, outcomes []approvals.OutboxOutcome) ([]int64, error) {

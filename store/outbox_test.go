@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,26 @@ func claim(t *testing.T, db *store.DB, now time.Time, limit int) []*approvals.Ou
 		return err
 	})
 	return got
+}
+
+// outcome is the outcome state of claimed message m, with its claim's lease.
+func outcome(m *approvals.OutboxMessage, state approvals.OutboxState, next time.Time, err string) approvals.OutboxOutcome {
+	o := approvals.OutboxOutcome{ID: m.ID, State: state, NextAttemptAt: next, Error: err}
+	if m.LeaseUntil != nil {
+		o.Lease = *m.LeaseUntil
+	}
+	return o
+}
+
+// mark records outcomes at at and returns the IDs of those that were not
+// their claim's (stale).
+func mark(t *testing.T, db *store.DB, at time.Time, outcomes ...approvals.OutboxOutcome) []int64 {
+	t.Helper()
+	stale, err := db.MarkOutboxBatch(context.Background(), at, outcomes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stale
 }
 
 func keys(ms []*approvals.OutboxMessage) []string {
@@ -90,12 +111,10 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("claim under lease (-want +got)\n%s", diff)
 		}
 		a, b := got[0], got[1]
-		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			if err := store.OutboxOf(tx).MarkOutboxRetry(ctx, a.ID, t0.Add(time.Hour), "421 try later"); err != nil {
-				return err
-			}
-			return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0.Add(time.Second))
-		})
+		if stale := mark(t, db, t0.Add(time.Second), outcome(a, approvals.OutboxPending, t0.Add(time.Hour), "421 try later"),
+			outcome(b, approvals.OutboxSent, time.Time{}, "")); len(stale) != 0 {
+			t.Fatalf("outcomes of a and b: %v stale, want none", stale)
+		}
 		// c's worker died: its lease runs out and c is due again; a waits for its retry time.
 		c := claim(t, db, t0.Add(2*time.Minute), 10)
 		if diff := cmp.Diff([]string{"c"}, keys(c)); diff != "" {
@@ -104,9 +123,9 @@ func TestOutbox(t *testing.T) {
 		if c[0].Attempts != 2 {
 			t.Errorf("c attempts = %d, want 2", c[0].Attempts)
 		}
-		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			return store.OutboxOf(tx).MarkOutboxSent(ctx, c[0].ID, t0.Add(3*time.Minute))
-		})
+		if stale := mark(t, db, t0.Add(3*time.Minute), outcome(c[0], approvals.OutboxSent, time.Time{}, "")); len(stale) != 0 {
+			t.Fatalf("c's outcome stale")
+		}
 		retried := claim(t, db, t0.Add(time.Hour), 10)
 		if diff := cmp.Diff([]string{"a"}, keys(retried)); diff != "" {
 			t.Fatalf("claim at retry time (-want +got)\n%s", diff)
@@ -114,9 +133,9 @@ func TestOutbox(t *testing.T) {
 		if retried[0].Attempts != 2 || retried[0].LastError != "421 try later" {
 			t.Errorf("retried: attempts %d, last error %q", retried[0].Attempts, retried[0].LastError)
 		}
-		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) error {
-			return store.OutboxOf(tx).MarkOutboxDead(ctx, a.ID, "550 no such user")
-		})
+		if stale := mark(t, db, t0.Add(time.Hour), outcome(retried[0], approvals.OutboxDead, time.Time{}, "550 no such user")); len(stale) != 0 {
+			t.Fatalf("a's outcome stale")
+		}
 
 		var dead, sent []*approvals.OutboxMessage
 		mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
@@ -139,28 +158,30 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("claimed %v, want nothing left", keys(got))
 		}
 
-		errs := []struct {
-			name string
-			do   func(ctx context.Context, tx approvals.Tx) error
-			code string
+		// A sent message stays sent, whatever comes after: another
+		// outcome is not its claim's and changes nothing; a missing one
+		// is no one's.
+		tests := []struct {
+			name    string
+			outcome approvals.OutboxOutcome
 		}{
-			{"retry a sent message", func(ctx context.Context, tx approvals.Tx) error {
-				return store.OutboxOf(tx).MarkOutboxRetry(ctx, b.ID, t0, "x")
-			}, approvals.ECONFLICT},
-			{"kill a sent message", func(ctx context.Context, tx approvals.Tx) error {
-				return store.OutboxOf(tx).MarkOutboxDead(ctx, b.ID, "x")
-			}, approvals.ECONFLICT},
-			{"send again", func(ctx context.Context, tx approvals.Tx) error {
-				return store.OutboxOf(tx).MarkOutboxSent(ctx, b.ID, t0)
-			}, ""},
-			{"missing", func(ctx context.Context, tx approvals.Tx) error {
-				return store.OutboxOf(tx).MarkOutboxSent(ctx, -1, t0)
-			}, approvals.ENOTFOUND},
+			{"retry a sent message", outcome(b, approvals.OutboxPending, t0, "x")},
+			{"kill a sent message", outcome(b, approvals.OutboxDead, time.Time{}, "x")},
+			{"send again", outcome(b, approvals.OutboxSent, time.Time{}, "")},
+			{"missing", approvals.OutboxOutcome{ID: -1, State: approvals.OutboxSent}},
 		}
-		for _, tt := range errs {
+		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				if got := approvals.ErrorCode(inTx(db, tt.do)); got != tt.code {
-					t.Errorf("code = %q, want %q", got, tt.code)
+				if stale := mark(t, db, t0.Add(5*time.Hour), tt.outcome); !slices.Equal(stale, []int64{tt.outcome.ID}) {
+					t.Errorf("stale %v, want %d", stale, tt.outcome.ID)
+				}
+				var sent []*approvals.OutboxMessage
+				mustTx(t, db, func(ctx context.Context, tx approvals.Tx) (err error) {
+					sent, err = tx.Outbox(ctx, approvals.OutboxSent, 10)
+					return err
+				})
+				if len(sent) != 2 || sent[1].ID != b.ID || sent[1].SentAt == nil || !sent[1].SentAt.Equal(t0.Add(time.Second)) || sent[1].LastError != "" {
+					t.Errorf("b after: %+v", sent)
 				}
 			})
 		}
