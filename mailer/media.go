@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/securecookie"
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -41,32 +39,19 @@ type MediaRef struct {
 }
 
 // EncodeMedia mints the token of a signed picture URL.
-func (c *Codec) EncodeMedia(r MediaRef) (string, error) {
-	r.IssuedAt = c.Now().Unix()
-	tok, err := c.strict[0].Encode(mediaTokenName, r)
-	if err != nil {
-		return "", fmt.Errorf("encode media token: %w", err)
-	}
-	return tok, nil
+func (c *Codec) EncodeMedia(r MediaRef) (string, error) { return c.encode(mediaTokenName, &r) }
+
+// DecodeMedia checks the token of a signed picture URL as Decode checks a
+// link token; it is valid for links.ttl, as long as the link of an email.
+func (c *Codec) DecodeMedia(token string) (MediaRef, error) {
+	return decodeAs[MediaRef](c, mediaTokenName, token)
 }
 
-// DecodeMedia checks the token of a signed picture URL; it is valid for
-// links.ttl, as long as the link of an email.
-func (c *Codec) DecodeMedia(token string) (MediaRef, error) {
-	var r MediaRef
-	if token == "" || len(token) > 4096 {
-		return MediaRef{}, ErrTokenInvalid
-	}
-	if err := securecookie.DecodeMulti(mediaTokenName, token, &r, c.strict...); err != nil {
-		return MediaRef{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
-	}
-	if r.WorkspaceID <= 0 || r.DraftID <= 0 || r.Revision <= 0 || r.Index < 0 || r.Index >= approvals.MaxMedia {
-		return MediaRef{}, fmt.Errorf("%w: incomplete payload", ErrTokenInvalid)
-	}
-	if c.Now().After(time.Unix(r.IssuedAt, 0).Add(c.ttl)) {
-		return MediaRef{}, ErrTokenExpired
-	}
-	return r, nil
+func (r *MediaRef) issued() int64    { return r.IssuedAt }
+func (r *MediaRef) stamp(unix int64) { r.IssuedAt = unix }
+
+func (r *MediaRef) valid() bool {
+	return r.WorkspaceID > 0 && r.DraftID > 0 && r.Revision > 0 && r.Index >= 0 && r.Index < approvals.MaxMedia && r.IssuedAt > 0
 }
 
 // PictureURLs returns the maker of signed public picture URLs under

@@ -93,34 +93,50 @@ func NewCodec(pairs []KeyPair, ttl time.Duration) (*Codec, error) {
 func (c *Codec) TTL() time.Duration { return c.ttl }
 
 // Encode mints a token for l, stamping IssuedAt with the codec's clock.
-func (c *Codec) Encode(l Link) (string, error) {
-	l.IssuedAt = c.Now().Unix()
-	tok, err := c.strict[0].Encode(tokenName, l)
-	if err != nil {
-		return "", fmt.Errorf("encode link token: %w", err)
-	}
-	return tok, nil
-}
+func (c *Codec) Encode(l Link) (string, error) { return c.encode(tokenName, &l) }
 
 // Decode checks a token and returns its Link. A genuine but expired token
 // gives its Link and an error wrapping ErrTokenExpired; anything else that
 // fails gives an error wrapping ErrTokenInvalid.
-func (c *Codec) Decode(token string) (Link, error) {
-	var l Link
-	if err := c.decode(tokenName, token, &l); err != nil {
-		if errors.Is(err, ErrTokenExpired) {
-			return l, err
-		}
-		return Link{}, err
-	}
-	return l, nil
-}
+func (c *Codec) Decode(token string) (Link, error) { return decodeAs[Link](c, tokenName, token) }
 
 // sealed is a token payload: it knows whether it is complete and when it
-// was issued.
+// was issued. The token kinds (Link, ReviewLink, MediaRef) differ in their
+// payload and name only; encode and decode are the one place that mints
+// and checks them.
 type sealed interface {
 	valid() bool
 	issued() int64
+	stamp(unix int64)
+}
+
+// encode mints a token of the given name for v, stamping it with the
+// codec's clock.
+func (c *Codec) encode(name string, v sealed) (string, error) {
+	v.stamp(c.Now().Unix())
+	tok, err := c.strict[0].Encode(name, v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s token: %w", name, err)
+	}
+	return tok, nil
+}
+
+// decodeAs checks a token of the given name as Decode describes: its
+// payload for a genuine token (with ErrTokenExpired when it expired), the
+// zero value for any other.
+func decodeAs[T any, P interface {
+	*T
+	sealed
+}](c *Codec, name, token string) (T, error) {
+	var v T
+	if err := c.decode(name, token, P(&v)); err != nil {
+		if errors.Is(err, ErrTokenExpired) {
+			return v, err
+		}
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 // decode checks a token of the given name into v, as Decode describes: v
@@ -150,7 +166,8 @@ func (c *Codec) decode(name, token string, v sealed) error {
 // Expires returns when a token issued now stops working.
 func (c *Codec) Expires() time.Time { return c.Now().Add(c.ttl) }
 
-func (l *Link) issued() int64 { return l.IssuedAt }
+func (l *Link) issued() int64    { return l.IssuedAt }
+func (l *Link) stamp(unix int64) { l.IssuedAt = unix }
 
 func (l *Link) valid() bool {
 	if l.WorkspaceID <= 0 || l.DraftID <= 0 || l.Revision <= 0 || l.MemberID <= 0 || l.IssuedAt <= 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +303,66 @@ func TestRedactPath(t *testing.T) {
 		if strings.Contains(got, tok) {
 			t.Errorf("RedactPath(%q) keeps the token", tt.in)
 		}
+	}
+}
+
+// TestTokenKinds: the three kinds of token (a draft's link, a review link,
+// a signed picture URL) are minted and checked alike: each decodes to what
+// was minted, stamped with the codec's clock; an expired one gives its
+// payload and ErrTokenExpired; and no kind decodes as another.
+func TestTokenKinds(t *testing.T) {
+	c := mustCodec(t, time.Hour, mailer.GenerateKeyPair())
+	now := time.Unix(1_900_000_000, 0)
+	c.Now = func() time.Time { return now }
+	type kind struct {
+		name   string
+		encode func() (string, error)
+		decode func(string) (any, error)
+		want   any
+	}
+	kinds := []kind{
+		{"link", func() (string, error) { return c.Encode(sampleLink()) },
+			func(tok string) (any, error) { return c.Decode(tok) },
+			func() mailer.Link { l := sampleLink(); l.IssuedAt = now.Unix(); return l }()},
+		{"review", func() (string, error) { return c.EncodeReview(mailer.ReviewLink{WorkspaceID: 3, MemberID: 7}) },
+			func(tok string) (any, error) { return c.DecodeReview(tok) },
+			mailer.ReviewLink{WorkspaceID: 3, MemberID: 7, IssuedAt: now.Unix()}},
+		{"media", func() (string, error) {
+			return c.EncodeMedia(mailer.MediaRef{WorkspaceID: 3, DraftID: 42, Revision: 2, Index: 1})
+		},
+			func(tok string) (any, error) { return c.DecodeMedia(tok) },
+			mailer.MediaRef{WorkspaceID: 3, DraftID: 42, Revision: 2, Index: 1, IssuedAt: now.Unix()}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			c.Now = func() time.Time { return now }
+			tok, err := k.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := k.decode(tok)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if diff := cmp.Diff(k.want, got); diff != "" {
+				t.Errorf("decoded (-want +got):\n%s", diff)
+			}
+			for _, other := range kinds {
+				if other.name == k.name {
+					continue
+				}
+				if v, err := other.decode(tok); !errors.Is(err, mailer.ErrTokenInvalid) || !reflect.ValueOf(v).IsZero() {
+					t.Errorf("a %s token decoded as a %s: %+v, %v", k.name, other.name, v, err)
+				}
+			}
+			c.Now = func() time.Time { return now.Add(time.Hour + time.Second) }
+			got, err = k.decode(tok)
+			if !errors.Is(err, mailer.ErrTokenExpired) || errors.Is(err, mailer.ErrTokenInvalid) {
+				t.Fatalf("expired: error %v, want ErrTokenExpired alone", err)
+			}
+			if diff := cmp.Diff(k.want, got); diff != "" {
+				t.Errorf("expired token's payload (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
