@@ -124,7 +124,8 @@ const (
 )
 
 // seedDemo creates the demo workspace and leaves what exists alone, so it
-// can run on every start. It returns a fresh publisher API token (the
+// can run on every start; the demo's settings are set on its first start
+// only. It returns a fresh publisher API token (the
 // previous one is revoked: a secret is never shown twice).
 func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 	op := approvals.Operator(demoWorkspace)
@@ -142,23 +143,38 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 	approver := func(account, email string, tier approvals.Tier) func() error {
 		return func() error { return svc.AddApprover(ctx, op, account, email, tier) }
 	}
+	// Settings are the demo's only on its first start: later starts keep
+	// what was changed since (a real Slack user for Sam, another window).
+	created := false
+	settings := func(f func() error) func() error {
+		return func() error {
+			if !created {
+				return nil
+			}
+			return f()
+		}
+	}
 	steps := []func() error{
-		func() error { _, err := svc.CreateWorkspace(ctx, op, demoWorkspace, "Demo Agency"); return err },
+		func() error {
+			_, err := svc.CreateWorkspace(ctx, op, demoWorkspace, "Demo Agency")
+			created = err == nil
+			return err
+		},
 		// A short grouping window: requests are grouped, and still arrive
 		// while one watches mailpit.
-		func() error {
+		settings(func() error {
 			window := demoGroupWindow
 			_, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{GroupWindow: &window})
 			return err
-		},
+		}),
 		member(demoOwner, "Olivia Owner", approvals.RoleOwner),
 		member(demoEditor, "Eddie Editor", approvals.RoleEditor),
 		member(demoClient, "Clara Client", approvals.RoleClient),
 		member(demoSlackClient, "Sam Slack", approvals.RoleClient),
-		func() error {
+		settings(func() error {
 			_, err := svc.SetMember(ctx, op, demoSlackClient, approvals.MemberSettings{SlackUserID: &slackUser})
 			return err
-		},
+		}),
 
 		// Instagram: client approval by email.
 		func() error {
@@ -168,10 +184,10 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 		grant(demoAccount, demoEditor, approvals.CapView, approvals.CapComment, approvals.CapCreate),
 		grant(demoAccount, demoClient, approvals.CapView, approvals.CapComment),
 		approver(demoAccount, demoClient, approvals.TierClient),
-		func() error {
+		settings(func() error {
 			_, err := svc.SetAccount(ctx, op, demoAccount, approvals.AccountSettings{NeedsClientApproval: &on})
 			return err
-		},
+		}),
 
 		// LinkedIn: the owner approves internally, then Sam (Slack) and
 		// Clara (email) must both approve.
@@ -185,11 +201,11 @@ func seedDemo(ctx context.Context, svc *approvals.Service) (string, error) {
 		approver(demoBothAccount, demoOwner, approvals.TierInternal),
 		approver(demoBothAccount, demoSlackClient, approvals.TierClient),
 		approver(demoBothAccount, demoClient, approvals.TierClient),
-		func() error {
+		settings(func() error {
 			_, err := svc.SetAccount(ctx, op, demoBothAccount, approvals.AccountSettings{
 				NeedsInternalApproval: &on, NeedsClientApproval: &on, ClientRule: &all})
 			return err
-		},
+		}),
 	}
 	for _, step := range steps {
 		if err := step(); err != nil && approvals.ErrorCode(err) != approvals.ECONFLICT {

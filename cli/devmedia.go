@@ -8,6 +8,8 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/signoff-app/signoff/approvals"
@@ -46,14 +48,24 @@ func serveDemoPicture(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(b.Bytes())
 }
 
-// seedDemoDraft lets the demo workspace fetch media from this machine and
-// submits a draft with the picture at pictureURL to the Instagram account,
-// unless one with the demo caption exists.
+// seedDemoDraft adds pictureURL's host to the demo workspace's media
+// hosts, keeping those there, and submits a draft with that picture to the
+// Instagram account, unless one with the demo caption exists.
 func seedDemoDraft(ctx context.Context, svc *approvals.Service, pictureURL string) error {
 	op := approvals.Operator(demoWorkspace)
-	hosts := "127.0.0.1,localhost"
-	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{MediaHosts: &hosts}); err != nil {
+	u, err := url.Parse(pictureURL)
+	if err != nil {
+		return fmt.Errorf("demo picture URL: %w", err)
+	}
+	ws, err := svc.Workspace(ctx, op)
+	if err != nil {
 		return err
+	}
+	if !slices.Contains(ws.MediaHosts, u.Hostname()) {
+		hosts := strings.Join(append(ws.MediaHosts, u.Hostname()), ",")
+		if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{MediaHosts: &hosts}); err != nil {
+			return err
+		}
 	}
 	editor := approvals.Actor{Workspace: demoWorkspace, Email: demoEditor, Channel: approvals.ChannelCLI}
 	drafts, err := svc.List(ctx, editor, approvals.ListInput{Account: demoAccount})

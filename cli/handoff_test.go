@@ -16,6 +16,7 @@ import (
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/corefix"
 	"github.com/signoff-app/signoff/internal/servetest"
+	"github.com/signoff-app/signoff/media"
 	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
@@ -113,9 +114,35 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Between two starts, the user connects Sam to a real Slack user and
+	// changes the grouping window and Instagram's approval: a start keeps
+	// them.
+	op := approvals.Operator(demoWorkspace)
+	realUser, window, off := "U0REALSAM", time.Minute, false
+	if _, err := svc.SetMember(ctx, op, demoSlackClient, approvals.MemberSettings{SlackUserID: &realUser}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{GroupWindow: &window}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetAccount(ctx, op, demoAccount, approvals.AccountSettings{NeedsClientApproval: &off}); err != nil {
+		t.Fatal(err)
+	}
 	second, err := seedDemo(ctx, svc) // every start of make dev
 	if err != nil {
 		t.Fatalf("second seed: %v", err)
+	}
+	if ws, err := svc.Workspace(ctx, op); err != nil || ws.GroupWindow != window {
+		t.Errorf("after a restart the grouping window is %v (%v), want %v as set", ws.GroupWindow, err, window)
+	}
+	if accs, err := svc.Accounts(ctx, op); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, a := range accs {
+			if a.Account.Handle == demoAccount && a.Account.NeedsClientApproval {
+				t.Errorf("after a restart %s needs client approval again", demoAccount)
+			}
+		}
 	}
 	if first == second {
 		t.Error("the same token twice")
@@ -127,7 +154,6 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("this run's token: %v", err)
 	}
 
-	op := approvals.Operator(demoWorkspace)
 	members, err := svc.Members(ctx, op)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +163,7 @@ func TestSeedDemo(t *testing.T) {
 		roles = append(roles, m.Email+" "+string(m.Role)+" "+m.SlackUserID)
 	}
 	wantRoles := []string{ // by email
-		demoClient + " client ", demoEditor + " editor ", demoOwner + " owner ", demoSlackClient + " client " + demoSlackUser,
+		demoClient + " client ", demoEditor + " editor ", demoOwner + " owner ", demoSlackClient + " client " + realUser,
 	}
 	if diff := cmp.Diff(wantRoles, roles); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)
@@ -257,5 +283,49 @@ func TestServeHandoff(t *testing.T) {
 	}
 	if requestLines != 1 {
 		t.Errorf("%d request lines for the API call; stderr:\n%s", requestLines, stderr)
+	}
+}
+
+// TestSeedDemoDraft: the demo draft's picture is fetched from the host
+// `signoff dev` listens on, whatever address that is, and the media hosts
+// the user set stay.
+func TestSeedDemoDraft(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, testDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc := corefix.Service(db, nil)
+	svc.MediaFetcher = media.New(media.Config{AllowPrivate: true}, nil)
+	if _, err := seedDemo(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	op := approvals.Operator(demoWorkspace)
+	hosts := "cdn.acme.example"
+	if _, err := svc.SetWorkspace(ctx, op, approvals.WorkspaceSettings{MediaHosts: &hosts}); err != nil {
+		t.Fatal(err)
+	}
+	pics := httptest.NewServer(http.HandlerFunc(serveDemoPicture))
+	defer pics.Close()
+	for range 2 { // every start: the draft once, the host once
+		if err := seedDemoDraft(ctx, svc, pics.URL+demoPicturePath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := svc.Workspace(ctx, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"cdn.acme.example", "127.0.0.1"}, ws.MediaHosts); diff != "" {
+		t.Errorf("media hosts (-want +got):\n%s", diff)
+	}
+	drafts, err := svc.List(ctx, approvals.Actor{Workspace: demoWorkspace, Email: demoEditor, Channel: approvals.ChannelCLI},
+		approvals.ListInput{Account: demoAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drafts) != 1 {
+		t.Fatalf("%d demo drafts, want 1", len(drafts))
 	}
 }
