@@ -15,9 +15,9 @@ import (
 
 	"github.com/signoff-app/signoff/approvals"
 	"github.com/signoff-app/signoff/internal/corefix"
+	"github.com/signoff-app/signoff/internal/pgtest"
 	"github.com/signoff-app/signoff/internal/servetest"
 	"github.com/signoff-app/signoff/media"
-	"github.com/signoff-app/signoff/store"
 	"github.com/signoff-app/signoff/webhook"
 )
 
@@ -104,12 +104,7 @@ func TestWebhookConfig(t *testing.T) {
 
 func TestSeedDemo(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, testDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := corefix.Service(db, nil)
+	svc := corefix.Service(pgtest.MustOpen(t, testDB(t)), nil)
 	first, err := seedDemo(ctx, svc)
 	if err != nil {
 		t.Fatal(err)
@@ -291,12 +286,7 @@ func TestServeHandoff(t *testing.T) {
 // the user set stay.
 func TestSeedDemoDraft(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, testDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := corefix.Service(db, nil)
+	svc := corefix.Service(pgtest.MustOpen(t, testDB(t)), nil)
 	svc.MediaFetcher = media.New(media.Config{AllowPrivate: true}, nil)
 	if _, err := seedDemo(ctx, svc); err != nil {
 		t.Fatal(err)

@@ -232,9 +232,16 @@ func (e *Env) exec(ctx context.Context, sql string) error {
 // it when tb ends.
 func MustOpen(tb testing.TB, url string) *store.DB {
 	tb.Helper()
+	return mustOpen(tb, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, url) })
+}
+
+// mustOpen opens a database with open, failing tb if it cannot, and closes
+// it when tb ends.
+func mustOpen(tb testing.TB, open func(context.Context) (*store.DB, error)) *store.DB {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := store.Open(ctx, url)
+	db, err := open(ctx)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,13 +43,7 @@ func OpenCounted(tb testing.TB, url string, maxConns int32) (*store.DB, *Trips) 
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := store.OpenConfig(ctx, cfg)
-	if err != nil {
-		tb.Fatalf("open test database: %v", err)
-	}
-	tb.Cleanup(db.Close)
+	db := mustOpen(tb, func(ctx context.Context) (*store.DB, error) { return store.OpenConfig(ctx, cfg) })
 	return db, tr
 }
 
