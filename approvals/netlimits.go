@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/rivo/uniseg"
 )
 
 // Limit is one figure of a network's rules, with the page it comes from.
@@ -265,7 +267,7 @@ func networkNotes(acc *Account, text string, media []Media) []string {
 	feed := acc.Network.Feed()
 	if shown, cut := feed.Fold(text); cut {
 		notes = append(notes, fmt.Sprintf("%s's feed shows the first %d characters of this caption, then \"… more\": %q",
-			acc.Network.Name(), len([]rune(shown)), lastWords(shown, 6)))
+			acc.Network.Name(), uniseg.GraphemeClusterCount(shown), lastWords(shown, 6)))
 	}
 	return notes
 }

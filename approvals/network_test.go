@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -255,6 +256,16 @@ func TestCaptionCutNote(t *testing.T) {
 		return strings.Contains(n, `Instagram's feed shows the first 12`) && strings.Contains(n, "… more")
 	}) {
 		t.Fatalf("notes %q: want where Instagram cuts the caption", v.Notes)
+	}
+	// Characters as a reader counts them: an emoji with its skin tone is one.
+	thumbs := strings.Repeat("👍🏽 ", 60)
+	shown, _ := approvals.NetworkInstagram.Feed().Fold(thumbs)
+	v, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: thumbs})
+	f.OK(err)
+	if want := fmt.Sprintf("Instagram's feed shows the first %d characters", strings.Count(shown, "👍🏽")*2-1); !slices.ContainsFunc(v.Notes, func(n string) bool {
+		return strings.Contains(n, want)
+	}) {
+		t.Fatalf("notes %q: want %q", v.Notes, want)
 	}
 	v, err = f.Svc.Revise(f.Ctx, f.As("ed@acme.test"), v.ID, approvals.DraftInput{Text: "Short and sweet."})
 	f.OK(err)
