@@ -12,9 +12,10 @@ import (
 func (n Network) Feed() Feed {
 	switch n {
 	case NetworkInstagram:
-		// Feed crops portrait pictures to 4:5 at most (help.instagram.com,
-		// "image sizes"); the caption folds after about 125 characters.
-		return Feed{Aspect: 4.0 / 5.0, MoreAfter: 125}
+		// Pictures are shown within the network's aspect range, 4:5 to
+		// 1.91:1 (netlimits.go, ShownAspect), not at one shape; the caption
+		// folds after about 125 characters.
+		return Feed{MoreAfter: 125}
 	case NetworkFacebook:
 		// A single photo shows up to 4:5 in the feed (Meta Business Help,
 		// "feed image specs"); text folds with "See more" near 480 characters.
@@ -36,9 +37,10 @@ func (n Network) Feed() Feed {
 		// (Threads Help, "post a thread").
 		return Feed{Aspect: 0, MoreAfter: 0}
 	case NetworkPinterest:
-		// Pins show at 2:3 (Pinterest Business, "pin specs"); the
-		// description folds after about 50 characters in the grid.
-		return Feed{Aspect: 2.0 / 3.0, MoreAfter: 50}
+		// Pins show as they are down to 1:2.1, taller ones are cut
+		// (netlimits.go, ShownAspect); the description folds after about
+		// 50 characters in the grid.
+		return Feed{MoreAfter: 50}
 	case NetworkYouTube:
 		// Thumbnails are 16:9 (YouTube Help, "video thumbnails"); the
 		// description folds after about 100 characters.

@@ -85,8 +85,9 @@ func (n Network) Label() string {
 }
 
 // Feed is how a network's feed shows a post, for the mock-up a reader sees:
-// the picture cropped to Aspect (width ÷ height; 0 shows it uncropped) and
-// the caption cut after MoreAfter characters with "… more" (0: never cut).
+// the picture cropped to Aspect (width ÷ height; 0 shows it uncropped, or
+// within the network's aspect range when it has one: ShownAspect) and the
+// caption cut after MoreAfter characters with "… more" (0: never cut).
 type Feed struct {
 	Aspect    float64
 	MoreAfter int

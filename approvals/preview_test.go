@@ -174,8 +174,15 @@ func TestFeed(t *testing.T) {
 			t.Errorf("other: %+v, want no crop and no cut", feed)
 		}
 	}
-	if got := approvals.NetworkInstagram.Feed(); got.MoreAfter != 125 || got.Aspect != 0.8 {
+	if got := approvals.NetworkInstagram.Feed(); got.MoreAfter != 125 || got.Aspect != 0 {
 		t.Errorf("Instagram: %+v", got)
+	}
+	// One source for a picture's shape: a network with an aspect range has
+	// no fixed crop besides it.
+	for _, n := range approvals.Networks() {
+		if approvals.LimitsOf(n).Aspect != (approvals.AspectRange{}) && n.Feed().Aspect != 0 {
+			t.Errorf("%s: a fixed crop %v besides its aspect range", n, n.Feed().Aspect)
+		}
 	}
 	if got := approvals.Network("").Feed(); got != (approvals.Feed{}) {
 		t.Errorf(`"": %+v, want other's`, got)
