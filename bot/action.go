@@ -197,7 +197,9 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 
 // decideNow decides an Approve click within the request, when the
 // database answers within DecideBudget: one transaction, which records the
-// delivery with the decision, instead of three (queue, decide, remove). It
+// delivery with the decision, instead of three (queue, decide, remove); a
+// refused click's delivery is recorded on its own, so that it is answered
+// once. It
 // reports false when the click must be queued instead: a transient
 // failure, or no answer in time. Nothing was recorded then, unless the
 // commit landed as time ran out, in which case queueing finds the delivery
@@ -230,6 +232,14 @@ func (b *Bot) decideNow(ctx context.Context, key string, q queuedAction) bool {
 		return true // a retry of a click acted on and answered before
 	case err != nil && (transient(err) || dctx.Err() != nil):
 		return false
+	case err != nil:
+		// Refused: nothing committed the delivery's key, so record it
+		// now, that a retry of this click is not answered again.
+		if first, cerr := b.store.ClaimSlackDelivery(ctx, key); cerr != nil {
+			b.logger.WarnContext(ctx, "slack delivery of a refused click", "err", cerr)
+		} else if !first {
+			return true
+		}
 	}
 	b.later(ctx, "answer", func(ctx context.Context) error {
 		b.answerClick(ctx, q, time.Time{}, res, nil, err)

@@ -518,6 +518,43 @@ func TestRetriesActOnce(t *testing.T) {
 	}
 }
 
+// A refused click is answered once, whatever Slack's retries of it: its
+// delivery is recorded though nothing else is. A new click is a new
+// delivery and is answered again.
+func TestRefusedClickAnsweredOnce(t *testing.T) {
+	h := newHarness(t)
+	id := h.submitNew(uEditor, "Not yours to approve")
+	h.request(id)
+	answers := func(body string, deliveries int) []slackfake.Call {
+		t.Helper()
+		for i := range deliveries {
+			hd := slackfake.Sign(secret, time.Now(), body)
+			if i > 0 {
+				hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+				hd.Set("X-Slack-Retry-Reason", "http_timeout")
+			}
+			if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", body, hd); w.Code != http.StatusOK {
+				t.Fatalf("delivery %d: %d", i, w.Code)
+			}
+		}
+		return slackfake.Only(h.slack.Take(), "chat.postEphemeral")
+	}
+	value := fmt.Sprintf("%d/1/client", id)
+	got := answers(slackfake.Payload(click(uViewer, "signoff_approve", value, chanAcme, "1700000000.000001")), 3)
+	if len(got) != 1 {
+		t.Fatalf("answers to a refused click delivered three times = %d, want 1", len(got))
+	}
+	if text := got[0].Str("text"); !strings.Contains(text, "is not an approver") {
+		t.Errorf("answer %q, want the refusal", text)
+	}
+	if n := len(answers(slackfake.Payload(click(uViewer, "signoff_approve", value, chanAcme, "1700000000.000001")), 1)); n != 1 {
+		t.Errorf("answers to a second click = %d, want 1", n)
+	}
+	if v := h.draft(id); v.State != approvals.StatePendingClient || len(v.Decisions) != 0 {
+		t.Errorf("draft %d: %s with %d decisions, want pending with none", id, v.State, len(v.Decisions))
+	}
+}
+
 func TestEmailDecisionUpdatesSlackMessage(t *testing.T) {
 	h := newHarness(t)
 	id := h.submitNew(uEditor, "Decided by email")
