@@ -52,16 +52,17 @@ func (s *sender) SendGroup(ctx context.Context, b *approvals.Batch, group []*app
 	for _, m := range have {
 		posted[requestKey{m.DraftID, m.Revision, m.Tier}] = true
 	}
+	// A request posted already is a redelivery after a crash: skipped.
 	var fresh []approvals.GroupItem
 	for _, it := range items {
 		n := it.Notification
-		if !posted[requestKey{n.DraftID, n.Revision, n.Tier}] { // posted already: a redelivery after a crash
+		if !posted[requestKey{n.DraftID, n.Revision, n.Tier}] {
 			fresh = append(fresh, it)
 		}
 	}
 	// In draft order, as a redraw reads them back (SlackMessagesAt).
-	slices.SortFunc(fresh, func(a, b approvals.GroupItem) int {
-		return cmp.Compare(a.Notification.DraftID, b.Notification.DraftID)
+	slices.SortFunc(fresh, func(x, y approvals.GroupItem) int {
+		return cmp.Compare(x.Notification.DraftID, y.Notification.DraftID)
 	})
 	if len(fresh) == 1 {
 		return slackError(s.request(ctx, fresh[0].View, fresh[0].Notification))
