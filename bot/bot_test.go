@@ -437,17 +437,7 @@ func TestRetriesActOnce(t *testing.T) {
 		"account": map[string]any{"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "acme"}}},
 		"text":    slackfake.TextValue("text", "Once only"),
 	}
-	body := slackfake.Payload(slackfake.Submission(team, uEditor, opened, "V0ONCE", values))
-	for i := range 3 {
-		hd := slackfake.Sign(secret, time.Now(), body)
-		if i > 0 {
-			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
-			hd.Set("X-Slack-Retry-Reason", "http_timeout")
-		}
-		if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", body, hd); w.Code != http.StatusOK {
-			t.Fatalf("delivery %d: %d", i, w.Code)
-		}
-	}
+	h.deliver(slackfake.Payload(slackfake.Submission(team, uEditor, opened, "V0ONCE", values)), 3)
 	ds, err := h.svc.List(h.ctx, approvals.Actor{Workspace: h.slug, Email: "ed@agency.test", Channel: approvals.ChannelCLI}, approvals.ListInput{})
 	h.must(err)
 	if len(ds) != 1 {
@@ -527,16 +517,7 @@ func TestRefusedClickAnsweredOnce(t *testing.T) {
 	h.request(id)
 	answers := func(body string, deliveries int) []slackfake.Call {
 		t.Helper()
-		for i := range deliveries {
-			hd := slackfake.Sign(secret, time.Now(), body)
-			if i > 0 {
-				hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
-				hd.Set("X-Slack-Retry-Reason", "http_timeout")
-			}
-			if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", body, hd); w.Code != http.StatusOK {
-				t.Fatalf("delivery %d: %d", i, w.Code)
-			}
-		}
+		h.deliver(body, deliveries)
 		return slackfake.Only(h.slack.Take(), "chat.postEphemeral")
 	}
 	value := fmt.Sprintf("%d/1/client", id)

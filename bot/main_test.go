@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,22 @@ func (h *harness) ack(path, contentType, body string, hd http.Header) *httptest.
 	h.http.ServeHTTP(w, r)
 	h.bot.Wait()
 	return w
+}
+
+// deliver posts an interaction body n times, as Slack delivers it and
+// then retries it after a timeout.
+func (h *harness) deliver(body string, n int) {
+	h.t.Helper()
+	for i := range n {
+		hd := slackfake.Sign(secret, time.Now(), body)
+		if i > 0 {
+			hd.Set("X-Slack-Retry-Num", strconv.Itoa(i))
+			hd.Set("X-Slack-Retry-Reason", "http_timeout")
+		}
+		if w := h.send("/slack/interactions", "application/x-www-form-urlencoded", body, hd); w.Code != http.StatusOK {
+			h.t.Fatalf("delivery %d: %d", i, w.Code)
+		}
+	}
 }
 
 var triggerSeq int
