@@ -199,8 +199,7 @@ func (b *Bot) act(ctx context.Context, row *slackstate.Action) bool {
 // database answers within DecideBudget: one transaction, which records the
 // delivery with the decision, instead of three (queue, decide, remove); a
 // refused click's delivery is recorded on its own, so that it is answered
-// once. It
-// reports false when the click must be queued instead: a transient
+// once. It reports false when the click must be queued instead: a transient
 // failure, or no answer in time. Nothing was recorded then, unless the
 // commit landed as time ran out, in which case queueing finds the delivery
 // recorded and the clicker is answered from what the core says of the

@@ -215,7 +215,7 @@ func (s *Sender) inlineMedia(ctx context.Context, v *approvals.DraftView) (items
 		}
 	}
 	if len(want) > 0 {
-		// One read for all of them: an email goes to each approver.
+		// One read for all of them, not one per picture.
 		ths, err := s.svc.ShownThumbs(ctx, v.WorkspaceID, v.ID, v.Current.Number, want)
 		if err != nil {
 			s.logger.WarnContext(ctx, "load thumbnails for email", "draft", v.ID, "revision", v.Current.Number, "err", err)
